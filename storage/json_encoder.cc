@@ -1,0 +1,373 @@
+#include "storage/json_encoder.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "storage/json_numbers.h"
+#include "storage/json_time.h"
+#include "storage/status_macros.h"
+
+namespace persist {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+absl::Status TooDeep(const JsonPath& path, int max_depth) {
+  return path.Error(absl::StrCat("message nests more than ", max_depth,
+                                 " levels deep and cannot be written"));
+}
+
+bool IsNullValueEnum(const FieldDescriptor* field) {
+  return field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM &&
+         field->enum_type()->full_name() == "google.protobuf.NullValue";
+}
+
+// snake_case to lowerCamelCase for FieldMask paths; false if the path would
+// not read back the same (upper case letters, or "_" not before a lower case
+// letter), as protobuf also refuses.
+bool FieldMaskPathToCamel(absl::string_view path, std::string* out) {
+  for (size_t i = 0; i < path.size(); ++i) {
+    const char c = path[i];
+    if (c >= 'A' && c <= 'Z') return false;
+    if (c == '_') {
+      if (i + 1 >= path.size() || path[i + 1] < 'a' || path[i + 1] > 'z') {
+        return false;
+      }
+      out->push_back(static_cast<char>(path[++i] - 'a' + 'A'));
+    } else {
+      out->push_back(c);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status JsonEncoder::WriteMessage(const Message& message,
+                                       const JsonPath& path, int depth) {
+  if (depth > state_.options().max_depth) {
+    return TooDeep(path, state_.options().max_depth);
+  }
+  if (message.GetDescriptor()->well_known_type() !=
+      Descriptor::WELLKNOWNTYPE_UNSPECIFIED) {
+    return WriteWellKnown(message, path, depth);
+  }
+  w_.StartObject();
+  PERSIST_RETURN_IF_ERROR(WriteMembers(message, path, depth));
+  w_.EndObject();
+  return absl::OkStatus();
+}
+
+absl::Status JsonEncoder::WriteMembers(const Message& message,
+                                       const JsonPath& path, int depth) {
+  // ListFields yields exactly what proto3 JSON writes: fields with presence
+  // that are set, other fields that differ from their default (by bits, so
+  // -0.0 is kept), non-empty repeated fields. Sorted by number.
+  std::vector<const FieldDescriptor*> fields;
+  message.GetReflection()->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    // Extensions have no place in proto3 JSON's field names; protobuf's
+    // writer skips them too.
+    if (field->is_extension()) continue;
+    const std::string& name = field->json_name();
+    w_.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    PERSIST_RETURN_IF_ERROR(
+        WriteField(message, field, path.Field(name), depth));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JsonEncoder::WriteField(const Message& message,
+                                     const FieldDescriptor* field,
+                                     const JsonPath& path, int depth) {
+  if (field->is_map()) return WriteMap(message, field, path, depth);
+  if (!field->is_repeated()) return WriteValue(message, field, -1, path, depth);
+  w_.StartArray();
+  const int size = message.GetReflection()->FieldSize(message, field);
+  for (int i = 0; i < size; ++i) {
+    PERSIST_RETURN_IF_ERROR(
+        WriteValue(message, field, i, path.Index(i), depth));
+  }
+  w_.EndArray();
+  return absl::OkStatus();
+}
+
+absl::Status JsonEncoder::WriteMap(const Message& message,
+                                   const FieldDescriptor* field,
+                                   const JsonPath& path, int depth) {
+  const Reflection* reflection = message.GetReflection();
+  const FieldDescriptor* key_field = field->message_type()->map_key();
+  const FieldDescriptor* value_field = field->message_type()->map_value();
+  std::string key_text;
+  w_.StartObject();
+  const int size = reflection->FieldSize(message, field);
+  for (int i = 0; i < size; ++i) {
+    const Message& entry = reflection->GetRepeatedMessage(message, field, i);
+    const Reflection* entry_reflection = entry.GetReflection();
+    key_text.clear();
+    switch (key_field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_STRING:
+        key_text = entry_reflection->GetString(entry, key_field);
+        break;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        key_text = entry_reflection->GetBool(entry, key_field) ? "true" : "false";
+        break;
+      case FieldDescriptor::CPPTYPE_INT32:
+        absl::StrAppend(&key_text, entry_reflection->GetInt32(entry, key_field));
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        absl::StrAppend(&key_text, entry_reflection->GetInt64(entry, key_field));
+        break;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        absl::StrAppend(&key_text, entry_reflection->GetUInt32(entry, key_field));
+        break;
+      case FieldDescriptor::CPPTYPE_UINT64:
+        absl::StrAppend(&key_text, entry_reflection->GetUInt64(entry, key_field));
+        break;
+      default:
+        return path.Error("map key of a type protobuf does not allow");
+    }
+    if (!w_.Key(key_text.data(),
+                static_cast<rapidjson::SizeType>(key_text.size()))) {
+      return path.Error("map key is not valid UTF-8");
+    }
+    PERSIST_RETURN_IF_ERROR(WriteValue(entry, value_field, -1,
+                                       path.MapKey(key_text), depth));
+  }
+  w_.EndObject();
+  return absl::OkStatus();
+}
+
+absl::Status JsonEncoder::WriteValue(const Message& message,
+                                     const FieldDescriptor* field, int index,
+                                     const JsonPath& path, int depth) {
+  const Reflection* r = message.GetReflection();
+  const bool rep = index >= 0;
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      w_.Int(rep ? r->GetRepeatedInt32(message, field, index)
+                 : r->GetInt32(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_INT64:
+      w_.Int64(rep ? r->GetRepeatedInt64(message, field, index)
+                   : r->GetInt64(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      w_.Uint(rep ? r->GetRepeatedUInt32(message, field, index)
+                  : r->GetUInt32(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      w_.Uint64(rep ? r->GetRepeatedUInt64(message, field, index)
+                    : r->GetUInt64(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      WriteDouble(rep ? r->GetRepeatedDouble(message, field, index)
+                      : r->GetDouble(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      WriteFloat(rep ? r->GetRepeatedFloat(message, field, index)
+                     : r->GetFloat(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      w_.Bool(rep ? r->GetRepeatedBool(message, field, index)
+                  : r->GetBool(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const int number = rep ? r->GetRepeatedEnumValue(message, field, index)
+                             : r->GetEnumValue(message, field);
+      if (IsNullValueEnum(field)) {
+        w_.Null();
+        break;
+      }
+      const auto* value = field->enum_type()->FindValueByNumber(number);
+      if (value == nullptr) {
+        w_.Int(number);  // an open enum's value without a name
+      } else {
+        PERSIST_RETURN_IF_ERROR(WriteString(value->name(), path));
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::string scratch;
+      const std::string& value =
+          rep ? r->GetRepeatedStringReference(message, field, index, &scratch)
+              : r->GetStringReference(message, field, &scratch);
+      if (field->type() == FieldDescriptor::TYPE_BYTES) {
+        const std::string encoded = absl::Base64Escape(value);
+        w_.String(encoded.data(),
+                  static_cast<rapidjson::SizeType>(encoded.size()));
+      } else {
+        PERSIST_RETURN_IF_ERROR(WriteString(value, path));
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return WriteMessage(rep ? r->GetRepeatedMessage(message, field, index)
+                              : r->GetMessage(message, field),
+                          path, depth + 1);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JsonEncoder::WriteString(absl::string_view text,
+                                      const JsonPath& path) {
+  if (text.size() > UINT32_MAX / 2 ||
+      !w_.String(text.data(), static_cast<rapidjson::SizeType>(text.size()))) {
+    return path.Error(
+        "string is not valid UTF-8 (proto3 strings must be; use a bytes "
+        "field for binary data)");
+  }
+  return absl::OkStatus();
+}
+
+void JsonEncoder::WriteDouble(double value) {
+  if (std::isnan(value)) {
+    w_.String("NaN");
+  } else if (std::isinf(value)) {
+    w_.String(value > 0 ? "Infinity" : "-Infinity");
+  } else {
+    char buf[kShortestNumberBufferSize];
+    w_.RawValue(buf, FormatDouble(value, buf), rapidjson::kNumberType);
+  }
+}
+
+void JsonEncoder::WriteFloat(float value) {
+  if (std::isnan(value)) {
+    w_.String("NaN");
+  } else if (std::isinf(value)) {
+    w_.String(value > 0 ? "Infinity" : "-Infinity");
+  } else {
+    char buf[kShortestNumberBufferSize];
+    w_.RawValue(buf, FormatFloat(value, buf), rapidjson::kNumberType);
+  }
+}
+
+absl::Status JsonEncoder::WriteWellKnown(const Message& message,
+                                         const JsonPath& path, int depth) {
+  const Descriptor* type = message.GetDescriptor();
+  const Reflection* r = message.GetReflection();
+  const FieldDescriptor* first = type->FindFieldByNumber(1);
+  switch (type->well_known_type()) {
+    case Descriptor::WELLKNOWNTYPE_ANY:
+      return WriteAny(message, path, depth);
+    case Descriptor::WELLKNOWNTYPE_STRUCT:
+      return WriteStruct(message, path, depth);
+    case Descriptor::WELLKNOWNTYPE_VALUE:
+      return WriteStructValue(message, path, depth);
+    case Descriptor::WELLKNOWNTYPE_LISTVALUE:
+      return WriteListValue(message, path, depth);
+    case Descriptor::WELLKNOWNTYPE_FIELDMASK:
+      return WriteFieldMask(message, path);
+    case Descriptor::WELLKNOWNTYPE_TIMESTAMP:
+    case Descriptor::WELLKNOWNTYPE_DURATION: {
+      const int64_t seconds = r->GetInt64(message, first);
+      const int32_t nanos = r->GetInt32(message, type->FindFieldByNumber(2));
+      std::string text;
+      absl::Status status =
+          type->well_known_type() == Descriptor::WELLKNOWNTYPE_TIMESTAMP
+              ? AppendTimestamp(seconds, nanos, &text)
+              : AppendDuration(seconds, nanos, &text);
+      if (!status.ok()) return path.Error(status.message());
+      return WriteString(text, path);
+    }
+    case Descriptor::WELLKNOWNTYPE_UNSPECIFIED:
+      break;
+    default:
+      // The wrappers: the JSON form of their single field "value".
+      return WriteValue(message, first, -1, path, depth);
+  }
+  return path.Error("internal error: not a well-known type");
+}
+
+absl::Status JsonEncoder::WriteAny(const Message& message, const JsonPath& path,
+                                   int depth) {
+  const Descriptor* type = message.GetDescriptor();
+  const Reflection* r = message.GetReflection();
+  const std::string type_url =
+      r->GetString(message, type->FindFieldByNumber(1));
+  const std::string bytes = r->GetString(message, type->FindFieldByNumber(2));
+  if (type_url.empty() && bytes.empty()) {
+    w_.StartObject();
+    w_.EndObject();
+    return absl::OkStatus();
+  }
+  auto inner = state_.NewMessageForAny(type_url, any_pool_);
+  if (!inner.ok()) return path.Error(inner.status().message());
+  if (!(*inner)->ParseFromString(bytes)) {
+    return path.Error(absl::StrCat("google.protobuf.Any holds bytes that do "
+                                   "not parse as its type \"",
+                                   type_url, "\""));
+  }
+  w_.StartObject();
+  w_.Key("@type");
+  PERSIST_RETURN_IF_ERROR(WriteString(type_url, path));
+  if ((*inner)->GetDescriptor()->well_known_type() !=
+      Descriptor::WELLKNOWNTYPE_UNSPECIFIED) {
+    w_.Key("value");
+    PERSIST_RETURN_IF_ERROR(WriteMessage(**inner, path, depth + 1));
+  } else {
+    PERSIST_RETURN_IF_ERROR(WriteMembers(**inner, path, depth + 1));
+  }
+  w_.EndObject();
+  return absl::OkStatus();
+}
+
+absl::Status JsonEncoder::WriteStruct(const Message& message,
+                                      const JsonPath& path, int depth) {
+  // Struct's only field is map<string, Value> fields = 1.
+  return WriteMap(message, message.GetDescriptor()->FindFieldByNumber(1), path,
+                  depth);
+}
+
+absl::Status JsonEncoder::WriteStructValue(const Message& message,
+                                           const JsonPath& path, int depth) {
+  const Reflection* r = message.GetReflection();
+  const FieldDescriptor* kind = r->GetOneofFieldDescriptor(
+      message, message.GetDescriptor()->oneof_decl(0));
+  if (kind == nullptr) {
+    return path.Error(
+        "google.protobuf.Value has no kind set (set null_value for JSON "
+        "null)");
+  }
+  if (kind->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE &&
+      !std::isfinite(r->GetDouble(message, kind))) {
+    return path.Error(
+        "google.protobuf.Value holds NaN or an infinity, which JSON numbers "
+        "cannot express");
+  }
+  return WriteValue(message, kind, -1, path, depth);
+}
+
+absl::Status JsonEncoder::WriteListValue(const Message& message,
+                                         const JsonPath& path, int depth) {
+  // ListValue's only field is repeated Value values = 1.
+  return WriteField(message, message.GetDescriptor()->FindFieldByNumber(1),
+                    path, depth);
+}
+
+absl::Status JsonEncoder::WriteFieldMask(const Message& message,
+                                         const JsonPath& path) {
+  const Reflection* r = message.GetReflection();
+  const FieldDescriptor* paths = message.GetDescriptor()->FindFieldByNumber(1);
+  std::string joined;
+  const int size = r->FieldSize(message, paths);
+  for (int i = 0; i < size; ++i) {
+    if (i > 0) joined.push_back(',');
+    const std::string& p = r->GetRepeatedString(message, paths, i);
+    if (!FieldMaskPathToCamel(p, &joined)) {
+      return path.Error(absl::StrCat(
+          "FieldMask path \"", p,
+          "\" has no lowerCamelCase JSON form (paths must be lower "
+          "snake_case)"));
+    }
+  }
+  return WriteString(joined, path);
+}
+
+}  // namespace persist
