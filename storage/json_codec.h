@@ -16,7 +16,7 @@
 //   - enums by name (by number when the value has no name); bytes as
 //     standard base64 with padding; float and double in the shortest form
 //     that reads back to the same bits, "NaN", "Infinity" and "-Infinity" as
-//     strings, -0 kept;
+//     strings, negative zero as "-0.0" (protobuf reads "-0" as +0);
 //   - the well-known types in their JSON forms (Timestamp, Duration,
 //     FieldMask, Struct, Value, ListValue, NullValue, wrappers, Any, Empty).
 //

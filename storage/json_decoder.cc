@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -236,9 +237,15 @@ absl::Status JsonDecoder::ReadMap(uint32_t i, Message* message,
   const FieldDescriptor* key_field = field->message_type()->map_key();
   const FieldDescriptor* value_field = field->message_type()->map_value();
   const uint32_t end = tape_[i].end;
+  // Keys seen so far: a map holds each key once, and a file that says
+  // otherwise is ambiguous (protobuf refuses it too).
+  absl::flat_hash_set<absl::string_view> keys;
   for (uint32_t key = i + 1; key < end;) {
     const uint32_t value = key + 1;
     const JsonPath entry_path = path.MapKey(tape_[key].text());
+    if (!keys.insert(tape_[key].text()).second) {
+      return entry_path.Error("map key is given more than once");
+    }
     Message* entry = r->AddMessage(message, field);
     PERSIST_RETURN_IF_ERROR(
         ReadMapKey(tape_[key], entry, key_field, entry_path));

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <system_error>
 
@@ -130,16 +131,26 @@ NumberParse ParseDouble(absl::string_view text, double* value) {
   return NumberParse::kOk;
 }
 
-// std::to_chars without a precision gives the shortest round-trip form, and
-// "-0" for negative zero, which is what proto3 JSON wants.
-size_t FormatDouble(double value, char (&buf)[kShortestNumberBufferSize]) {
+// std::to_chars without a precision gives the shortest form that reads back
+// to the same bits. Negative zero is the exception: its shortest form "-0"
+// looks like an integer, and readers that parse integers as integers (such
+// as protobuf's own) lose the sign; "-0.0" keeps it everywhere.
+template <typename Float>
+size_t FormatShortest(Float value, char (&buf)[kShortestNumberBufferSize]) {
+  if (value == 0 && std::signbit(value)) {
+    std::memcpy(buf, "-0.0", 4);
+    return 4;
+  }
   return static_cast<size_t>(std::to_chars(buf, buf + sizeof(buf), value).ptr -
                              buf);
 }
 
+size_t FormatDouble(double value, char (&buf)[kShortestNumberBufferSize]) {
+  return FormatShortest(value, buf);
+}
+
 size_t FormatFloat(float value, char (&buf)[kShortestNumberBufferSize]) {
-  return static_cast<size_t>(std::to_chars(buf, buf + sizeof(buf), value).ptr -
-                             buf);
+  return FormatShortest(value, buf);
 }
 
 }  // namespace persist

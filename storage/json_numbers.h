@@ -33,7 +33,8 @@ NumberParse ParseUint64(absl::string_view text, uint64_t* value);
 NumberParse ParseDouble(absl::string_view text, double* value);
 
 // Writes to `buf` the shortest decimal that reads back to exactly `value`,
-// which must be finite ("-0" for negative zero), and returns its length.
+// which must be finite, and returns its length. Negative zero is "-0.0", so
+// that readers which take "-0" for the integer 0 keep its sign.
 inline constexpr size_t kShortestNumberBufferSize = 32;
 size_t FormatDouble(double value, char (&buf)[kShortestNumberBufferSize]);
 size_t FormatFloat(float value, char (&buf)[kShortestNumberBufferSize]);
