@@ -73,9 +73,8 @@ const JsonCodecOptions& JsonCodec::options() const { return state_->options(); }
 absl::Status JsonCodec::Encode(const google::protobuf::Message& message,
                                std::string* out) const {
   rapidjson::StringBuffer& buffer = EncodeBuffer();
-  JsonWriter writer(buffer);
   JsonEncoder encoder(*state_, message.GetDescriptor()->file()->pool(),
-                      &writer);
+                      &buffer);
   absl::Status status = encoder.WriteMessage(message, JsonPath::Root(), 0);
   if (status.ok()) out->append(buffer.GetString(), buffer.GetSize());
   if (buffer.GetSize() > kKeptScratchBytes) buffer.ShrinkToFit();

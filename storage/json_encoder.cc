@@ -6,9 +6,11 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "storage/json_escape.h"
 #include "storage/json_numbers.h"
 #include "storage/json_time.h"
 #include "storage/status_macros.h"
+#include "storage/utf8.h"
 
 namespace persist {
 namespace {
@@ -48,6 +50,11 @@ bool FieldMaskPathToCamel(absl::string_view path, std::string* out) {
 }
 
 }  // namespace
+
+JsonEncoder::JsonEncoder(const JsonCodecState& state,
+                         const google::protobuf::DescriptorPool* any_pool,
+                         rapidjson::StringBuffer* out)
+    : state_(state), any_pool_(any_pool), out_(*out), w_(*out) {}
 
 absl::Status JsonEncoder::WriteMessage(const Message& message,
                                        const JsonPath& path, int depth) {
@@ -133,10 +140,8 @@ absl::Status JsonEncoder::WriteMap(const Message& message,
       default:
         return path.Error("map key of a type protobuf does not allow");
     }
-    if (!w_.Key(key_text.data(),
-                static_cast<rapidjson::SizeType>(key_text.size()))) {
-      return path.Error("map key is not valid UTF-8");
-    }
+    if (!IsValidUtf8(key_text)) return path.Error("map key is not valid UTF-8");
+    w_.Key(key_text.data(), static_cast<rapidjson::SizeType>(key_text.size()));
     PERSIST_RETURN_IF_ERROR(WriteValue(entry, value_field, -1,
                                        path.MapKey(key_text), depth));
   }
@@ -217,12 +222,19 @@ absl::Status JsonEncoder::WriteValue(const Message& message,
 
 absl::Status JsonEncoder::WriteString(absl::string_view text,
                                       const JsonPath& path) {
-  if (text.size() > UINT32_MAX / 2 ||
-      !w_.String(text.data(), static_cast<rapidjson::SizeType>(text.size()))) {
+  if (!IsValidUtf8(text)) {
     return path.Error(
         "string is not valid UTF-8 (proto3 strings must be; use a bytes "
         "field for binary data)");
   }
+  // The writer places the separator (a comma or a colon) and keeps count;
+  // the string itself is escaped here, eight bytes at a time where nothing
+  // needs escaping, which is several times faster than RapidJSON's
+  // byte-by-byte String() on long values.
+  w_.RawValue("", 0, rapidjson::kStringType);
+  const size_t reserved = MaxEscapedJsonStringSize(text.size());
+  char* dst = out_.Push(reserved);
+  out_.Pop(reserved - EscapeJsonString(text, dst));
   return absl::OkStatus();
 }
 

@@ -13,21 +13,18 @@
 
 namespace persist {
 
-// Validating the encoding makes the writer refuse strings that are not
-// UTF-8, which would otherwise produce a WAL line no reader accepts.
-using JsonWriter =
-    rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>,
-                      rapidjson::UTF8<>, rapidjson::CrtAllocator,
-                      rapidjson::kWriteValidateEncodingFlag>;
+// The writer copies string bytes as they are; the encoder checks them with
+// IsValidUtf8 first, which is several times faster than RapidJSON's own
+// validation.
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 class JsonEncoder {
  public:
-  // `any_pool` resolves Any types; `writer` receives the text. Both must
+  // `any_pool` resolves Any types; `out` receives the text. Both must
   // outlive the encoder.
   JsonEncoder(const JsonCodecState& state,
               const google::protobuf::DescriptorPool* any_pool,
-              JsonWriter* writer)
-      : state_(state), any_pool_(any_pool), w_(*writer) {}
+              rapidjson::StringBuffer* out);
 
   // Writes `message` as one JSON value. On error the writer holds partial
   // output that the caller must discard.
@@ -67,7 +64,8 @@ class JsonEncoder {
 
   const JsonCodecState& state_;
   const google::protobuf::DescriptorPool* const any_pool_;
-  JsonWriter& w_;
+  rapidjson::StringBuffer& out_;
+  JsonWriter w_;
 };
 
 }  // namespace persist

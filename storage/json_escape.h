@@ -1,0 +1,24 @@
+// The body of a JSON string: escapes for the writer (internal to the codec).
+#ifndef PERSIST_STORAGE_JSON_ESCAPE_H_
+#define PERSIST_STORAGE_JSON_ESCAPE_H_
+
+#include <cstddef>
+
+#include "absl/strings/string_view.h"
+
+namespace persist {
+
+// The most bytes EscapeJsonString can write for `size` input bytes: every
+// byte a six-character \u00XX escape, plus the quotes.
+constexpr size_t MaxEscapedJsonStringSize(size_t size) { return size * 6 + 2; }
+
+// Writes `text` as a quoted JSON string to `out`, which must have room for
+// MaxEscapedJsonStringSize(text.size()) bytes, and returns the bytes written.
+// Escapes '"', '\\' and control characters below U+0020 as RapidJSON does
+// (\b \f \n \r \t, else \u00XX); other bytes, UTF-8 included, are copied,
+// eight at a time where none needs escaping. `text` must be valid UTF-8.
+size_t EscapeJsonString(absl::string_view text, char* out);
+
+}  // namespace persist
+
+#endif  // PERSIST_STORAGE_JSON_ESCAPE_H_
