@@ -13,6 +13,8 @@
 //   - fields by json_name; fields at their default value are omitted, fields
 //     with explicit presence (proto3 `optional`, messages, oneof members) are
 //     written when set;
+//   - map entries sorted by key (numerically for integer keys), so that equal
+//     messages always give equal text;
 //   - enums by name (by number when the value has no name); bytes as
 //     standard base64 with padding; float and double in the shortest form
 //     that reads back to the same bits, "NaN", "Infinity" and "-Infinity" as

@@ -1,5 +1,6 @@
 #include "storage/json_encoder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -47,6 +48,53 @@ bool FieldMaskPathToCamel(absl::string_view path, std::string* out) {
     }
   }
   return true;
+}
+
+// A map entry with its key as JSON writes it and as it sorts.
+struct MapEntryKey {
+  const Message* entry;
+  std::string text;
+  // Integer and bool keys sort by value, string keys by their bytes.
+  bool is_signed = false;
+  int64_t signed_value = 0;
+  uint64_t unsigned_value = 0;
+
+  bool operator<(const MapEntryKey& other) const {
+    if (is_signed) return signed_value < other.signed_value;
+    if (unsigned_value != other.unsigned_value) {
+      return unsigned_value < other.unsigned_value;
+    }
+    return text < other.text;
+  }
+};
+
+MapEntryKey ReadMapEntryKey(const Message& entry, const FieldDescriptor* key) {
+  const Reflection* r = entry.GetReflection();
+  MapEntryKey out{&entry, {}};
+  switch (key->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_BOOL:
+      out.unsigned_value = r->GetBool(entry, key) ? 1 : 0;
+      out.text = out.unsigned_value ? "true" : "false";
+      break;
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+      out.is_signed = true;
+      out.signed_value = key->cpp_type() == FieldDescriptor::CPPTYPE_INT32
+                             ? r->GetInt32(entry, key)
+                             : r->GetInt64(entry, key);
+      out.text = absl::StrCat(out.signed_value);
+      break;
+    case FieldDescriptor::CPPTYPE_UINT32:
+    case FieldDescriptor::CPPTYPE_UINT64:
+      out.unsigned_value = key->cpp_type() == FieldDescriptor::CPPTYPE_UINT32
+                               ? r->GetUInt32(entry, key)
+                               : r->GetUInt64(entry, key);
+      out.text = absl::StrCat(out.unsigned_value);
+      break;
+    default:  // string: the only other key type protobuf allows
+      out.text = r->GetString(entry, key);
+  }
+  return out;
 }
 
 }  // namespace
@@ -108,42 +156,27 @@ absl::Status JsonEncoder::WriteField(const Message& message,
 absl::Status JsonEncoder::WriteMap(const Message& message,
                                    const FieldDescriptor* field,
                                    const JsonPath& path, int depth) {
+  // Entries are written sorted by key (numerically for integer keys), as Go
+  // writes maps: protobuf's own iteration order changes from one copy of a
+  // message to the next, and the same value should always be the same line.
   const Reflection* reflection = message.GetReflection();
   const FieldDescriptor* key_field = field->message_type()->map_key();
   const FieldDescriptor* value_field = field->message_type()->map_value();
-  std::string key_text;
-  w_.StartObject();
   const int size = reflection->FieldSize(message, field);
+  std::vector<MapEntryKey> entries;
+  entries.reserve(static_cast<size_t>(size));
   for (int i = 0; i < size; ++i) {
-    const Message& entry = reflection->GetRepeatedMessage(message, field, i);
-    const Reflection* entry_reflection = entry.GetReflection();
-    key_text.clear();
-    switch (key_field->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_STRING:
-        key_text = entry_reflection->GetString(entry, key_field);
-        break;
-      case FieldDescriptor::CPPTYPE_BOOL:
-        key_text = entry_reflection->GetBool(entry, key_field) ? "true" : "false";
-        break;
-      case FieldDescriptor::CPPTYPE_INT32:
-        absl::StrAppend(&key_text, entry_reflection->GetInt32(entry, key_field));
-        break;
-      case FieldDescriptor::CPPTYPE_INT64:
-        absl::StrAppend(&key_text, entry_reflection->GetInt64(entry, key_field));
-        break;
-      case FieldDescriptor::CPPTYPE_UINT32:
-        absl::StrAppend(&key_text, entry_reflection->GetUInt32(entry, key_field));
-        break;
-      case FieldDescriptor::CPPTYPE_UINT64:
-        absl::StrAppend(&key_text, entry_reflection->GetUInt64(entry, key_field));
-        break;
-      default:
-        return path.Error("map key of a type protobuf does not allow");
-    }
-    if (!IsValidUtf8(key_text)) return path.Error("map key is not valid UTF-8");
-    w_.Key(key_text.data(), static_cast<rapidjson::SizeType>(key_text.size()));
-    PERSIST_RETURN_IF_ERROR(WriteValue(entry, value_field, -1,
-                                       path.MapKey(key_text), depth));
+    entries.push_back(
+        ReadMapEntryKey(reflection->GetRepeatedMessage(message, field, i),
+                        key_field));
+  }
+  std::sort(entries.begin(), entries.end());
+  w_.StartObject();
+  for (const MapEntryKey& entry : entries) {
+    if (!IsValidUtf8(entry.text)) return path.Error("map key is not valid UTF-8");
+    w_.Key(entry.text.data(), static_cast<rapidjson::SizeType>(entry.text.size()));
+    PERSIST_RETURN_IF_ERROR(WriteValue(*entry.entry, value_field, -1,
+                                       path.MapKey(entry.text), depth));
   }
   w_.EndObject();
   return absl::OkStatus();

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
+#include "storage/utf8.h"
 
 namespace persist {
 
@@ -37,6 +38,7 @@ class JsonTapeBuilder
       : tokens_(tokens), max_depth_(max_depth) {}
 
   bool too_deep() const { return too_deep_; }
+  bool bad_utf8() const { return bad_utf8_; }
 
   bool Null() { return Scalar(JsonType::kNull, nullptr, 0); }
   bool Bool(bool b) {
@@ -46,10 +48,10 @@ class JsonTapeBuilder
     return Scalar(JsonType::kNumber, str, length);
   }
   bool String(const char* str, rapidjson::SizeType length, bool) {
-    return Scalar(JsonType::kString, str, length);
+    return Text(str, length);
   }
   bool Key(const char* str, rapidjson::SizeType length, bool) {
-    return Scalar(JsonType::kString, str, length);
+    return Text(str, length);
   }
   bool StartObject() { return Open(JsonType::kObject); }
   bool EndObject(rapidjson::SizeType) { return Close(); }
@@ -63,6 +65,16 @@ class JsonTapeBuilder
   bool Scalar(JsonType type, const char* data, uint32_t size) {
     tokens_->push_back(JsonToken{type, data, size, 0});
     return true;
+  }
+  // Strings are checked after unescaping, which covers both raw bytes and
+  // what escapes produce: RapidJSON 1.1.0 turns a lone "\udc00" into an
+  // encoded surrogate, which is not UTF-8.
+  bool Text(const char* str, uint32_t length) {
+    if (!IsValidUtf8(absl::string_view(str, length))) {
+      bad_utf8_ = true;
+      return false;
+    }
+    return Scalar(JsonType::kString, str, length);
   }
   bool Open(JsonType type) {
     if (static_cast<int>(open_.size()) >= max_depth_) {
@@ -83,6 +95,7 @@ class JsonTapeBuilder
   std::vector<uint32_t> open_;  // indices of the containers being filled
   const int max_depth_;
   bool too_deep_ = false;
+  bool bad_utf8_ = false;
 };
 
 absl::Status JsonTape::Parse(absl::string_view json, int max_depth) {
@@ -99,8 +112,7 @@ absl::Status JsonTape::Parse(absl::string_view json, int max_depth) {
         "invalid JSON at byte ", nul, ": unescaped NUL character"));
   }
   constexpr unsigned kFlags =
-      rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag |
-      rapidjson::kParseNumbersAsStringsFlag;
+      rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
   JsonTapeBuilder builder(&tokens_, max_depth);
   rapidjson::InsituStringStream stream(text_.data());
   rapidjson::Reader reader;
@@ -109,6 +121,11 @@ absl::Status JsonTape::Parse(absl::string_view json, int max_depth) {
     return absl::InvalidArgumentError(absl::StrCat(
         "JSON nests objects and arrays more than ", max_depth,
         " levels deep (at byte ", result.Offset(), ")"));
+  }
+  if (builder.bad_utf8()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid JSON at byte ", result.Offset(),
+        ": a string is not valid UTF-8 (or escapes a lone surrogate)"));
   }
   if (result.IsError()) {
     return absl::InvalidArgumentError(

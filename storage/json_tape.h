@@ -5,7 +5,8 @@
 // copy of the input, so tokens point into it without further copies) and
 // with numbers kept as their original text, so that 64-bit integers, -0 and
 // the shortest float forms are converted exactly by us rather than rounded
-// by the parser. Containers record where they end, so a reader can look
+// by the parser. Every string and key is checked to be UTF-8 after
+// unescaping. Containers record where they end, so a reader can look
 // ahead (an Any's "@type") or skip a value it does not want in O(1).
 //
 // Layout: a scalar is one token. An object is a kObject token followed, for

@@ -1,7 +1,9 @@
 // Differential tests: persist's JsonCodec against protobuf's own JSON
 // functions on thousands of random messages. For each message, (a) our
 // encoding parsed by protobuf, (b) protobuf's encoding parsed by us and
-// (c) our encoding parsed by us must all equal the original.
+// (c) our encoding parsed by us must all equal the original, and (d) what
+// (c) read must encode to exactly the same text (the written form is
+// canonical).
 #include <memory>
 #include <string>
 
@@ -23,7 +25,7 @@ using testing::ProtobufFromJson;
 using testing::ProtobufToJson;
 using testing::RandomMessageFiller;
 
-// Checks (a), (b) and (c) for `original`; `context` names the seed so that a
+// Checks (a), (b), (c) and (d) for `original`; `context` names the seed so that a
 // failure can be reproduced.
 void ExpectAgreesWithProtobuf(const JsonCodec& codec, const Message& original,
                               const std::string& context) {
@@ -54,6 +56,10 @@ void ExpectAgreesWithProtobuf(const JsonCodec& codec, const Message& original,
   diff.clear();
   EXPECT_TRUE(Equivalent(original, *round_trip, &diff))
       << "(c) our JSON does not read back the same:\n" << diff << *ours;
+
+  absl::StatusOr<std::string> again = codec.Encode(*round_trip);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *ours) << "(d) the same value encodes differently";
 }
 
 TEST(JsonCodecDifferentialTest, AgreesWithProtobufOnRandomMessages) {

@@ -203,6 +203,18 @@ TEST(JsonCodecTest, MapsWithEveryKeyType) {
   EXPECT_TRUE(testing::Equivalent(m, Decode(Encode(m)), &diff)) << diff;
 }
 
+TEST(JsonCodecTest, MapEntriesAreSortedByKey) {
+  AllTypes m;
+  for (int32_t k : {10, -1, 2}) (*m.mutable_m_int32())[k] = "v";
+  for (uint64_t k : {10u, 9u}) (*m.mutable_m_uint64())[k] = "v";
+  for (const char* k : {"b", "a", "B"}) (*m.mutable_m_string())[k] = "v";
+  (*m.mutable_m_bool())[true] = "t";
+  (*m.mutable_m_bool())[false] = "f";
+  EXPECT_EQ(Encode(m),
+            R"({"mInt32":{"-1":"v","2":"v","10":"v"},"mUint64":{"9":"v","10":"v"},)"
+            R"("mBool":{"false":"f","true":"t"},"mString":{"B":"v","a":"v","b":"v"}})");
+}
+
 TEST(JsonCodecTest, NullLeavesFieldsUnsetExceptWhereNullIsData) {
   AllTypes m = Decode(
       R"({"fInt32":null,"fNested":null,"rInt32":null,"mString":null,)"
