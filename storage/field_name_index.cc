@@ -5,7 +5,7 @@ namespace persist {
 const FieldNameIndex::Table* FieldNameIndex::TableFor(
     const google::protobuf::Descriptor* type) {
   {
-    absl::ReaderMutexLock lock(&mu_);
+    ReaderMutexLock lock(&mu_);
     auto it = tables_.find(type);
     if (it != tables_.end()) return it->second.get();
   }
@@ -17,7 +17,7 @@ const FieldNameIndex::Table* FieldNameIndex::TableFor(
     table->emplace(field->name(), field);
     table->emplace(field->json_name(), field);
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto [it, inserted] = tables_.emplace(type, std::move(table));
   return it->second.get();
 }

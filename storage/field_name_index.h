@@ -17,7 +17,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "storage/mutex.h"
 #include "google/protobuf/descriptor.h"
 
 namespace persist {
@@ -36,7 +36,7 @@ class FieldNameIndex {
   const Table* TableFor(const google::protobuf::Descriptor* type);
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   absl::flat_hash_map<const google::protobuf::Descriptor*,
                       std::unique_ptr<const Table>>
       tables_ ABSL_GUARDED_BY(mu_);

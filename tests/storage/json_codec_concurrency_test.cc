@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
+#include "storage/mutex.h"
 #include "google/protobuf/struct.pb.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/all_types.pb.h"
@@ -31,7 +31,7 @@ TEST(JsonCodecConcurrencyTest, SharedCodecGivesEveryThreadTheSameResults) {
   }
 
   JsonCodec shared;  // cold: its caches fill while the threads race
-  absl::Notification start;
+  persist::Notification start;
   std::vector<int> mismatches(kThreads, 0);
   std::vector<std::string> first_mismatch(kThreads);
   std::vector<std::thread> threads;

@@ -1,6 +1,7 @@
 // Malformed input and values without a JSON form: every case must give a
 // clear InvalidArgument naming what is wrong and where, never crash, and
 // never leave a partly filled message or partial output behind.
+#include <ostream>
 #include <string>
 
 #include "google/protobuf/struct.pb.h"
@@ -20,6 +21,10 @@ struct BadInput {
   std::string json;
   const char* error;  // a part of the expected message
 };
+
+// gtest prints parameters in test listings; the case name says enough (the
+// inputs hold raw invalid bytes on purpose).
+void PrintTo(const BadInput& input, std::ostream* os) { *os << input.name; }
 
 std::string Nest(const std::string& open, const std::string& close, int n,
                  const std::string& inner) {
