@@ -1,0 +1,212 @@
+#include "storage/group_commit_queue.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace persist {
+namespace {
+
+absl::Status StoppedError() {
+  return absl::FailedPreconditionError(
+      "the store is closed; open it again to write");
+}
+
+}  // namespace
+
+GroupCommitQueue::GroupCommitQueue(std::unique_ptr<WritableFile> file,
+                                   uint64_t file_bytes, uint64_t records)
+    : file_(std::move(file)), file_bytes_(file_bytes), records_(records) {
+  {
+    MutexLock lock(&file_mu_);
+    synced_bytes_ = file_bytes;
+  }
+  MutexLock lock(&join_mu_);
+  thread_ = std::thread([this] { Run(); });
+}
+
+GroupCommitQueue::~GroupCommitQueue() { Stop(); }
+
+void GroupCommitQueue::Enqueue(absl::string_view records, int count,
+                               Durability durability, Done done) {
+  {
+    MutexLock lock(&mu_);
+    if (!stopped_) {
+      pending_.append(records.data(), records.size());
+      pending_records_ += count;
+      if (done != nullptr) waiters_.push_back({durability, std::move(done)});
+      work_.Signal();
+      return;
+    }
+  }
+  if (done != nullptr) std::move(done)(StoppedError());
+}
+
+void GroupCommitQueue::Sync(Done done) {
+  {
+    MutexLock lock(&mu_);
+    if (!stopped_) {
+      waiters_.push_back({Durability::kFsync, std::move(done)});
+      work_.Signal();
+      return;
+    }
+  }
+  if (done != nullptr) std::move(done)(StoppedError());
+}
+
+absl::Status GroupCommitQueue::health() const {
+  if (!failed()) return absl::OkStatus();
+  MutexLock lock(&failure_mu_);
+  return failure_;
+}
+
+GroupCommitQueue::Counters GroupCommitQueue::counters() const {
+  Counters counters;
+  counters.file_bytes = file_bytes_.load(std::memory_order_relaxed);
+  counters.records = records_.load(std::memory_order_relaxed);
+  counters.batches = batches_.load(std::memory_order_relaxed);
+  counters.syncs = syncs_.load(std::memory_order_relaxed);
+  return counters;
+}
+
+void GroupCommitQueue::Fail(const absl::Status& status) {
+  MutexLock lock(&failure_mu_);
+  if (!failure_.ok()) return;
+  failure_ = absl::Status(
+      status.code(),
+      absl::StrCat("the WAL stopped taking writes after an I/O error: ",
+                   status.message(),
+                   ". Reads go on; writes fail until the store is reopened "
+                   "(fix the disk, then restart)."));
+  failed_.store(true, std::memory_order_release);
+}
+
+void GroupCommitQueue::Run() {
+  std::string batch;
+  std::vector<Waiter> waiters;
+  for (;;) {
+    int64_t batch_records = 0;
+    {
+      MutexLock lock(&mu_);
+      while (pending_.empty() && waiters_.empty() && !stopping_) {
+        work_.Wait(&mu_);
+      }
+      if (pending_.empty() && waiters_.empty()) {  // stopping, all done
+        stopped_ = true;
+        return;
+      }
+      batch.swap(pending_);
+      waiters.swap(waiters_);
+      batch_records = pending_records_;
+      pending_records_ = 0;
+    }
+    const bool wants_sync =
+        std::any_of(waiters.begin(), waiters.end(), [](const Waiter& w) {
+          return w.durability == Durability::kFsync;
+        });
+
+    absl::Status status = health();
+    if (status.ok() && !batch.empty()) {
+      MutexLock lock(&file_mu_);
+      status = file_->Append(batch);
+      if (status.ok()) {
+        file_bytes_.fetch_add(batch.size(), std::memory_order_relaxed);
+        records_.fetch_add(batch_records, std::memory_order_relaxed);
+        batches_.fetch_add(1, std::memory_order_relaxed);
+        if (capturing_) captured_.append(batch);
+      } else {
+        Fail(status);
+        status = health();
+      }
+    }
+    // WRITE waiters are done once the kernel has the bytes.
+    for (Waiter& waiter : waiters) {
+      if (waiter.durability != Durability::kFsync && waiter.done != nullptr) {
+        std::move(waiter.done)(status);
+        waiter.done = nullptr;
+      }
+    }
+    if (status.ok() && wants_sync) {
+      MutexLock lock(&file_mu_);
+      const uint64_t written = file_bytes_.load(std::memory_order_relaxed);
+      if (synced_bytes_ != written) {
+        status = file_->Sync();
+        syncs_.fetch_add(1, std::memory_order_relaxed);
+        if (status.ok()) {
+          synced_bytes_ = written;
+        } else {
+          Fail(status);
+          status = health();
+        }
+      }
+    }
+    for (Waiter& waiter : waiters) {
+      if (waiter.done != nullptr) std::move(waiter.done)(status);
+    }
+    batch.clear();
+    waiters.clear();
+  }
+}
+
+void GroupCommitQueue::BeginCapture() {
+  MutexLock lock(&file_mu_);
+  capturing_ = true;
+  captured_.clear();
+}
+
+std::string GroupCommitQueue::TakeCaptured() {
+  MutexLock lock(&file_mu_);
+  std::string taken;
+  taken.swap(captured_);
+  return taken;
+}
+
+void GroupCommitQueue::EndCapture() {
+  MutexLock lock(&file_mu_);
+  capturing_ = false;
+  captured_.clear();
+  captured_.shrink_to_fit();
+}
+
+absl::Status GroupCommitQueue::SwapFile(
+    std::unique_ptr<WritableFile> new_file, uint64_t new_file_bytes_before,
+    uint64_t new_records_before,
+    absl::FunctionRef<FinishResult(absl::string_view remaining)> finish) {
+  MutexLock lock(&file_mu_);
+  capturing_ = false;
+  std::string remaining;
+  remaining.swap(captured_);
+  // The WAL may have failed while Shrink ran: then its last batches are not
+  // in `remaining`, and the store must not go on as if they were.
+  if (absl::Status status = health(); !status.ok()) return status;
+  const FinishResult result = finish(remaining);
+  if (!result.renamed) return result.status;
+  // Each record is two lines.
+  const auto remaining_records = static_cast<uint64_t>(
+      std::count(remaining.begin(), remaining.end(), '\n') / 2);
+  (void)file_->Close();  // its file is unlinked now; nothing to lose
+  file_ = std::move(new_file);
+  const uint64_t bytes = new_file_bytes_before + remaining.size();
+  file_bytes_.store(bytes, std::memory_order_relaxed);
+  records_.store(new_records_before + remaining_records,
+                 std::memory_order_relaxed);
+  if (result.status.ok()) {
+    synced_bytes_ = bytes;
+  } else {
+    Fail(result.status);
+  }
+  return result.status;
+}
+
+void GroupCommitQueue::Stop() {
+  {
+    MutexLock lock(&mu_);
+    stopping_ = true;
+    work_.Signal();
+  }
+  MutexLock lock(&join_mu_);
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace persist
