@@ -93,6 +93,11 @@ void FaultInjectionFileSystem::Crash() {
   crashed_ = true;
 }
 
+void FaultInjectionFileSystem::CrashAfter(int ops) {
+  MutexLock lock(&mu_);
+  crash_countdown_ = ops;
+}
+
 int64_t FaultInjectionFileSystem::Count(Op op) const {
   MutexLock lock(&mu_);
   auto it = counts_.find(op);
@@ -115,6 +120,12 @@ bool FaultInjectionFileSystem::WaitForCount(Op op, int64_t n,
 absl::Status FaultInjectionFileSystem::Check(Op op, size_t* partial_bytes) {
   ++counts_[op];
   counted_.SignalAll();
+  if (crash_countdown_ == 0) {
+    crashed_ = true;
+    crash_countdown_ = -1;
+  } else if (crash_countdown_ > 0) {
+    --crash_countdown_;
+  }
   if (crashed_) return CrashedError();
   auto it = faults_.find(op);
   if (it == faults_.end()) return absl::OkStatus();
@@ -290,6 +301,7 @@ void FaultInjectionFileSystem::DropUnsyncedData() {
     ++it;
   }
   crashed_ = false;
+  crash_countdown_ = -1;
   faults_.clear();
 }
 

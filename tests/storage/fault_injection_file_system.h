@@ -41,6 +41,8 @@ class FaultInjectionFileSystem final : public FileSystem {
                  size_t partial_bytes = 0);
   // Every later call fails, as after the death of the process.
   void Crash();
+  // Crash() once `ops` more faultable calls (any Op) have succeeded.
+  void CrashAfter(int ops);
   // Cuts what was not made durable (see above) and clears Crash() and the
   // pending faults.
   void DropUnsyncedData();
@@ -100,6 +102,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   std::map<Op, Fault> faults_ ABSL_GUARDED_BY(mu_);
   std::map<Op, int64_t> counts_ ABSL_GUARDED_BY(mu_);
   bool crashed_ ABSL_GUARDED_BY(mu_) = false;
+  int crash_countdown_ ABSL_GUARDED_BY(mu_) = -1;  // -1: no crash planned
 };
 
 }  // namespace persist::testing

@@ -1,0 +1,162 @@
+// Opening damaged files: every torn tail recovers, every damage before the
+// tail is refused with its line (DESIGN.md section 3).
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "persist/test/v1/engine.pb.h"
+#include "storage/store.h"
+#include "tests/storage/test_files.h"
+
+namespace persist {
+namespace {
+
+using persist::test::v1::Item;
+using ::testing::HasSubstr;
+using testing::CapturedLog;
+using testing::ReadFileOrDie;
+using testing::TempDir;
+using testing::WriteFileOrDie;
+
+constexpr absl::string_view kComplete =
+    "go-persist 1\n"
+    "S items:a\n{\"name\":\"A\",\"count\":1}\n"
+    "D items:zz\n\n"
+    "S items:b\n{\"name\":\"B\",\"tags\":[\"x\",\"y\"]}\n";
+
+class StoreRecoveryTest : public ::testing::Test {
+ protected:
+  absl::StatusOr<std::unique_ptr<Store>> Open(
+      RecoveryMode mode = RecoveryMode::kStrict) {
+    StoreOptions options;
+    options.path = path_;
+    options.maps = {{"items", Item::descriptor()}};
+    options.log = log_.Sink();
+    options.recovery = mode;
+    options.auto_shrink.enabled = false;
+    return Store::Open(options);
+  }
+
+  TempDir dir_;
+  const std::string path_ = dir_.Path("data.wal");
+  CapturedLog log_;
+};
+
+TEST_F(StoreRecoveryTest, RecoversTornTailAtEveryOffsetOfTheLastRecord) {
+  const std::string last = "S items:c\n{\"name\":\"C\",\"count\":3}\n";
+  const std::string file = absl::StrCat(kComplete, last);
+  for (size_t cut = kComplete.size(); cut <= file.size(); ++cut) {
+    SCOPED_TRACE(absl::StrCat("file cut at byte ", cut));
+    WriteFileOrDie(path_, file.substr(0, cut));
+    absl::StatusOr<std::unique_ptr<Store>> store = Open();
+    ASSERT_TRUE(store.ok()) << store.status();
+    Map<Item> items = *(*store)->GetMap<Item>("items");
+    EXPECT_EQ(items.Get("a")->value->count(), 1);
+    EXPECT_EQ(items.Get("b")->value->tags_size(), 2);
+    const bool complete = cut == file.size();
+    EXPECT_EQ(items.Get("c")->found(), complete);
+    EXPECT_EQ((*store)->Stats().torn_tail_bytes, complete ? 0 : cut - kComplete.size());
+    store->reset();
+    EXPECT_EQ(ReadFileOrDie(path_), complete ? file : std::string(kComplete));
+  }
+}
+
+TEST_F(StoreRecoveryTest, RecoversTornTailOfADelete) {
+  const std::string file = absl::StrCat(kComplete, "D items:a\n");
+  WriteFileOrDie(path_, file);
+  absl::StatusOr<std::unique_ptr<Store>> store = Open();
+  ASSERT_TRUE(store.ok()) << store.status();
+  // The delete never completed: "a" is still there.
+  EXPECT_TRUE((*store)->GetMap<Item>("items")->Get("a")->found());
+}
+
+TEST_F(StoreRecoveryTest, ZeroFilledTailAfterPowerLossIsTorn) {
+  WriteFileOrDie(path_, absl::StrCat(kComplete, std::string(64, '\0')));
+  absl::StatusOr<std::unique_ptr<Store>> store = Open();
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->Stats().torn_tail_bytes, 64u);
+}
+
+TEST_F(StoreRecoveryTest, TornHeaderStartsAFreshFile) {
+  for (size_t cut = 0; cut < 13; ++cut) {
+    WriteFileOrDie(path_, std::string("go-persist 1\n").substr(0, cut));
+    absl::StatusOr<std::unique_ptr<Store>> store = Open();
+    ASSERT_TRUE(store.ok()) << cut << ": " << store.status();
+    store->reset();
+    EXPECT_EQ(ReadFileOrDie(path_), "go-persist 1\n") << cut;
+  }
+}
+
+struct Damage {
+  const char* name;
+  std::string file;
+  int line;
+  const char* reason;
+};
+
+class StoreDamageTest : public StoreRecoveryTest,
+                        public ::testing::WithParamInterface<Damage> {};
+
+void PrintTo(const Damage& damage, std::ostream* os) { *os << damage.name; }
+
+TEST_P(StoreDamageTest, RefusesToOpenNamingTheLineAndLeavesTheFile) {
+  const Damage& damage = GetParam();
+  WriteFileOrDie(path_, damage.file);
+  absl::StatusOr<std::unique_ptr<Store>> store = Open();
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(store.status().message(),
+              HasSubstr(absl::StrCat(path_, " line ", damage.line, ":")));
+  EXPECT_THAT(store.status().message(), HasSubstr(damage.reason));
+  EXPECT_EQ(ReadFileOrDie(path_), damage.file);
+
+  absl::StatusOr<std::unique_ptr<Store>> salvaged =
+      Open(RecoveryMode::kSkipCorrupt);
+  ASSERT_TRUE(salvaged.ok()) << salvaged.status();
+  EXPECT_GE((*salvaged)->Stats().skipped_corrupt, 1);
+  EXPECT_TRUE((*salvaged)->GetMap<Item>("items")->Get("a")->found());
+  salvaged->reset();
+  EXPECT_EQ(ReadFileOrDie(path_), damage.file);
+}
+
+const std::string kTail = "S items:last\n{\"name\":\"L\"}\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    All, StoreDamageTest,
+    ::testing::Values(
+        Damage{"InvalidJson",
+               absl::StrCat(kComplete, "S items:c\n{\"name\":}\n", kTail), 9,
+               "key \"c\""},
+        Damage{"WrongFieldType",
+               absl::StrCat(kComplete, "S items:c\n{\"count\":\"x\"}\n", kTail),
+               9, "count"},
+        Damage{"UnknownField",
+               absl::StrCat(kComplete, "S items:c\n{\"nope\":1}\n", kTail), 9,
+               "nope"},
+        Damage{"UnknownOperation",
+               absl::StrCat(kComplete, "X items:c\n", kTail), 8,
+               "expected a record line"},
+        Damage{"MissingSpace", absl::StrCat(kComplete, "Sitems:c\n{}\n", kTail),
+               8, "expected a record line"},
+        Damage{"DeleteWithValue",
+               absl::StrCat(kComplete, "D items:c\n{}\n", kTail), 9,
+               "must be followed by an empty line"},
+        Damage{"SetWithoutValue",
+               absl::StrCat(kComplete, "S items:c\n\n", kTail), 9,
+               "empty value line"},
+        Damage{"InvalidKey",
+               absl::StrCat(kComplete, "S items:bad\x01key\n{}\n", kTail), 8,
+               "position 3"},
+        Damage{"BlankLine", absl::StrCat(kComplete, "\n", kTail), 8,
+               "expected a record line"},
+        Damage{"DamagedLastCompleteRecord",
+               absl::StrCat(kComplete, "S items:c\n{\"name\":\n"), 9,
+               "key \"c\""}),
+    [](const ::testing::TestParamInfo<Damage>& info) {
+      return std::string(info.param.name);
+    });
+
+}  // namespace
+}  // namespace persist
