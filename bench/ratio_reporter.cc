@@ -1,25 +1,11 @@
 #include "bench/ratio_reporter.h"
 
 #include <cstdio>
-#include <fstream>
 #include <string>
-#include <thread>
+
+#include "bench/run_header.h"
 
 namespace persist::bench {
-namespace {
-
-std::string CpuModel() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      return line.substr(line.find(':') + 2);
-    }
-  }
-  return "unknown CPU";
-}
-
-}  // namespace
 
 void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
   for (const Run& run : runs) {
@@ -52,14 +38,7 @@ void RatioReporter::PrintRatios() const {
 }
 
 int RunBenchmarksWithRatios(int argc, char** argv) {
-  std::string command;
-  for (int i = 0; i < argc; ++i) {
-    if (i > 0) command += ' ';
-    command += argv[i];
-  }
-  std::printf("command: %s\nmachine: %s, %u hardware threads\n",
-              command.c_str(), CpuModel().c_str(),
-              std::thread::hardware_concurrency());
+  PrintRunHeader(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   RatioReporter reporter;

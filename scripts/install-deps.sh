@@ -11,6 +11,8 @@ packages=(
   libprotobuf-dev libprotoc-dev protobuf-compiler
   rapidjson-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The embedded peers of bench/seed_scenario.
+  librocksdb-dev liblmdb-dev
   # clang for the libFuzzer target and the -Wthread-safety build.
   clang libclang-rt-14-dev
 )

@@ -7,8 +7,10 @@
 namespace persist {
 
 enum class Durability {
-  // Memory only. Written to the WAL later only if the key is written again
-  // with another durability or by Shrink; lost on any restart otherwise.
+  // Memory only: lost on restart unless the key is written again with
+  // another durability, an unflushed ASYNC change of the key is pending
+  // (the flusher then writes the latest value), or a Shrink snapshots it
+  // and no later record of the key supersedes it.
   kMemory,
   // Memory now; the background flusher writes the key's latest value within
   // one sync interval and fsyncs it. A crash loses at most that interval.

@@ -90,8 +90,7 @@ absl::Status DynamicMap::CheckValue(const Message& value) const {
 }
 
 absl::StatusOr<DynamicMap::Change> DynamicMap::Prepare(
-    absl::string_view key, std::shared_ptr<const Message> value,
-    Durability durability) const {
+    absl::string_view key, std::shared_ptr<const Message> value) const {
   if (absl::Status status = ValidateKey(key); !status.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("map \"", name_, "\": ", status.message()));
@@ -108,11 +107,10 @@ absl::StatusOr<DynamicMap::Change> DynamicMap::Prepare(
                        ": the value cannot be written as JSON: ",
                        status.message()));
     }
-    if (durability != Durability::kMemory) {
-      AppendSetRecord(name_, key, json, &change.record);
-    }
+    // Built for MEMORY too: it replaces a pending ASYNC record of the key.
+    AppendSetRecord(name_, key, json, &change.record);
     change.value = std::move(value);
-  } else if (durability != Durability::kMemory) {
+  } else {
     AppendDeleteRecord(name_, key, &change.record);
   }
   return change;
@@ -170,6 +168,12 @@ WriteResult DynamicMap::Commit(
   *queued = false;
   switch (durability) {
     case Durability::kMemory:
+      // The WAL is not written, but an unflushed ASYNC change of this key
+      // must not be flushed over the newer value: the flusher writes the
+      // key's latest state.
+      if (auto it = shard.dirty.find(key); it != shard.dirty.end()) {
+        it->second = std::move(change.record);
+      }
       break;
     case Durability::kAsync:
       shard.dirty.insert_or_assign(key, std::move(change.record));
@@ -201,7 +205,7 @@ void DynamicMap::StartWrite(absl::string_view key,
                             std::shared_ptr<const Message> value,
                             const WriteOptions& options, WriteCallback done) {
   absl::StatusOr<Change> change =
-      Prepare(key, std::move(value), options.durability);
+      Prepare(key, std::move(value));
   if (!change.ok()) {
     done(change.status());
     return;
@@ -311,11 +315,11 @@ void DynamicMap::StartUpdate(absl::string_view key, UpdateFunction fn,
             break;
           }
           update.outcome = UpdateResult::Outcome::kSet;
-          change = Prepare(key, decision.value(), options.durability);
+          change = Prepare(key, decision.value());
           break;
         case UpdateDecision<Message>::Kind::kDelete:
           update.outcome = UpdateResult::Outcome::kDeleted;
-          change = Prepare(key, nullptr, options.durability);
+          change = Prepare(key, nullptr);
           break;
       }
       if (status.ok() && !change.ok() &&

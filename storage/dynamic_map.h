@@ -120,7 +120,7 @@ class DynamicMap {
   // A write prepared before its shard is locked.
   struct Change {
     std::shared_ptr<const Message> value;  // null: delete
-    std::string record;                    // WAL record; empty for MEMORY
+    std::string record;                    // its WAL record
   };
 
   DynamicMap(StoreContext* context, std::string name,
@@ -129,11 +129,11 @@ class DynamicMap {
 
   Shard& ShardFor(absl::string_view key) const;
   absl::Status CheckValue(const Message& value) const;
-  // Encodes `value` (null: delete) into a WAL record for `durability`; the
-  // encoding also proves the value has a JSON form, whatever the durability.
+  // Encodes `value` (null: delete) into its WAL record. Done for every
+  // durability: it proves the value has a JSON form, and a MEMORY write
+  // may have to replace a pending ASYNC record.
   absl::StatusOr<Change> Prepare(absl::string_view key,
-                                 std::shared_ptr<const Message> value,
-                                 Durability durability) const;
+                                 std::shared_ptr<const Message> value) const;
   absl::Status CheckPrecondition(const StoredEntry* current,
                                  const Precondition& precondition,
                                  absl::string_view key) const;

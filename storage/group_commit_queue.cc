@@ -18,10 +18,9 @@ absl::Status StoppedError() {
 GroupCommitQueue::GroupCommitQueue(std::unique_ptr<WritableFile> file,
                                    uint64_t file_bytes, uint64_t records)
     : file_(std::move(file)), file_bytes_(file_bytes), records_(records) {
-  {
-    MutexLock lock(&file_mu_);
-    synced_bytes_ = file_bytes;
-  }
+  // synced_bytes_ stays 0: nothing says the bytes found at open are on
+  // disk (a killed process leaves them in the page cache), so the first
+  // Sync fsyncs them.
   MutexLock lock(&join_mu_);
   thread_ = std::thread([this] { Run(); });
 }
@@ -129,8 +128,10 @@ void GroupCommitQueue::Run() {
     }
     if (status.ok() && wants_sync) {
       MutexLock lock(&file_mu_);
+      // A Shrink may have swapped files, and failed, since the append.
+      status = health();
       const uint64_t written = file_bytes_.load(std::memory_order_relaxed);
-      if (synced_bytes_ != written) {
+      if (status.ok() && synced_bytes_ != written) {
         status = file_->Sync();
         syncs_.fetch_add(1, std::memory_order_relaxed);
         if (status.ok()) {

@@ -98,8 +98,9 @@ class GroupCommitQueue {
   void EndCapture();
 
   // Writes and completes everything queued, then stops the thread. Later
-  // Enqueue and Sync calls complete at once, inline, with
-  // FailedPrecondition.
+  // Enqueue and Sync calls complete `done` at once, inline, with
+  // FailedPrecondition: callers must not hold locks then (Store stops its
+  // maps' writes before it stops the queue, so none reaches it).
   void Stop();
 
  private:

@@ -69,7 +69,12 @@ absl::StatusOr<ShrinkResult> Shrinker::Run(
             json.clear();
             // Values were encoded once when written; this cannot fail
             // unless the codec changed its mind, which is an error.
-            PERSIST_RETURN_IF_ERROR(context->codec.Encode(*value, &json));
+            if (absl::Status s = context->codec.Encode(*value, &json);
+                !s.ok()) {
+              return absl::InternalError(absl::StrCat(
+                  "shrink: map \"", map->name(), "\" key \"", key,
+                  "\" cannot be written as JSON: ", s.message()));
+            }
             AppendSetRecord(map->name(), key, json, &buffer);
             ++records;
             if (buffer.size() >= kWriteChunkBytes) {
@@ -90,6 +95,10 @@ absl::StatusOr<ShrinkResult> Shrinker::Run(
     bytes += captured.size();
     if (captured.size() < kSmallEnoughToPause) break;
   }
+
+  // The bulk of the new file goes to disk while writes go on; the pause
+  // below then syncs only the last captured bytes.
+  PERSIST_RETURN_IF_ERROR(temp->Sync());
 
   WritableFile* const temp_file = temp.get();
   const std::string dir = DirName(context->path);

@@ -146,8 +146,10 @@ absl::Status Store::Recover() {
     MutexLock lock(&maps_mu_);
     absl::flat_hash_map<std::string, DynamicMap*> by_name;
     for (const MapDeclaration& declaration : options_.maps) {
-      PERSIST_ASSIGN_OR_RETURN(by_name[declaration.name],
-                               AddMap(declaration.name, declaration.type));
+      PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<DynamicMap> map,
+                               NewMap(declaration.name, declaration.type));
+      by_name[declaration.name] = map.get();
+      maps_[declaration.name] = std::move(map);
     }
     RecoveryOptions recovery;
     recovery.path = path;
@@ -216,7 +218,7 @@ absl::Status Store::Recover() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<DynamicMap*> Store::AddMap(
+absl::StatusOr<std::unique_ptr<DynamicMap>> Store::NewMap(
     absl::string_view name, const google::protobuf::Descriptor* type) {
   const google::protobuf::Message* prototype =
       type->file()->pool() == google::protobuf::DescriptorPool::generated_pool()
@@ -227,11 +229,8 @@ absl::StatusOr<DynamicMap*> Store::AddMap(
     return absl::InvalidArgumentError(absl::StrCat(
         "no message class for ", type->full_name(), " (map \"", name, "\")"));
   }
-  auto map = std::unique_ptr<DynamicMap>(new DynamicMap(
+  return std::unique_ptr<DynamicMap>(new DynamicMap(
       context_.get(), std::string(name), type, prototype, shards_per_map_));
-  DynamicMap* const raw = map.get();
-  maps_[name] = std::move(map);
-  return raw;
 }
 
 absl::Status Store::WrongTypeError(const DynamicMap& map,
@@ -248,17 +247,25 @@ absl::StatusOr<DynamicMap*> Store::DeclareMap(
     return absl::InvalidArgumentError(
         absl::StrCat("map \"", name, "\" is declared without a type"));
   }
+  // shrink_mu_ keeps declarations and Shrinks one at a time, so the
+  // orphans cannot change under us; maps_mu_ is held only to look and to
+  // publish, not while orphans are decoded.
   MutexLock shrink_lock(&shrink_mu_);
   PERSIST_RETURN_IF_ERROR(context_->CheckOpen());
-  MutexLock lock(&maps_mu_);
-  if (auto it = maps_.find(name); it != maps_.end()) {
-    if (it->second->type() == type) return it->second.get();
-    return absl::FailedPreconditionError(absl::StrCat(
-        "map \"", name, "\" is already declared with type ",
-        it->second->type()->full_name(), ", not ", type->full_name()));
+  std::vector<OrphanRecords::Orphan> orphans;
+  {
+    ReaderMutexLock lock(&maps_mu_);
+    if (auto it = maps_.find(name); it != maps_.end()) {
+      if (it->second->type() == type) return it->second.get();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "map \"", name, "\" is already declared with type ",
+          it->second->type()->full_name(), ", not ", type->full_name()));
+    }
+    orphans = orphans_.Collect(name);
   }
-  PERSIST_ASSIGN_OR_RETURN(DynamicMap* const map, AddMap(name, type));
-  const std::vector<OrphanRecords::Orphan> orphans = orphans_.Collect(name);
+  PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<DynamicMap> map,
+                           NewMap(name, type));
+  RecoveryCounters counters;
   if (!orphans.empty()) {
     RecoveryOptions recovery;
     recovery.path = options_.path;
@@ -268,21 +275,19 @@ absl::StatusOr<DynamicMap*> Store::DeclareMap(
                ? options_.recovery_threads
                : static_cast<int>(std::thread::hardware_concurrency()));
     recovery.log = options_.log;
-    RecoveryCounters counters;
-    if (absl::Status status =
-            WalRecovery::Adopt(orphans, map, recovery, &counters);
-        !status.ok()) {
-      maps_.erase(name);
-      return status;
-    }
-    orphans_.Drop(name);
+    PERSIST_RETURN_IF_ERROR(
+        WalRecovery::Adopt(orphans, map.get(), recovery, &counters));
     skipped_corrupt_ += counters.skipped_corrupt;
     ignored_unknown_fields_ += counters.ignored_unknown_fields;
     Log(LogLevel::kInfo,
         absl::StrCat("map \"", name, "\" declared: adopted ", counters.records,
                      " records kept for it since the file was opened"));
   }
-  return map;
+  DynamicMap* const raw = map.get();
+  MutexLock lock(&maps_mu_);
+  orphans_.Drop(name);
+  maps_[name] = std::move(map);
+  return raw;
 }
 
 absl::StatusOr<DynamicMap*> Store::GetMap(absl::string_view name) const {
@@ -388,6 +393,8 @@ absl::StatusOr<ShrinkResult> Store::Shrink() {
 }
 
 void Store::MaybeAutoShrink() {
+  // Skipped damaged records stay in the file until an explicit Shrink.
+  if (skipped_corrupt_.load() > 0) return;
   const AutoShrinkOptions& options = options_.auto_shrink;
   const StoreStats stats = Stats();
   if (!stats.health.ok() || stats.file_bytes < options.min_file_bytes) return;
@@ -408,8 +415,7 @@ void Store::MaybeAutoShrink() {
 }
 
 void Store::RunBackground() {
-  const bool auto_shrink =
-      options_.auto_shrink.enabled && skipped_corrupt_.load() == 0;
+  const bool auto_shrink = options_.auto_shrink.enabled;
   absl::Time next_sync = absl::Now() + options_.sync_interval;
   absl::Time next_check = absl::Now() + options_.auto_shrink.check_interval;
   for (;;) {

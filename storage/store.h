@@ -133,9 +133,9 @@ class Store {
   explicit Store(StoreOptions options, std::unique_ptr<StoreContext> context);
 
   absl::Status Recover();
-  absl::StatusOr<DynamicMap*> AddMap(absl::string_view name,
-                                     const google::protobuf::Descriptor* type)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(maps_mu_);
+  // A new map, not yet visible through the store.
+  absl::StatusOr<std::unique_ptr<DynamicMap>> NewMap(
+      absl::string_view name, const google::protobuf::Descriptor* type);
   static absl::Status WrongTypeError(const DynamicMap& map,
                                      const google::protobuf::Descriptor* type);
   void RunBackground();
@@ -148,7 +148,7 @@ class Store {
   const int shards_per_map_;
   std::unique_ptr<FileLock> lock_;
 
-  // Makes values of types outside the generated pool.
+  // Makes values of types outside the generated pool. Thread-safe.
   google::protobuf::DynamicMessageFactory dynamic_factory_;
 
   // Lock order: shrink_mu_, then maps_mu_, then a map's shards.

@@ -101,6 +101,21 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
     record.kind = record_line[0] == 'S' ? RecordKind::kSet : RecordKind::kDelete;
     record.record_key = record_line.substr(2);
     record.line = line;
+    // JSON never starts with "S " or "D ": the value line is missing and
+    // this is the next record, which must not be lost with this one.
+    if (CheckRecordLine(value).empty()) {
+      if (absl::Status s = skip_or_fail(
+              line + 1,
+              absl::StrCat("the record for ", Quote(record.record_key),
+                           " has no value line (line ", line + 1,
+                           " is the next record)"),
+              nl1 + 1);
+          !s.ok()) {
+        return s;
+      }
+      line += 1;
+      continue;
+    }
     if (record.kind == RecordKind::kSet && value.empty()) {
       if (absl::Status s = skip_or_fail(
               line + 1,

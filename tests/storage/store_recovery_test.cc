@@ -26,6 +26,8 @@ constexpr absl::string_view kComplete =
     "D items:zz\n\n"
     "S items:b\n{\"name\":\"B\",\"tags\":[\"x\",\"y\"]}\n";
 
+constexpr absl::string_view kTailForSkip = "S items:d\n{\"name\":\"D\"}\n";
+
 class StoreRecoveryTest : public ::testing::Test {
  protected:
   absl::StatusOr<std::unique_ptr<Store>> Open(
@@ -87,6 +89,19 @@ TEST_F(StoreRecoveryTest, TornHeaderStartsAFreshFile) {
     store->reset();
     EXPECT_EQ(ReadFileOrDie(path_), "go-persist 1\n") << cut;
   }
+}
+
+TEST_F(StoreRecoveryTest, SkippingARecordWithoutValueKeepsTheNextRecord) {
+  WriteFileOrDie(path_, absl::StrCat(kComplete, "S items:c\n", kTailForSkip));
+  absl::StatusOr<std::unique_ptr<Store>> strict = Open();
+  ASSERT_EQ(strict.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(strict.status().message(), HasSubstr("has no value line"));
+  EXPECT_THAT(strict.status().message(), HasSubstr("line 9"));
+  absl::StatusOr<std::unique_ptr<Store>> store = Open(RecoveryMode::kSkipCorrupt);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->Stats().skipped_corrupt, 1);
+  EXPECT_FALSE((*store)->GetMap<Item>("items")->Get("c")->found());
+  EXPECT_EQ((*store)->GetMap<Item>("items")->Get("d")->value->name(), "D");
 }
 
 struct Damage {

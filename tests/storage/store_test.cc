@@ -399,6 +399,22 @@ TEST_F(StoreTest, WriteAfterAsyncSupersedesThePendingRecord) {
             "go-persist 1\nS items:k\n{\"name\":\"write\",\"count\":2}\n");
 }
 
+TEST_F(StoreTest, MemoryWriteAfterAsyncIsWhatTheFlusherWrites) {
+  auto options = Options();
+  options.sync_interval = absl::Hours(1);
+  auto store = OpenOrDie(options);
+  Map<Item> items = Items(*store);
+  ASSERT_TRUE(items.Set("k", MakeItem("async", 1), With(Durability::kAsync)).ok());
+  ASSERT_TRUE(items.Set("k", MakeItem("memory", 2), With(Durability::kMemory)).ok());
+  ASSERT_TRUE(items.Set("gone", MakeItem("async", 1), With(Durability::kAsync)).ok());
+  ASSERT_TRUE(items.Delete("gone", With(Durability::kMemory)).ok());
+  ASSERT_TRUE(store->Flush().ok());
+  const std::string file = ReadFileOrDie(path_);
+  EXPECT_THAT(file, HasSubstr("S items:k\n{\"name\":\"memory\",\"count\":2}\n"));
+  EXPECT_THAT(file, HasSubstr("D items:gone\n\n"));
+  EXPECT_THAT(file, ::testing::Not(HasSubstr("async")));
+}
+
 TEST_F(StoreTest, CloseFlushesAsyncWrites) {
   {
     auto options = Options();
