@@ -50,6 +50,8 @@ class Row {
   virtual absl::Status Finish() { return absl::OkStatus(); }
   // Bytes on disk after Finish; 0 for in-memory rows.
   virtual uint64_t FileBytes() { return 0; }
+  // Anything else worth printing after the run.
+  virtual std::string Describe() { return ""; }
 };
 
 std::string ScenarioKey(int64_t i);  // "0", "1", ... as go-persist's bench

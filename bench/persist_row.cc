@@ -46,6 +46,11 @@ class PersistRow final : public Row {
                                              : absl::OkStatus();
   }
   uint64_t FileBytes() override { return store_->Stats().file_bytes; }
+  std::string Describe() override {
+    const StoreStats stats = store_->Stats();
+    return absl::StrCat(stats.wal_records, " records in ", stats.wal_batches,
+                        " writes, ", stats.wal_syncs, " fsyncs");
+  }
 
  private:
   const std::unique_ptr<Store> store_;

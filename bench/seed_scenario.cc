@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "bench/kv_rows.h"
 #include "bench/run_header.h"
@@ -141,8 +142,10 @@ absl::StatusOr<Result> RunRow(const std::string& name, const RowFactory& make,
   const absl::Time begin = absl::Now();
   start.Notify();
   for (std::thread& worker : workers) worker.join();
+  const absl::Time finish = absl::Now();
   absl::Status finished = (*row)->Finish();
   const absl::Duration took = absl::Now() - begin;
+  const absl::Duration finish_took = absl::Now() - finish;
   {
     MutexLock lock(&error_mu);
     if (!error.ok()) return error;
@@ -154,12 +157,15 @@ absl::StatusOr<Result> RunRow(const std::string& name, const RowFactory& make,
   result.ops_per_sec = static_cast<double>(ops) / absl::ToDoubleSeconds(took);
   result.ns_per_op = absl::ToDoubleNanoseconds(took) / static_cast<double>(ops);
   result.file_bytes = (*row)->FileBytes();
-  row->reset();
   std::filesystem::remove_all(dir);
-  std::printf("%-34s %14.0f %10.0f %12.2f   (%lld reads found)\n",
+  const std::string described = (*row)->Describe();
+  std::printf("%-34s %14.0f %10.0f %12.2f   %lld hits; finish %s%s%s\n",
               name.c_str(), result.ops_per_sec, result.ns_per_op,
               static_cast<double>(result.file_bytes) / 1e6,
-              static_cast<long long>(found.load()));
+              static_cast<long long>(found.load()),
+              absl::FormatDuration(finish_took).c_str(),
+              described.empty() ? "" : "; ", described.c_str());
+  row->reset();
   std::fflush(stdout);
   return result;
 }
@@ -177,6 +183,10 @@ double Ratio(const std::vector<Result>& results, absl::string_view a,
 int Main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) return 2;
+  // Debian builds abseil without NDEBUG, which leaves absl::Mutex's deadlock
+  // detection on: a graph update on every lock, for every row that locks.
+  // Release builds of abseil have it off; so do we, here.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   PrintRunHeader(argc, argv);
   const ScenarioValues values(flags.strings);
   std::printf("scenario: %lld keys, %lld ops, %d threads, %d%% writes, %s "

@@ -1,5 +1,6 @@
 #include "storage/dynamic_map.h"
 
+#include <atomic>
 #include <bit>
 #include <utility>
 
@@ -23,24 +24,34 @@ std::string Quoted(absl::string_view key) {
                       key.size() > 200 ? "...\"" : "\"");
 }
 
-// Blocks until a Start* call completes.
+// Blocks until a Start* call completes. The completion may run on the WAL's
+// thread after the caller gave up its stack, so the state is shared. A
+// futex-backed atomic wait: the WAL thread wakes one caller per completed
+// write, and this is the cheapest way to do it.
 template <typename Result>
 class Waiter {
  public:
+  Waiter() : state_(std::make_shared<State>()) {}
   absl::AnyInvocable<void(absl::StatusOr<Result>)> Callback() {
-    return [this](absl::StatusOr<Result> result) {
-      result_ = std::move(result);
-      done_.Notify();
+    return [state = state_](absl::StatusOr<Result> result) {
+      state->result = std::move(result);
+      state->done.store(1, std::memory_order_release);
+      state->done.notify_one();
     };
   }
   absl::StatusOr<Result> Wait() {
-    done_.WaitForNotification();
-    return std::move(result_);
+    while (state_->done.load(std::memory_order_acquire) == 0) {
+      state_->done.wait(0, std::memory_order_acquire);
+    }
+    return std::move(state_->result);
   }
 
  private:
-  Notification done_;
-  absl::StatusOr<Result> result_ = absl::UnknownError("not completed");
+  struct State {
+    std::atomic<uint32_t> done{0};
+    absl::StatusOr<Result> result = absl::UnknownError("not completed");
+  };
+  const std::shared_ptr<State> state_;
 };
 
 }  // namespace
@@ -263,6 +274,14 @@ void DynamicMap::StartDelete(absl::string_view key,
 absl::StatusOr<WriteResult> DynamicMap::Set(
     absl::string_view key, std::shared_ptr<const Message> value,
     const WriteOptions& options) {
+  if (options.durability == Durability::kMemory ||
+      options.durability == Durability::kAsync) {
+    // Completes inline: no need for a Notification.
+    absl::StatusOr<WriteResult> result;
+    StartSet(key, std::move(value), options,
+             [&result](absl::StatusOr<WriteResult> r) { result = std::move(r); });
+    return result;
+  }
   Waiter<WriteResult> waiter;
   StartSet(key, std::move(value), options, waiter.Callback());
   return waiter.Wait();
@@ -270,6 +289,13 @@ absl::StatusOr<WriteResult> DynamicMap::Set(
 
 absl::StatusOr<WriteResult> DynamicMap::Delete(absl::string_view key,
                                                const WriteOptions& options) {
+  if (options.durability == Durability::kMemory ||
+      options.durability == Durability::kAsync) {
+    absl::StatusOr<WriteResult> result;
+    StartDelete(key, options,
+                [&result](absl::StatusOr<WriteResult> r) { result = std::move(r); });
+    return result;
+  }
   Waiter<WriteResult> waiter;
   StartDelete(key, options, waiter.Callback());
   return waiter.Wait();
