@@ -134,7 +134,9 @@ absl::Status Store::Recover() {
       contents ? contents->data() : absl::string_view();
 
   const bool skip_corrupt = options_.recovery == RecoveryMode::kSkipCorrupt;
+  const absl::Time read_done = absl::Now();
   PERSIST_ASSIGN_OR_RETURN(WalScan scan, ScanWal(bytes, path, skip_corrupt));
+  const absl::Time scan_done = absl::Now();
   for (const SkippedLine& skipped : scan.skipped) {
     Log(LogLevel::kWarning, absl::StrCat("skip_corrupt: skipped ", path,
                                          " line ", skipped.line, ": ",
@@ -142,6 +144,7 @@ absl::Status Store::Recover() {
   }
   RecoveryCounters counters;
   counters.skipped_corrupt = static_cast<int64_t>(scan.skipped.size());
+  int decode_threads = 0;
   {
     MutexLock lock(&maps_mu_);
     absl::flat_hash_map<std::string, DynamicMap*> by_name;
@@ -161,11 +164,13 @@ absl::Status Store::Recover() {
     recovery.log = options_.log;
     PERSIST_RETURN_IF_ERROR(
         WalRecovery::Apply(scan, by_name, &orphans_, recovery, &counters));
+    decode_threads = recovery.threads;
   }
   skipped_corrupt_ = counters.skipped_corrupt;
   ignored_unknown_fields_ = counters.ignored_unknown_fields;
   const uint64_t records = scan.records.size();
   uint64_t file_bytes = scan.valid_bytes;
+  const absl::Time decode_done = absl::Now();
   contents.reset();  // unmap before the file changes
 
   if (scan.needs_header) {
@@ -202,12 +207,17 @@ absl::Status Store::Recover() {
   Log(LogLevel::kInfo,
       absl::StrFormat("opened %s: %d records, %d live keys in %d maps, %d "
                       "orphan keys of %d undeclared maps, %.1f MB in %s "
-                      "(%.0f MB/s)",
+                      "(%.0f MB/s: read %s, scan %s, decode on %d threads "
+                      "%s)",
                       path, records, stats.live_keys, stats.maps.size(),
                       stats.orphan_keys, stats.orphan_maps, file_bytes / 1e6,
                       absl::FormatDuration(took),
                       file_bytes / 1e6 /
-                          std::max(absl::ToDoubleSeconds(took), 1e-6)));
+                          std::max(absl::ToDoubleSeconds(took), 1e-6),
+                      absl::FormatDuration(read_done - start),
+                      absl::FormatDuration(scan_done - read_done),
+                      decode_threads,
+                      absl::FormatDuration(decode_done - scan_done)));
   if (counters.skipped_corrupt > 0 && options_.auto_shrink.enabled) {
     Log(LogLevel::kWarning,
         absl::StrCat("auto-shrink is off for this open: ",

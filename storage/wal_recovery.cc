@@ -1,13 +1,17 @@
 #include "storage/wal_recovery.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <thread>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "storage/names.h"
+#include "storage/status_macros.h"
 #include "storage/store_context.h"
 
 namespace persist {
@@ -71,31 +75,6 @@ Decoded DecodeOne(const Job& job, const JsonCodec& codec,
   return out;
 }
 
-// Decodes jobs[i] into decoded[i] on up to `threads` threads.
-void DecodeAll(const std::vector<Job>& jobs, const JsonCodec& codec,
-               const RecoveryOptions& options, std::vector<Decoded>* decoded,
-               int64_t* ignored_unknown_fields) {
-  decoded->resize(jobs.size());
-  const size_t threads = std::clamp<size_t>(
-      jobs.size() / kRecordsPerThreadMin, 1,
-      static_cast<size_t>(std::max(1, options.threads)));
-  std::vector<int64_t> ignored(threads, 0);
-  auto work = [&](size_t t) {
-    const size_t begin = jobs.size() * t / threads;
-    const size_t end = jobs.size() * (t + 1) / threads;
-    for (size_t i = begin; i < end; ++i) {
-      const Job& job = jobs[i];
-      if (job.map == nullptr) continue;
-      (*decoded)[i] = DecodeOne(job, codec, options, &ignored[t]);
-    }
-  };
-  std::vector<std::thread> workers;
-  for (size_t t = 1; t < threads; ++t) workers.emplace_back(work, t);
-  work(0);
-  for (std::thread& worker : workers) worker.join();
-  for (int64_t n : ignored) *ignored_unknown_fields += n;
-}
-
 // Counts and logs a skipped record, or returns its error in strict mode.
 absl::Status SkipOrFail(const absl::Status& error,
                         const RecoveryOptions& options,
@@ -109,7 +88,77 @@ absl::Status SkipOrFail(const absl::Status& error,
   return absl::OkStatus();
 }
 
+// Which thread takes a key: always the same one for a key of a map.
+size_t Partition(const Job& job, size_t threads) {
+  const uint64_t hash = absl::Hash<absl::string_view>{}(job.key) ^
+                        reinterpret_cast<uintptr_t>(job.map);
+  return static_cast<size_t>((hash >> 32) % threads);
+}
+
+// Decodes and applies the jobs of declared maps on up to options.threads
+// threads. Each key belongs to one thread, which takes its records in file
+// order, so the last record of each key wins without a sequential pass.
+// Strict mode returns the first damaged record in file order (the maps are
+// then half-filled: callers discard them); skip_corrupt counts and logs.
+using RecoverFunction = absl::FunctionRef<void(
+    DynamicMap*, absl::string_view, std::shared_ptr<const Message>)>;
+
+absl::Status DecodeAndApply(const std::vector<Job>& jobs,
+                            const JsonCodec& codec,
+                            const RecoveryOptions& options,
+                            RecoverFunction recover,
+                            RecoveryCounters* counters) {
+  const size_t threads = std::clamp<size_t>(
+      jobs.size() / kRecordsPerThreadMin, 1,
+      static_cast<size_t>(std::max(1, options.threads)));
+  struct Outcome {
+    int64_t applied = 0;
+    int64_t ignored_unknown_fields = 0;
+    std::vector<std::pair<size_t, absl::Status>> errors;
+  };
+  std::vector<Outcome> outcomes(threads);
+  auto work = [&](size_t t) {
+    Outcome& outcome = outcomes[t];
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      const Job& job = jobs[i];
+      if (job.map == nullptr) continue;
+      if (threads > 1 && Partition(job, threads) != t) continue;
+      Decoded decoded =
+          DecodeOne(job, codec, options, &outcome.ignored_unknown_fields);
+      if (!decoded.error.ok()) {
+        outcome.errors.emplace_back(i, std::move(decoded.error));
+        if (!options.skip_corrupt) return;
+        continue;
+      }
+      recover(job.map, job.key, std::move(decoded.value));
+      ++outcome.applied;
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t t = 1; t < threads; ++t) workers.emplace_back(work, t);
+  work(0);
+  for (std::thread& worker : workers) worker.join();
+
+  std::vector<std::pair<size_t, absl::Status>> errors;
+  for (Outcome& outcome : outcomes) {
+    counters->records += outcome.applied;
+    counters->ignored_unknown_fields += outcome.ignored_unknown_fields;
+    for (auto& error : outcome.errors) errors.push_back(std::move(error));
+  }
+  std::sort(errors.begin(), errors.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [index, error] : errors) {
+    PERSIST_RETURN_IF_ERROR(SkipOrFail(error, options, counters));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+void WalRecovery::RecoverInto(DynamicMap* map, absl::string_view key,
+                              std::shared_ptr<const Message> value) {
+  map->Recover(key, std::move(value));
+}
 
 absl::Status WalRecovery::Apply(
     const WalScan& scan,
@@ -123,32 +172,15 @@ absl::Status WalRecovery::Apply(
     if (it == maps.end()) continue;  // an orphan
     jobs[i] = {it->second, record.kind, record.key, record.json, record.line};
   }
-  std::vector<Decoded> decoded;
   if (!maps.empty()) {
     // Every map of one store shares its context, hence its codec.
     const JsonCodec& codec = maps.begin()->second->context_->codec;
-    DecodeAll(jobs, codec, options, &decoded,
-              &counters->ignored_unknown_fields);
-  } else {
-    decoded.resize(jobs.size());
-  }
-  // Strict mode reports the first damaged record in file order.
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    if (!decoded[i].error.ok()) {
-      if (absl::Status s = SkipOrFail(decoded[i].error, options, counters);
-          !s.ok()) {
-        return s;
-      }
-    }
+    PERSIST_RETURN_IF_ERROR(
+        DecodeAndApply(jobs, codec, options, &RecoverInto, counters));
   }
   for (size_t i = 0; i < jobs.size(); ++i) {
-    if (jobs[i].map == nullptr) {
-      orphans->Apply(scan.records[i]);
-    } else if (decoded[i].error.ok()) {
-      jobs[i].map->Recover(jobs[i].key, std::move(decoded[i].value));
-    } else {
-      continue;
-    }
+    if (jobs[i].map != nullptr) continue;
+    orphans->Apply(scan.records[i]);
     ++counters->records;
   }
   if (counters->skipped_corrupt > kMaxLoggedSkips && options.log) {
@@ -170,22 +202,8 @@ absl::Status WalRecovery::Adopt(
     jobs.push_back({map, RecordKind::kSet, orphan.key, orphan.json,
                     orphan.line});
   }
-  std::vector<Decoded> decoded;
-  DecodeAll(jobs, map->context_->codec, options, &decoded,
-            &counters->ignored_unknown_fields);
-  for (const Decoded& d : decoded) {
-    if (!d.error.ok()) {
-      if (absl::Status s = SkipOrFail(d.error, options, counters); !s.ok()) {
-        return s;
-      }
-    }
-  }
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    if (decoded[i].value == nullptr) continue;
-    map->Recover(jobs[i].key, std::move(decoded[i].value));
-    ++counters->records;
-  }
-  return absl::OkStatus();
+  return DecodeAndApply(jobs, map->context_->codec, options, &RecoverInto,
+                        counters);
 }
 
 }  // namespace persist

@@ -50,6 +50,11 @@ class WalRecovery {
   static absl::Status Adopt(const std::vector<OrphanRecords::Orphan>& orphans,
                             DynamicMap* map, const RecoveryOptions& options,
                             RecoveryCounters* counters);
+
+ private:
+  // DynamicMap::Recover, which only this class may call. Thread-safe.
+  static void RecoverInto(DynamicMap* map, absl::string_view key,
+                          std::shared_ptr<const google::protobuf::Message> value);
 };
 
 }  // namespace persist
