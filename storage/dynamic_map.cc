@@ -54,6 +54,22 @@ class Waiter {
   const std::shared_ptr<State> state_;
 };
 
+// Runs a Start* call given as `start(callback)` and returns its result.
+// MEMORY and ASYNC writes complete before Start* returns, so they need no
+// Waiter.
+template <typename Result, typename Start>
+absl::StatusOr<Result> Blocking(Durability durability, Start start) {
+  if (durability == Durability::kMemory || durability == Durability::kAsync) {
+    absl::StatusOr<Result> result;
+    start(absl::AnyInvocable<void(absl::StatusOr<Result>)>(
+        [&result](absl::StatusOr<Result> r) { result = std::move(r); }));
+    return result;
+  }
+  Waiter<Result> waiter;
+  start(waiter.Callback());
+  return waiter.Wait();
+}
+
 }  // namespace
 
 DynamicMap::DynamicMap(StoreContext* context, std::string name,
@@ -274,31 +290,16 @@ void DynamicMap::StartDelete(absl::string_view key,
 absl::StatusOr<WriteResult> DynamicMap::Set(
     absl::string_view key, std::shared_ptr<const Message> value,
     const WriteOptions& options) {
-  if (options.durability == Durability::kMemory ||
-      options.durability == Durability::kAsync) {
-    // Completes inline: no need for a Notification.
-    absl::StatusOr<WriteResult> result;
-    StartSet(key, std::move(value), options,
-             [&result](absl::StatusOr<WriteResult> r) { result = std::move(r); });
-    return result;
-  }
-  Waiter<WriteResult> waiter;
-  StartSet(key, std::move(value), options, waiter.Callback());
-  return waiter.Wait();
+  return Blocking<WriteResult>(options.durability, [&](auto done) {
+    StartSet(key, std::move(value), options, std::move(done));
+  });
 }
 
 absl::StatusOr<WriteResult> DynamicMap::Delete(absl::string_view key,
                                                const WriteOptions& options) {
-  if (options.durability == Durability::kMemory ||
-      options.durability == Durability::kAsync) {
-    absl::StatusOr<WriteResult> result;
-    StartDelete(key, options,
-                [&result](absl::StatusOr<WriteResult> r) { result = std::move(r); });
-    return result;
-  }
-  Waiter<WriteResult> waiter;
-  StartDelete(key, options, waiter.Callback());
-  return waiter.Wait();
+  return Blocking<WriteResult>(options.durability, [&](auto done) {
+    StartDelete(key, options, std::move(done));
+  });
 }
 
 void DynamicMap::StartUpdate(absl::string_view key, UpdateFunction fn,
@@ -381,9 +382,9 @@ void DynamicMap::StartUpdate(absl::string_view key, UpdateFunction fn,
 absl::StatusOr<UpdateResult> DynamicMap::Update(absl::string_view key,
                                                 UpdateFunction fn,
                                                 const WriteOptions& options) {
-  Waiter<UpdateResult> waiter;
-  StartUpdate(key, fn, options, waiter.Callback());
-  return waiter.Wait();
+  return Blocking<UpdateResult>(options.durability, [&](auto done) {
+    StartUpdate(key, fn, options, std::move(done));
+  });
 }
 
 absl::Status DynamicMap::SetInMemory(absl::string_view key,

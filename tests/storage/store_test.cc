@@ -57,6 +57,12 @@ class StoreTest : public ::testing::Test {
     return store.ok() ? *std::move(store) : nullptr;
   }
   std::unique_ptr<Store> OpenOrDie() { return OpenOrDie(Options()); }
+  // ASYNC changes reach the file only on an explicit Flush or Close.
+  std::unique_ptr<Store> OpenWithoutBackgroundFlush() {
+    auto options = Options();
+    options.sync_interval = absl::Hours(1);
+    return OpenOrDie(options);
+  }
 
   static Map<Item> Items(Store& store) { return *store.GetMap<Item>("items"); }
 
@@ -367,9 +373,7 @@ TEST_F(StoreTest, MemoryWritesStayOutOfTheFileUntilShrink) {
 }
 
 TEST_F(StoreTest, AsyncWritesCoalesceAndReachTheFileOnFlush) {
-  auto options = Options();
-  options.sync_interval = absl::Hours(1);  // only explicit flushes
-  auto store = OpenOrDie(options);
+  auto store = OpenWithoutBackgroundFlush();
   Map<Item> items = Items(*store);
   for (int i = 1; i <= 100; ++i) {
     ASSERT_TRUE(items.Set("hot", MakeItem("v", i), With(Durability::kAsync)).ok());
@@ -388,9 +392,7 @@ TEST_F(StoreTest, AsyncWritesCoalesceAndReachTheFileOnFlush) {
 }
 
 TEST_F(StoreTest, WriteAfterAsyncSupersedesThePendingRecord) {
-  auto options = Options();
-  options.sync_interval = absl::Hours(1);
-  auto store = OpenOrDie(options);
+  auto store = OpenWithoutBackgroundFlush();
   Map<Item> items = Items(*store);
   ASSERT_TRUE(items.Set("k", MakeItem("async", 1), With(Durability::kAsync)).ok());
   ASSERT_TRUE(items.Set("k", MakeItem("write", 2), With(Durability::kWrite)).ok());
@@ -400,9 +402,7 @@ TEST_F(StoreTest, WriteAfterAsyncSupersedesThePendingRecord) {
 }
 
 TEST_F(StoreTest, MemoryWriteAfterAsyncIsWhatTheFlusherWrites) {
-  auto options = Options();
-  options.sync_interval = absl::Hours(1);
-  auto store = OpenOrDie(options);
+  auto store = OpenWithoutBackgroundFlush();
   Map<Item> items = Items(*store);
   ASSERT_TRUE(items.Set("k", MakeItem("async", 1), With(Durability::kAsync)).ok());
   ASSERT_TRUE(items.Set("k", MakeItem("memory", 2), With(Durability::kMemory)).ok());
@@ -417,9 +417,7 @@ TEST_F(StoreTest, MemoryWriteAfterAsyncIsWhatTheFlusherWrites) {
 
 TEST_F(StoreTest, CloseFlushesAsyncWrites) {
   {
-    auto options = Options();
-    options.sync_interval = absl::Hours(1);
-    auto store = OpenOrDie(options);
+    auto store = OpenWithoutBackgroundFlush();
     ASSERT_TRUE(
         Items(*store).Set("k", MakeItem("async", 1), With(Durability::kAsync)).ok());
     ASSERT_TRUE(store->Close().ok());
