@@ -1,0 +1,306 @@
+#include "service/persist_service.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/field_mask_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "service/any_values.h"
+#include "service/grpc_status.h"
+#include "service/list_pages.h"
+#include "storage/status_macros.h"
+
+namespace persist::service {
+namespace {
+
+using google::protobuf::Message;
+using google::protobuf::util::FieldMaskUtil;
+
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
+                                 const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+absl::StatusOr<Durability> FromProto(v1::Durability durability,
+                                     Durability default_durability) {
+  switch (durability) {
+    case v1::DURABILITY_UNSPECIFIED:
+      return default_durability;
+    case v1::MEMORY:
+      return Durability::kMemory;
+    case v1::ASYNC:
+      return Durability::kAsync;
+    case v1::WRITE:
+      return Durability::kWrite;
+    case v1::FSYNC:
+      return Durability::kFsync;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown durability ", static_cast<int>(durability),
+                       "; use MEMORY, ASYNC, WRITE or FSYNC"));
+  }
+}
+
+}  // namespace
+
+PersistService::PersistService(Store* store, ServiceOptions options)
+    : store_(store), options_(options) {}
+
+absl::StatusOr<WriteOptions> PersistService::MakeWriteOptions(
+    v1::Durability durability, const v1::Precondition& precondition) const {
+  WriteOptions options;
+  PERSIST_ASSIGN_OR_RETURN(options.durability,
+                           FromProto(durability, options_.default_durability));
+  switch (precondition.condition_case()) {
+    case v1::Precondition::kMustExist:
+      if (precondition.must_exist()) {
+        options.precondition = Precondition::MustExist();
+      }
+      break;
+    case v1::Precondition::kMustNotExist:
+      if (precondition.must_not_exist()) {
+        options.precondition = Precondition::MustNotExist();
+      }
+      break;
+    case v1::Precondition::kEtag:
+      options.precondition = Precondition::EtagMatches(precondition.etag());
+      break;
+    case v1::Precondition::CONDITION_NOT_SET:
+      break;
+  }
+  return options;
+}
+
+grpc::ServerUnaryReactor* PersistService::Get(
+    grpc::CallbackServerContext* context, const v1::GetRequest* request,
+    v1::GetResponse* response) {
+  absl::StatusOr<DynamicMap*> map = store_->GetMap(request->map());
+  if (!map.ok()) return Finish(context, map.status());
+  absl::StatusOr<Entry<Message>> entry = (*map)->Get(request->key());
+  if (entry.ok() && entry->found()) {
+    response->set_found(true);
+    PackValue(*entry->value, response->mutable_value());
+    response->set_etag(entry->etag.ToString());
+  }
+  return Finish(context, entry.status());
+}
+
+grpc::ServerUnaryReactor* PersistService::Set(
+    grpc::CallbackServerContext* context, const v1::SetRequest* request,
+    v1::SetResponse* response) {
+  absl::StatusOr<DynamicMap*> map = store_->GetMap(request->map());
+  if (!map.ok()) return Finish(context, map.status());
+  absl::StatusOr<WriteOptions> options =
+      MakeWriteOptions(request->durability(), request->precondition());
+  if (!options.ok()) return Finish(context, options.status());
+  absl::StatusOr<std::unique_ptr<Message>> value =
+      UnpackValue(**map, request->key(), request->value());
+  if (!value.ok()) return Finish(context, value.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  (*map)->StartSet(request->key(), std::shared_ptr<const Message>(*std::move(value)),
+                   *options,
+                   [reactor, response](absl::StatusOr<WriteResult> result) {
+                     if (result.ok()) {
+                       response->set_etag(result->etag.ToString());
+                       response->set_existed(result->existed);
+                     }
+                     reactor->Finish(ToGrpcStatus(result.status()));
+                   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PersistService::Delete(
+    grpc::CallbackServerContext* context, const v1::DeleteRequest* request,
+    v1::DeleteResponse* response) {
+  absl::StatusOr<DynamicMap*> map = store_->GetMap(request->map());
+  if (!map.ok()) return Finish(context, map.status());
+  absl::StatusOr<WriteOptions> options =
+      MakeWriteOptions(request->durability(), request->precondition());
+  if (!options.ok()) return Finish(context, options.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  (*map)->StartDelete(request->key(), *options,
+                      [reactor, response](absl::StatusOr<WriteResult> result) {
+                        if (result.ok()) response->set_existed(result->existed);
+                        reactor->Finish(ToGrpcStatus(result.status()));
+                      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PersistService::Update(
+    grpc::CallbackServerContext* context, const v1::UpdateRequest* request,
+    v1::UpdateResponse* response) {
+  absl::StatusOr<DynamicMap*> found = store_->GetMap(request->map());
+  if (!found.ok()) return Finish(context, found.status());
+  DynamicMap* const map = *found;
+  absl::StatusOr<WriteOptions> options =
+      MakeWriteOptions(request->durability(), request->precondition());
+  if (!options.ok()) return Finish(context, options.status());
+  const google::protobuf::FieldMask& mask = request->update_mask();
+  bool valid_mask = !mask.paths().empty();
+  for (const std::string& path : mask.paths()) {
+    valid_mask = valid_mask &&
+                 FieldMaskUtil::GetFieldDescriptors(map->type(), path, nullptr);
+  }
+  if (!valid_mask) {
+    return Finish(context,
+                  absl::InvalidArgumentError(absl::StrCat(
+                      "update_mask \"", FieldMaskUtil::ToString(mask),
+                      "\" must name fields of ", map->type()->full_name(),
+                      " by their proto names (for example \"email\" or "
+                      "\"address.city\")")));
+  }
+  absl::StatusOr<std::unique_ptr<Message>> patch =
+      UnpackValue(*map, request->key(), request->value());
+  if (!patch.ok()) return Finish(context, patch.status());
+
+  // The merged value, kept for the response once the write is durable.
+  auto merged = std::make_shared<std::shared_ptr<const Message>>();
+  const bool allow_missing = request->allow_missing();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  map->StartUpdate(
+      request->key(),
+      [&](const Message* current) {
+        if (current == nullptr && !allow_missing) {
+          return UpdateDecision<Message>::Cancel();  // reported as NOT_FOUND
+        }
+        std::unique_ptr<Message> next = map->NewValue();
+        if (current != nullptr) next->CopyFrom(*current);
+        FieldMaskUtil::MergeOptions merge;
+        merge.set_replace_message_fields(true);
+        merge.set_replace_repeated_fields(true);
+        FieldMaskUtil::MergeMessageTo(**patch, mask, merge, next.get());
+        *merged = std::shared_ptr<const Message>(std::move(next));
+        return UpdateDecision<Message>::Set(*merged);
+      },
+      *options,
+      [reactor, response, merged, key = request->key(),
+       name = map->name()](absl::StatusOr<UpdateResult> result) {
+        absl::Status status = result.status();
+        if (status.ok() && result->outcome == UpdateResult::Outcome::kCancelled) {
+          // The update function cancels only for a missing key.
+          status = absl::NotFoundError(absl::StrCat(
+              "map \"", name, "\" has no key \"", key,
+              "\" to update; set allow_missing to create it"));
+        } else if (status.ok()) {
+          PackValue(**merged, response->mutable_value());
+          response->set_etag(result->etag.ToString());
+          response->set_existed(result->existed);
+        }
+        reactor->Finish(ToGrpcStatus(status));
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PersistService::List(
+    grpc::CallbackServerContext* context, const v1::ListRequest* request,
+    v1::ListResponse* response) {
+  absl::StatusOr<DynamicMap*> map = store_->GetMap(request->map());
+  if (!map.ok()) return Finish(context, map.status());
+  if (request->page_size() < 0) {
+    return Finish(context, absl::InvalidArgumentError(absl::StrCat(
+                               "page_size is ", request->page_size(),
+                               "; it must be 0 (the default, ",
+                               options_.default_page_size, ") or positive")));
+  }
+  std::string after;
+  if (!request->page_token().empty()) {
+    absl::StatusOr<PageToken> token = DecodePageToken(request->page_token());
+    if (!token.ok()) return Finish(context, token.status());
+    if (token->map != request->map() || token->prefix != request->prefix()) {
+      return Finish(context,
+                    absl::InvalidArgumentError(
+                        "page_token belongs to a listing of another map or "
+                        "prefix; start again with an empty page_token"));
+    }
+    after = std::move(token->after);
+  }
+  const int size =
+      request->page_size() == 0
+          ? options_.default_page_size
+          : std::min(request->page_size(), options_.max_page_size);
+  absl::StatusOr<Page> page =
+      CollectPage(**map, request->prefix(), after, size);
+  if (!page.ok()) return Finish(context, page.status());
+  for (const auto& [key, entry] : page->entries) {
+    v1::Entry* out = response->add_entries();
+    out->set_key(key);
+    PackValue(*entry.value, out->mutable_value());
+    out->set_etag(entry.etag.ToString());
+  }
+  if (page->more) {
+    response->set_next_page_token(EncodePageToken(
+        {request->map(), request->prefix(), page->entries.back().first}));
+  }
+  return Finish(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* PersistService::Shrink(
+    grpc::CallbackServerContext* context, const v1::ShrinkRequest*,
+    v1::ShrinkResponse* response) {
+  // An administrative call that reads and writes the whole file: it runs on
+  // this server thread.
+  absl::StatusOr<ShrinkResult> result = store_->Shrink();
+  if (result.ok()) {
+    response->set_records_before(result->records_before);
+    response->set_records_after(result->records_after);
+    response->set_bytes_before(result->bytes_before);
+    response->set_bytes_after(result->bytes_after);
+    *response->mutable_duration() =
+        google::protobuf::util::TimeUtil::NanosecondsToDuration(
+            absl::ToInt64Nanoseconds(result->duration));
+  }
+  return Finish(context, result.status());
+}
+
+grpc::ServerUnaryReactor* PersistService::Flush(
+    grpc::CallbackServerContext* context, const v1::FlushRequest*,
+    v1::FlushResponse*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  store_->StartFlush([reactor](absl::Status status) {
+    reactor->Finish(ToGrpcStatus(status));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PersistService::Stats(
+    grpc::CallbackServerContext* context, const v1::StatsRequest*,
+    v1::StatsResponse* response) {
+  const StoreStats stats = store_->Stats();
+  for (const MapStats& map : stats.maps) {
+    v1::MapInfo* info = response->add_maps();
+    info->set_name(map.name);
+    info->set_type(map.type);
+    info->set_live_keys(map.live_keys);
+  }
+  response->set_live_keys(stats.live_keys);
+  response->set_orphan_keys(stats.orphan_keys);
+  response->set_wal_records(stats.wal_records);
+  response->set_file_bytes(stats.file_bytes);
+  response->set_wal_batches(stats.wal_batches);
+  response->set_wal_syncs(stats.wal_syncs);
+  response->set_torn_tail_bytes(stats.torn_tail_bytes);
+  response->set_skipped_corrupt(stats.skipped_corrupt);
+  response->set_ignored_unknown_fields(stats.ignored_unknown_fields);
+  if (!stats.health.ok()) {
+    response->set_write_error(std::string(stats.health.message()));
+  }
+  return Finish(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* PersistService::ListMaps(
+    grpc::CallbackServerContext* context, const v1::ListMapsRequest*,
+    v1::ListMapsResponse* response) {
+  for (const DynamicMap* map : store_->Maps()) {
+    v1::MapInfo* info = response->add_maps();
+    info->set_name(map->name());
+    info->set_type(map->type()->full_name());
+    info->set_live_keys(map->Size());
+  }
+  return Finish(context, absl::OkStatus());
+}
+
+}  // namespace persist::service

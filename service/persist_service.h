@@ -1,0 +1,68 @@
+// PersistService: persist.v1.Persist over a Store, with gRPC's callback API.
+//
+// It only translates: request -> engine call -> response and status (the
+// codes in grpc_status.h). Writes finish from the engine's completion
+// callbacks, so no server thread waits for the disk.
+//
+// Thread-safety: all RPCs may run concurrently. The store must outlive the
+// service.
+#ifndef PERSIST_SERVICE_PERSIST_SERVICE_H_
+#define PERSIST_SERVICE_PERSIST_SERVICE_H_
+
+#include "persist/v1/persist.grpc.pb.h"
+#include "storage/durability.h"
+#include "storage/store.h"
+
+namespace persist::service {
+
+struct ServiceOptions {
+  // For writes that leave their durability unspecified.
+  Durability default_durability = Durability::kWrite;
+  // List pages: the size when the request gives none, and the largest.
+  int default_page_size = 100;
+  int max_page_size = 1000;
+};
+
+class PersistService final : public persist::v1::Persist::CallbackService {
+ public:
+  PersistService(Store* store, ServiceOptions options);
+
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
+                                const v1::GetRequest* request,
+                                v1::GetResponse* response) override;
+  grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* context,
+                                const v1::SetRequest* request,
+                                v1::SetResponse* response) override;
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
+                                   const v1::DeleteRequest* request,
+                                   v1::DeleteResponse* response) override;
+  grpc::ServerUnaryReactor* Update(grpc::CallbackServerContext* context,
+                                   const v1::UpdateRequest* request,
+                                   v1::UpdateResponse* response) override;
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
+                                 const v1::ListRequest* request,
+                                 v1::ListResponse* response) override;
+  grpc::ServerUnaryReactor* Shrink(grpc::CallbackServerContext* context,
+                                   const v1::ShrinkRequest* request,
+                                   v1::ShrinkResponse* response) override;
+  grpc::ServerUnaryReactor* Flush(grpc::CallbackServerContext* context,
+                                  const v1::FlushRequest* request,
+                                  v1::FlushResponse* response) override;
+  grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* context,
+                                  const v1::StatsRequest* request,
+                                  v1::StatsResponse* response) override;
+  grpc::ServerUnaryReactor* ListMaps(grpc::CallbackServerContext* context,
+                                     const v1::ListMapsRequest* request,
+                                     v1::ListMapsResponse* response) override;
+
+ private:
+  absl::StatusOr<WriteOptions> MakeWriteOptions(
+      v1::Durability durability, const v1::Precondition& precondition) const;
+
+  Store* const store_;
+  const ServiceOptions options_;
+};
+
+}  // namespace persist::service
+
+#endif  // PERSIST_SERVICE_PERSIST_SERVICE_H_

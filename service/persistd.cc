@@ -1,0 +1,203 @@
+// persistd: serves a store over gRPC (persist.v1.Persist), with health
+// checking and server reflection.
+//
+//   persistd                                  # the embedded example
+//   persistd --config=persistd.json
+//   persistd --listen=0.0.0.0:50051 --data=/var/lib/persist/data.wal
+//       --proto_path=protos --proto_files=shop/v1/order.proto
+//       --maps=orders=shop.v1.Order          (one command line)
+//
+// Flags override the config file. On SIGTERM or SIGINT it stops accepting
+// calls, finishes those in flight, flushes and fsyncs the store, and exits 0.
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "service/persist_service.h"
+#include "service/server_config.h"
+#include "storage/store.h"
+
+ABSL_FLAG(std::string, config, "",
+          "a JSON file holding a persist.v1.ServerConfig");
+ABSL_FLAG(std::string, listen, "",
+          "host:port to serve on (default 127.0.0.1:50051; port 0 picks one)");
+ABSL_FLAG(std::string, data, "", "the data file (default ./persist.wal)");
+ABSL_FLAG(std::string, descriptor_set, "",
+          "the schema as a FileDescriptorSet (protoc --include_imports "
+          "--descriptor_set_out)");
+ABSL_FLAG(std::vector<std::string>, proto_files, {},
+          "the schema as .proto files, relative to --proto_path");
+ABSL_FLAG(std::vector<std::string>, proto_path, {},
+          "include paths for --proto_files");
+ABSL_FLAG(std::vector<std::string>, maps, {},
+          "maps to serve, as name=full.type.Name, comma-separated");
+ABSL_FLAG(std::string, default_durability, "",
+          "durability of writes that give none: memory, async, write "
+          "(default) or fsync");
+
+namespace persist::service {
+namespace {
+
+int Fail(absl::string_view what, const absl::Status& status) {
+  std::fprintf(stderr, "persistd: %s: %s\n", std::string(what).c_str(),
+               std::string(status.message()).c_str());
+  return 1;
+}
+
+absl::Status ApplyFlags(v1::ServerConfig* config) {
+  if (!absl::GetFlag(FLAGS_listen).empty()) {
+    config->set_listen(absl::GetFlag(FLAGS_listen));
+  }
+  if (!absl::GetFlag(FLAGS_data).empty()) {
+    config->set_data_file(absl::GetFlag(FLAGS_data));
+  }
+  if (!absl::GetFlag(FLAGS_descriptor_set).empty()) {
+    config->mutable_schema()->set_descriptor_set(
+        absl::GetFlag(FLAGS_descriptor_set));
+  }
+  for (const std::string& file : absl::GetFlag(FLAGS_proto_files)) {
+    config->mutable_schema()->add_proto_files(file);
+  }
+  for (const std::string& path : absl::GetFlag(FLAGS_proto_path)) {
+    config->mutable_schema()->add_include_paths(path);
+  }
+  if (!absl::GetFlag(FLAGS_maps).empty()) config->clear_maps();
+  for (const std::string& map : absl::GetFlag(FLAGS_maps)) {
+    const std::vector<std::string> parts = absl::StrSplit(map, '=');
+    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--maps: \"", map, "\" is not name=full.type.Name"));
+    }
+    v1::MapConfig* entry = config->add_maps();
+    entry->set_name(parts[0]);
+    entry->set_type(parts[1]);
+  }
+  const std::string durability = absl::GetFlag(FLAGS_default_durability);
+  if (!durability.empty()) {
+    v1::Durability value;
+    if (!v1::Durability_Parse(absl::AsciiStrToUpper(durability), &value) ||
+        value == v1::DURABILITY_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--default_durability: \"", durability,
+          "\" is not memory, async, write or fsync"));
+    }
+    config->set_default_durability(value);
+  }
+  return absl::OkStatus();
+}
+
+// Waits for SIGTERM or SIGINT, which main() blocked in every thread.
+void WaitForShutdownSignal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::fprintf(stderr, "persistd: %s: shutting down\n",
+               signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+int Main(int argc, char** argv) {
+  // Before any thread starts, so that only sigwait sees these signals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::SetProgramUsageMessage(
+      "serves typed maps of protobuf messages over gRPC (persist.v1.Persist)");
+  absl::ParseCommandLine(argc, argv);
+  v1::ServerConfig config;
+  if (!absl::GetFlag(FLAGS_config).empty()) {
+    absl::StatusOr<v1::ServerConfig> read =
+        ReadConfigFile(absl::GetFlag(FLAGS_config));
+    if (!read.ok()) return Fail("config", read.status());
+    config = *std::move(read);
+  }
+  if (absl::Status status = ApplyFlags(&config); !status.ok()) {
+    return Fail("flags", status);
+  }
+  ApplyDefaults(&config);
+  absl::StatusOr<LoadedSchema> schema = LoadSchema(config.schema());
+  if (!schema.ok()) return Fail("schema", schema.status());
+  absl::StatusOr<StoreOptions> store_options =
+      MakeStoreOptions(config, *schema);
+  if (!store_options.ok()) return Fail("maps", store_options.status());
+  absl::StatusOr<ServiceOptions> service_options = MakeServiceOptions(config);
+  if (!service_options.ok()) return Fail("config", service_options.status());
+
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(*store_options);
+  if (!store.ok()) return Fail("data file", store.status());
+  const absl::Duration load_time = absl::Now() - start;
+
+  PersistService service(store->get(), *service_options);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen(), grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return Fail("listen", absl::UnavailableError(absl::StrCat(
+                              "cannot serve on ", config.listen(),
+                              "; is the address valid and the port free?")));
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(true);
+
+  const StoreStats stats = (*store)->Stats();
+  std::vector<std::string> maps;
+  for (const MapStats& map : stats.maps) {
+    maps.push_back(absl::StrCat(map.name, " (", map.type, ", ", map.live_keys,
+                                " keys)"));
+  }
+  const std::string host =
+      config.listen().substr(0, config.listen().rfind(':'));
+  std::printf(
+      "persistd: serving %s:%d, data file %s (%llu records, loaded in %s), "
+      "maps: %s\n",
+      host.c_str(), port, config.data_file().c_str(),
+      static_cast<unsigned long long>(stats.wal_records),
+      absl::FormatDuration(load_time).c_str(),
+      absl::StrJoin(maps, ", ").c_str());
+  std::fflush(stdout);
+
+  WaitForShutdownSignal();
+  health->SetServingStatus(false);
+  // Calls in flight get a few seconds to finish, then are cancelled.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  if (absl::Status closed = (*store)->Close(); !closed.ok()) {
+    return Fail("closing the data file", closed);
+  }
+  std::fprintf(stderr, "persistd: stopped; %s is flushed and closed\n",
+               config.data_file().c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace persist::service
+
+int main(int argc, char** argv) {
+  return persist::service::Main(argc, argv);
+}

@@ -1,0 +1,150 @@
+#include "service/server_config.h"
+
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "example/v1/user.pb.h"
+#include "google/protobuf/util/time_util.h"
+#include "storage/json_codec.h"
+#include "storage/status_macros.h"
+
+namespace persist::service {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+absl::Duration FromProto(const google::protobuf::Duration& duration) {
+  return absl::Nanoseconds(TimeUtil::DurationToNanoseconds(duration));
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ServerConfig> ReadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read the config file ", path));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  v1::ServerConfig config;
+  if (absl::Status status = JsonCodec().Decode(text.str(), &config);
+      !status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config file ", path, ": ", status.message()));
+  }
+  return config;
+}
+
+void ApplyDefaults(v1::ServerConfig* config) {
+  if (config->listen().empty()) config->set_listen("127.0.0.1:50051");
+  if (config->data_file().empty()) config->set_data_file("persist.wal");
+  if (config->default_durability() == v1::DURABILITY_UNSPECIFIED) {
+    config->set_default_durability(v1::WRITE);
+  }
+  const v1::Schema& schema = config->schema();
+  if (schema.descriptor_set().empty() && schema.proto_files().empty() &&
+      config->maps().empty()) {
+    v1::MapConfig* users = config->add_maps();
+    users->set_name("users");
+    users->set_type(example::v1::User::descriptor()->full_name());
+  }
+}
+
+const google::protobuf::Descriptor* LoadedSchema::Find(
+    const std::string& type) const {
+  if (schema == nullptr) {
+    return google::protobuf::DescriptorPool::generated_pool()
+        ->FindMessageTypeByName(type);
+  }
+  absl::StatusOr<const google::protobuf::Descriptor*> found =
+      schema->FindMessage(type);
+  return found.ok() ? *found : nullptr;
+}
+
+absl::StatusOr<LoadedSchema> LoadSchema(const v1::Schema& schema) {
+  LoadedSchema loaded;
+  if (!schema.descriptor_set().empty()) {
+    PERSIST_ASSIGN_OR_RETURN(loaded.schema,
+                             Schema::FromDescriptorSetFile(schema.descriptor_set()));
+  } else if (!schema.proto_files().empty()) {
+    PERSIST_ASSIGN_OR_RETURN(
+        loaded.schema,
+        Schema::FromProtoFiles({schema.proto_files().begin(),
+                                schema.proto_files().end()},
+                               {schema.include_paths().begin(),
+                                schema.include_paths().end()}));
+  }
+  // Make sure the example is linked in for the embedded default.
+  (void)example::v1::User::descriptor();
+  return loaded;
+}
+
+absl::StatusOr<StoreOptions> MakeStoreOptions(const v1::ServerConfig& config,
+                                              const LoadedSchema& schema) {
+  StoreOptions options;
+  options.path = config.data_file();
+  for (const v1::MapConfig& map : config.maps()) {
+    const google::protobuf::Descriptor* type = schema.Find(map.type());
+    if (type == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "map \"", map.name(), "\": its type ", map.type(),
+          " is not in the schema; give its full name (package included) and "
+          "the .proto files or descriptor set that define it"));
+    }
+    options.maps.push_back({map.name(), type});
+  }
+  if (config.has_sync_interval()) {
+    options.sync_interval = FromProto(config.sync_interval());
+  }
+  const v1::AutoShrink& shrink = config.auto_shrink();
+  options.auto_shrink.enabled = !shrink.disabled();
+  if (shrink.has_check_interval()) {
+    options.auto_shrink.check_interval = FromProto(shrink.check_interval());
+  }
+  if (shrink.ratio() != 0) options.auto_shrink.ratio = shrink.ratio();
+  if (shrink.min_file_bytes() != 0) {
+    options.auto_shrink.min_file_bytes = shrink.min_file_bytes();
+  }
+  options.recovery = config.recovery().skip_corrupt()
+                         ? RecoveryMode::kSkipCorrupt
+                         : RecoveryMode::kStrict;
+  options.ignore_unknown_fields = config.recovery().ignore_unknown_fields();
+  if (schema.schema != nullptr) options.any_type_pool = schema.schema->pool();
+  return options;
+}
+
+absl::StatusOr<ServiceOptions> MakeServiceOptions(
+    const v1::ServerConfig& config) {
+  ServiceOptions options;
+  switch (config.default_durability()) {
+    case v1::MEMORY:
+      options.default_durability = Durability::kMemory;
+      break;
+    case v1::ASYNC:
+      options.default_durability = Durability::kAsync;
+      break;
+    case v1::FSYNC:
+      options.default_durability = Durability::kFsync;
+      break;
+    case v1::WRITE:
+    case v1::DURABILITY_UNSPECIFIED:
+      options.default_durability = Durability::kWrite;
+      break;
+    default:
+      return absl::InvalidArgumentError("unknown default_durability");
+  }
+  if (config.limits().max_page_size() < 0) {
+    return absl::InvalidArgumentError("limits.max_page_size is negative");
+  }
+  if (config.limits().max_page_size() > 0) {
+    options.max_page_size = config.limits().max_page_size();
+    options.default_page_size =
+        std::min(options.default_page_size, options.max_page_size);
+  }
+  return options;
+}
+
+}  // namespace persist::service

@@ -1,0 +1,305 @@
+// persist.v1.Persist through a real gRPC server on an in-process channel,
+// over a real store on real files.
+#include "service/persist_service.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "persist/test/v1/engine.pb.h"
+#include "storage/store.h"
+#include "tests/storage/fault_injection_file_system.h"
+#include "tests/storage/test_files.h"
+
+namespace persist::service {
+namespace {
+
+using persist::test::v1::Item;
+using persist::test::v1::Other;
+using ::testing::HasSubstr;
+
+Item MakeItem(const std::string& name, int64_t count) {
+  Item item;
+  item.set_name(name);
+  item.set_count(count);
+  return item;
+}
+
+class PersistServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreOptions options;
+    options.path = dir_.Path("data.wal");
+    options.maps = {{"items", Item::descriptor()}};
+    options.file_system = &fs_;
+    options.log = [](LogLevel, absl::string_view) {};
+    options.auto_shrink.enabled = false;
+    store_ = *Store::Open(options);
+    ServiceOptions service_options;
+    service_options.max_page_size = 5;
+    service_ = std::make_unique<PersistService>(store_.get(), service_options);
+    grpc::ServerBuilder builder;
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    stub_ = v1::Persist::NewStub(server_->InProcessChannel({}));
+  }
+  void TearDown() override {
+    server_->Shutdown();
+    server_->Wait();
+  }
+
+  grpc::Status Set(const std::string& key, const Item& item,
+                   v1::SetResponse* response = nullptr,
+                   v1::Precondition precondition = {}) {
+    v1::SetRequest request;
+    request.set_map("items");
+    request.set_key(key);
+    request.mutable_value()->PackFrom(item);
+    *request.mutable_precondition() = precondition;
+    v1::SetResponse ignored;
+    grpc::ClientContext context;
+    return stub_->Set(&context, request, response ? response : &ignored);
+  }
+  v1::GetResponse Get(const std::string& key, grpc::Status* status = nullptr) {
+    v1::GetRequest request;
+    request.set_map("items");
+    request.set_key(key);
+    v1::GetResponse response;
+    grpc::ClientContext context;
+    grpc::Status s = stub_->Get(&context, request, &response);
+    if (status != nullptr) *status = s;
+    EXPECT_TRUE(status != nullptr || s.ok()) << s.error_message();
+    return response;
+  }
+  static Item Unpacked(const google::protobuf::Any& any) {
+    Item item;
+    EXPECT_TRUE(any.UnpackTo(&item));
+    return item;
+  }
+
+  testing::TempDir dir_;
+  testing::FaultInjectionFileSystem fs_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<PersistService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Persist::Stub> stub_;
+};
+
+TEST_F(PersistServiceTest, SetGetDelete) {
+  v1::SetResponse set;
+  ASSERT_TRUE(Set("a", MakeItem("A", 1), &set).ok());
+  EXPECT_FALSE(set.existed());
+  EXPECT_FALSE(set.etag().empty());
+  v1::GetResponse got = Get("a");
+  EXPECT_TRUE(got.found());
+  EXPECT_EQ(got.etag(), set.etag());
+  EXPECT_EQ(got.value().type_url(), "type.googleapis.com/persist.test.v1.Item");
+  EXPECT_EQ(Unpacked(got.value()).name(), "A");
+  EXPECT_FALSE(Get("missing").found());
+
+  v1::DeleteRequest del;
+  del.set_map("items");
+  del.set_key("a");
+  v1::DeleteResponse deleted;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->Delete(&context, del, &deleted).ok());
+  EXPECT_TRUE(deleted.existed());
+  EXPECT_FALSE(Get("a").found());
+}
+
+TEST_F(PersistServiceTest, BadRequestsAreRefusedAndChangeNothing) {
+  ASSERT_TRUE(Set("a", MakeItem("A", 1)).ok());
+  const std::string etag = Get("a").etag();
+
+  // A value of another type.
+  v1::SetRequest request;
+  request.set_map("items");
+  request.set_key("a");
+  Other other;
+  other.set_text("x");
+  request.mutable_value()->PackFrom(other);
+  v1::SetResponse response;
+  {
+    grpc::ClientContext context;
+    grpc::Status status = stub_->Set(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("persist.test.v1.Other"));
+  }
+  // Bytes that do not parse.
+  request.mutable_value()->PackFrom(MakeItem("B", 2));
+  request.mutable_value()->set_value("\xff\xff\xff");
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(stub_->Set(&context, request, &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  // A bad key, an unknown map.
+  EXPECT_EQ(Set("bad\nkey", MakeItem("C", 3)).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  request.mutable_value()->PackFrom(MakeItem("D", 4));
+  request.set_map("nope");
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(stub_->Set(&context, request, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  EXPECT_EQ(Get("a").etag(), etag);
+  EXPECT_EQ(Unpacked(Get("a").value()).name(), "A");
+  EXPECT_EQ(store_->Stats().wal_records, 1u);
+}
+
+TEST_F(PersistServiceTest, PreconditionsMapToTheirCodes) {
+  v1::SetResponse first;
+  ASSERT_TRUE(Set("a", MakeItem("A", 1), &first).ok());
+  v1::Precondition create;
+  create.set_must_not_exist(true);
+  EXPECT_EQ(Set("a", MakeItem("B", 2), nullptr, create).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  v1::Precondition exists;
+  exists.set_must_exist(true);
+  EXPECT_EQ(Set("b", MakeItem("B", 2), nullptr, exists).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  v1::Precondition if_match;
+  if_match.set_etag(first.etag());
+  ASSERT_TRUE(Set("a", MakeItem("C", 3), nullptr, if_match).ok());
+  EXPECT_EQ(Set("a", MakeItem("D", 4), nullptr, if_match).error_code(),
+            grpc::StatusCode::ABORTED);
+  EXPECT_EQ(Unpacked(Get("a").value()).name(), "C");
+}
+
+TEST_F(PersistServiceTest, UpdateMergesTheMaskedFields) {
+  Item item = MakeItem("A", 1);
+  item.add_tags("t1");
+  ASSERT_TRUE(Set("a", item).ok());
+  v1::UpdateRequest request;
+  request.set_map("items");
+  request.set_key("a");
+  Item patch;
+  patch.set_count(7);
+  patch.set_name("ignored: not in the mask");
+  request.mutable_value()->PackFrom(patch);
+  request.mutable_update_mask()->add_paths("count");
+  request.mutable_update_mask()->add_paths("tags");  // replaced by nothing
+  v1::UpdateResponse response;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->Update(&context, request, &response).ok());
+  }
+  const Item merged = Unpacked(response.value());
+  EXPECT_EQ(merged.name(), "A");
+  EXPECT_EQ(merged.count(), 7);
+  EXPECT_EQ(merged.tags_size(), 0);
+  EXPECT_TRUE(response.existed());
+  EXPECT_EQ(Get("a").etag(), response.etag());
+
+  request.set_key("missing");
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(stub_->Update(&context, request, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  request.set_allow_missing(true);
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->Update(&context, request, &response).ok());
+    EXPECT_FALSE(response.existed());
+  }
+  EXPECT_EQ(Unpacked(Get("missing").value()).count(), 7);
+
+  request.mutable_update_mask()->add_paths("no_such_field");
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(stub_->Update(&context, request, &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
+TEST_F(PersistServiceTest, ListPagesInKeyOrderWithStableTokens) {
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(Set(absl::StrCat("k", 10 + i), MakeItem("v", i)).ok());
+  }
+  ASSERT_TRUE(Set("other", MakeItem("o", 0)).ok());
+  v1::ListRequest request;
+  request.set_map("items");
+  request.set_prefix("k");
+  request.set_page_size(100);  // capped at 5 by the server
+  std::vector<std::string> keys;
+  for (int page = 0; page < 10; ++page) {
+    v1::ListResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->List(&context, request, &response).ok());
+    EXPECT_LE(response.entries_size(), 5);
+    for (const v1::Entry& entry : response.entries()) keys.push_back(entry.key());
+    if (page == 0) {
+      // Writes between pages: behind the position (not seen), ahead (seen).
+      ASSERT_TRUE(Set("k00", MakeItem("behind", 0)).ok());
+      ASSERT_TRUE(Set("k99", MakeItem("ahead", 0)).ok());
+    }
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  std::vector<std::string> expected;
+  for (int i = 0; i < 12; ++i) expected.push_back(absl::StrCat("k", 10 + i));
+  expected.push_back("k99");
+  EXPECT_EQ(keys, expected);
+
+  request.set_prefix("other-prefix");  // a token of another listing
+  v1::ListResponse response;
+  grpc::ClientContext context;
+  EXPECT_EQ(stub_->List(&context, request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(PersistServiceTest, StatsListMapsFlushShrink) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Set("a", MakeItem("v", i)).ok());
+  {
+    v1::FlushResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->Flush(&context, {}, &response).ok());
+  }
+  {
+    v1::ShrinkResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->Shrink(&context, {}, &response).ok());
+    EXPECT_EQ(response.records_before(), 5u);
+    EXPECT_EQ(response.records_after(), 1u);
+  }
+  {
+    v1::StatsResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->Stats(&context, {}, &response).ok());
+    EXPECT_EQ(response.live_keys(), 1);
+    EXPECT_EQ(response.wal_records(), 1u);
+    EXPECT_TRUE(response.write_error().empty());
+  }
+  v1::ListMapsResponse maps;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->ListMaps(&context, {}, &maps).ok());
+  ASSERT_EQ(maps.maps_size(), 1);
+  EXPECT_EQ(maps.maps(0).name(), "items");
+  EXPECT_EQ(maps.maps(0).type(), "persist.test.v1.Item");
+  EXPECT_EQ(maps.maps(0).live_keys(), 1);
+}
+
+TEST_F(PersistServiceTest, StoreThatStoppedTakingWritesIsUnavailable) {
+  ASSERT_TRUE(Set("a", MakeItem("A", 1)).ok());
+  fs_.FailAfter(testing::FaultInjectionFileSystem::Op::kAppend, 0,
+                absl::InternalError("injected EIO"));
+  grpc::Status failed = Set("b", MakeItem("B", 2));
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(failed.error_message(), HasSubstr("injected EIO"));
+  EXPECT_EQ(Set("c", MakeItem("C", 3)).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Unpacked(Get("a").value()).name(), "A");  // reads go on
+  v1::StatsResponse stats;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->Stats(&context, {}, &stats).ok());
+  EXPECT_THAT(stats.write_error(), HasSubstr("injected EIO"));
+}
+
+}  // namespace
+}  // namespace persist::service
