@@ -184,6 +184,22 @@ TEST_F(PersistdTest, SigkillKeepsAcknowledgedWrites) {
   }
 }
 
+TEST_F(PersistdTest, ClientDemoRunsAgainstPersistd) {
+  auto persistd = Start();
+  const std::string command =
+      absl::StrCat(CLIENT_DEMO_PATH, " ", persistd->address(), " 2>&1");
+  FILE* demo = ::popen(command.c_str(), "r");
+  ASSERT_NE(demo, nullptr);
+  std::string output;
+  char buffer[1024];
+  while (std::fgets(buffer, sizeof(buffer), demo) != nullptr) output += buffer;
+  const int status = ::pclose(demo);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
+  EXPECT_THAT(output, HasSubstr("age: 37"));
+  auto stub = persistd->Stub();
+  EXPECT_EQ(GetUser(*stub, "ada")->age(), 37);
+}
+
 TEST_F(PersistdTest, RefusesToStartOnAMapWhoseTypeIsMissing) {
   Persistd persistd({"--listen=127.0.0.1:0", absl::StrCat("--data=", data_),
                      "--maps=orders=shop.v1.Order"});

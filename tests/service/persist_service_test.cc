@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
 #include "storage/store.h"
+#include "tests/service/in_process_server.h"
 #include "tests/storage/fault_injection_file_system.h"
 #include "tests/storage/test_files.h"
 
@@ -31,25 +32,10 @@ Item MakeItem(const std::string& name, int64_t count) {
 
 class PersistServiceTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    StoreOptions options;
-    options.path = dir_.Path("data.wal");
-    options.maps = {{"items", Item::descriptor()}};
-    options.file_system = &fs_;
-    options.log = [](LogLevel, absl::string_view) {};
-    options.auto_shrink.enabled = false;
-    store_ = *Store::Open(options);
-    ServiceOptions service_options;
-    service_options.max_page_size = 5;
-    service_ = std::make_unique<PersistService>(store_.get(), service_options);
-    grpc::ServerBuilder builder;
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    stub_ = v1::Persist::NewStub(server_->InProcessChannel({}));
-  }
-  void TearDown() override {
-    server_->Shutdown();
-    server_->Wait();
+  static service::ServiceOptions SmallPages() {
+    ServiceOptions options;
+    options.max_page_size = 5;
+    return options;
   }
 
   grpc::Status Set(const std::string& key, const Item& item,
@@ -81,12 +67,13 @@ class PersistServiceTest : public ::testing::Test {
     return item;
   }
 
-  testing::TempDir dir_;
   testing::FaultInjectionFileSystem fs_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<PersistService> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<v1::Persist::Stub> stub_;
+  testing::InProcessServer server_{{{"items", Item::descriptor()}},
+                                   SmallPages(),
+                                   &fs_};
+  Store* const store_ = &server_.store();
+  const std::unique_ptr<v1::Persist::Stub> stub_ =
+      v1::Persist::NewStub(server_.Channel());
 };
 
 TEST_F(PersistServiceTest, SetGetDelete) {

@@ -1,0 +1,219 @@
+// A typed C++ client of persistd (DESIGN.md section 7).
+//
+//   auto client = persist::client::Client::Connect("127.0.0.1:50051");
+//   auto users = (*client)->Map<example::v1::User>("users");
+//   users.Set("alice", alice, {.durability = persist::v1::FSYNC});
+//   absl::StatusOr<std::optional<persist::client::Entry<User>>> got =
+//       users.Get("alice");
+//
+// Every call returns absl::Status or absl::StatusOr, with the server's code
+// and message (grpc::StatusCode and absl::StatusCode share their numbers).
+// Each call has a deadline (10 s unless CallOptions says otherwise).
+//
+// Thread-safety: a Client and its maps may be used from many threads.
+#ifndef PERSIST_CLIENTS_CPP_PERSIST_CLIENT_H_
+#define PERSIST_CLIENTS_CPP_PERSIST_CLIENT_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "persist/v1/persist.grpc.pb.h"
+
+namespace persist::client {
+
+struct CallOptions {
+  absl::Duration deadline = absl::Seconds(10);
+  // DURABILITY_UNSPECIFIED: the server's default (WRITE unless configured).
+  v1::Durability durability = v1::DURABILITY_UNSPECIFIED;
+  v1::Precondition precondition;
+};
+
+template <typename T>
+struct Entry {
+  T value;
+  std::string etag;
+};
+
+struct WriteResult {
+  std::string etag;  // empty after a delete
+  bool existed = false;
+};
+
+template <typename T>
+struct Page {
+  std::vector<std::pair<std::string, Entry<T>>> entries;
+  std::string next_page_token;  // empty on the last page
+};
+
+// grpc::Status -> absl::Status, code and message kept.
+absl::Status FromGrpc(const grpc::Status& status);
+
+// Sets the deadline of `context` from `options`.
+void Prepare(const CallOptions& options, grpc::ClientContext* context);
+
+// One unary call of `method` on `stub`, with `options`' deadline.
+template <typename Request, typename Response>
+absl::StatusOr<Response> Call(
+    v1::Persist::StubInterface* stub,
+    grpc::Status (v1::Persist::StubInterface::*method)(
+        grpc::ClientContext*, const Request&, Response*),
+    const Request& request, const CallOptions& options) {
+  Response response;
+  grpc::ClientContext context;
+  Prepare(options, &context);
+  if (absl::Status s = FromGrpc((stub->*method)(&context, request, &response));
+      !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+template <typename T>
+class TypedMap;
+
+class Client {
+ public:
+  // An insecure channel to `address` (host:port).
+  static std::unique_ptr<Client> Connect(const std::string& address);
+  // Over any channel (TLS credentials, in-process channels).
+  explicit Client(const std::shared_ptr<grpc::ChannelInterface>& channel);
+  // Over a stub, for example the generated MockPersistStub in tests.
+  explicit Client(std::unique_ptr<v1::Persist::StubInterface> stub);
+
+  // The map `name`, whose values are T; the server checks the type.
+  template <typename T>
+  TypedMap<T> Map(std::string name) {
+    return TypedMap<T>(stub_.get(), std::move(name));
+  }
+
+  absl::StatusOr<v1::StatsResponse> Stats(const CallOptions& options = {});
+  absl::StatusOr<v1::ListMapsResponse> ListMaps(
+      const CallOptions& options = {});
+  absl::Status Flush(const CallOptions& options = {});
+  absl::StatusOr<v1::ShrinkResponse> Shrink(const CallOptions& options = {});
+
+ private:
+  std::unique_ptr<v1::Persist::StubInterface> stub_;
+};
+
+template <typename T>
+class TypedMap {
+ public:
+  TypedMap(v1::Persist::StubInterface* stub, std::string name)
+      : stub_(stub), name_(std::move(name)) {}
+
+  // nullopt when the key has no entry.
+  absl::StatusOr<std::optional<Entry<T>>> Get(
+      const std::string& key, const CallOptions& options = {}) const {
+    v1::GetRequest request;
+    request.set_map(name_);
+    request.set_key(key);
+    absl::StatusOr<v1::GetResponse> response =
+        Call(stub_, &v1::Persist::StubInterface::Get, request, options);
+    if (!response.ok()) return response.status();
+    if (!response->found()) return std::nullopt;
+    return Typed(response->value(), response->etag());
+  }
+
+  absl::StatusOr<WriteResult> Set(const std::string& key, const T& value,
+                                  const CallOptions& options = {}) const {
+    v1::SetRequest request;
+    request.set_map(name_);
+    request.set_key(key);
+    request.mutable_value()->PackFrom(value);
+    request.set_durability(options.durability);
+    *request.mutable_precondition() = options.precondition;
+    absl::StatusOr<v1::SetResponse> response =
+        Call(stub_, &v1::Persist::StubInterface::Set, request, options);
+    if (!response.ok()) return response.status();
+    return WriteResult{response->etag(), response->existed()};
+  }
+
+  // Whether the key had an entry.
+  absl::StatusOr<bool> Delete(const std::string& key,
+                              const CallOptions& options = {}) const {
+    v1::DeleteRequest request;
+    request.set_map(name_);
+    request.set_key(key);
+    request.set_durability(options.durability);
+    *request.mutable_precondition() = options.precondition;
+    absl::StatusOr<v1::DeleteResponse> response =
+        Call(stub_, &v1::Persist::StubInterface::Delete, request, options);
+    if (!response.ok()) return response.status();
+    return response->existed();
+  }
+
+  // Replaces the fields named by `paths` (proto names) with `patch`'s, and
+  // returns the stored value. `allow_missing` creates a missing key.
+  absl::StatusOr<Entry<T>> Update(const std::string& key, const T& patch,
+                                  const std::vector<std::string>& paths,
+                                  const CallOptions& options = {},
+                                  bool allow_missing = false) const {
+    v1::UpdateRequest request;
+    request.set_map(name_);
+    request.set_key(key);
+    request.mutable_value()->PackFrom(patch);
+    for (const std::string& path : paths) {
+      request.mutable_update_mask()->add_paths(path);
+    }
+    request.set_durability(options.durability);
+    *request.mutable_precondition() = options.precondition;
+    request.set_allow_missing(allow_missing);
+    absl::StatusOr<v1::UpdateResponse> response =
+        Call(stub_, &v1::Persist::StubInterface::Update, request, options);
+    if (!response.ok()) return response.status();
+    return Typed(response->value(), response->etag());
+  }
+
+  // One page of entries whose keys start with `prefix`, in key order.
+  absl::StatusOr<Page<T>> List(const std::string& prefix = "",
+                               int page_size = 0,
+                               const std::string& page_token = "",
+                               const CallOptions& options = {}) const {
+    v1::ListRequest request;
+    request.set_map(name_);
+    request.set_prefix(prefix);
+    request.set_page_size(page_size);
+    request.set_page_token(page_token);
+    absl::StatusOr<v1::ListResponse> response =
+        Call(stub_, &v1::Persist::StubInterface::List, request, options);
+    if (!response.ok()) return response.status();
+    Page<T> page;
+    for (const v1::Entry& entry : response->entries()) {
+      absl::StatusOr<Entry<T>> typed = Typed(entry.value(), entry.etag());
+      if (!typed.ok()) return typed.status();
+      page.entries.emplace_back(entry.key(), *std::move(typed));
+    }
+    page.next_page_token = response->next_page_token();
+    return page;
+  }
+
+ private:
+  absl::StatusOr<Entry<T>> Typed(const google::protobuf::Any& any,
+                                  const std::string& etag) const {
+    Entry<T> entry;
+    if (!any.UnpackTo(&entry.value)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "map \"", name_, "\" returned a ", any.type_url(), ", not a ",
+          T::descriptor()->full_name(),
+          "; use the type the map holds (see ListMaps)"));
+    }
+    entry.etag = etag;
+    return entry;
+  }
+
+  v1::Persist::StubInterface* stub_;
+  std::string name_;
+};
+
+}  // namespace persist::client
+
+#endif  // PERSIST_CLIENTS_CPP_PERSIST_CLIENT_H_

@@ -1,0 +1,131 @@
+// The typed C++ client against a real server (in-process channel) over a
+// real store.
+#include "clients/cpp/persist_client.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "persist/test/v1/engine.pb.h"
+#include "tests/service/in_process_server.h"
+
+namespace persist::client {
+namespace {
+
+using persist::test::v1::Item;
+using persist::test::v1::Other;
+using ::testing::HasSubstr;
+
+Item MakeItem(const std::string& name, int64_t count) {
+  Item item;
+  item.set_name(name);
+  item.set_count(count);
+  return item;
+}
+
+class PersistClientTest : public ::testing::Test {
+ protected:
+  testing::InProcessServer server_{{{"items", Item::descriptor()}}};
+  Client client_{server_.Channel()};
+  TypedMap<Item> items_ = client_.Map<Item>("items");
+};
+
+TEST_F(PersistClientTest, TypedSetGetDeleteWithDurabilities) {
+  for (v1::Durability durability :
+       {v1::MEMORY, v1::ASYNC, v1::WRITE, v1::FSYNC}) {
+    CallOptions options;
+    options.durability = durability;
+    absl::StatusOr<WriteResult> set =
+        items_.Set("k", MakeItem("v", durability), options);
+    ASSERT_TRUE(set.ok()) << set.status();
+    EXPECT_EQ(set->existed, durability != v1::MEMORY);
+  }
+  absl::StatusOr<std::optional<Entry<Item>>> got = items_.Get("k");
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->value.count(), v1::FSYNC);
+  EXPECT_TRUE(*items_.Delete("k"));
+  EXPECT_FALSE(*items_.Delete("k"));
+  EXPECT_FALSE(items_.Get("k")->has_value());
+}
+
+TEST_F(PersistClientTest, ErrorsKeepTheServersCodeAndMessage) {
+  absl::StatusOr<WriteResult> bad = items_.Set("bad\nkey", MakeItem("v", 1));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("position 3"));
+  EXPECT_EQ(client_.Map<Item>("nope").Get("k").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_.Map<Other>("items").Set("k", Other()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(PersistClientTest, EtagRetryLoopsCountExactly) {
+  ASSERT_TRUE(items_.Set("counter", MakeItem("c", 0)).ok());
+  int retries = 0;
+  for (int i = 0; i < 20; ++i) {
+    for (;;) {
+      absl::StatusOr<std::optional<Entry<Item>>> current = items_.Get("counter");
+      ASSERT_TRUE(current.ok() && current->has_value());
+      Item next = (*current)->value;
+      next.set_count(next.count() + 1);
+      CallOptions options;
+      options.precondition.set_etag((*current)->etag);
+      // Every other round, someone else writes in between.
+      if (i % 2 == 0 && retries < 10) {
+        Item other = (*current)->value;
+        other.set_count(other.count() + 1);
+        ASSERT_TRUE(items_.Set("counter", other).ok());
+      }
+      absl::StatusOr<WriteResult> written = items_.Set("counter", next, options);
+      if (written.ok()) break;
+      ASSERT_EQ(written.status().code(), absl::StatusCode::kAborted);
+      ++retries;
+    }
+  }
+  EXPECT_EQ(retries, 10);
+  EXPECT_EQ((*items_.Get("counter"))->value.count(), 20 + 10);
+}
+
+TEST_F(PersistClientTest, UpdateListAndAdministration) {
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_TRUE(items_.Set(absl::StrCat("k", i), MakeItem("v", i)).ok());
+  }
+  Item patch;
+  patch.set_name("patched");
+  absl::StatusOr<Entry<Item>> updated = items_.Update("k3", patch, {"name"});
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->value.name(), "patched");
+  EXPECT_EQ(updated->value.count(), 3);
+
+  std::vector<std::string> keys;
+  std::string token;
+  do {
+    absl::StatusOr<Page<Item>> page = items_.List("k", 3, token);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& [key, entry] : page->entries) keys.push_back(key);
+    token = page->next_page_token;
+  } while (!token.empty());
+  EXPECT_EQ(keys, (std::vector<std::string>{"k0", "k1", "k2", "k3", "k4",
+                                            "k5", "k6"}));
+
+  ASSERT_TRUE(client_.Flush().ok());
+  absl::StatusOr<v1::ListMapsResponse> maps = client_.ListMaps();
+  ASSERT_TRUE(maps.ok());
+  EXPECT_EQ(maps->maps(0).live_keys(), 7);
+  absl::StatusOr<v1::ShrinkResponse> shrunk = client_.Shrink();
+  ASSERT_TRUE(shrunk.ok());
+  EXPECT_EQ(shrunk->records_after(), 7u);
+  EXPECT_EQ(client_.Stats()->wal_records(), 7u);
+}
+
+TEST_F(PersistClientTest, DeadlinesAreSent) {
+  CallOptions options;
+  options.deadline = -absl::Seconds(1);  // already passed
+  EXPECT_EQ(items_.Get("k", options).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+}
+
+}  // namespace
+}  // namespace persist::client
