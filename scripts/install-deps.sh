@@ -13,6 +13,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # The embedded peers of bench/seed_scenario.
   librocksdb-dev liblmdb-dev
+  # Test certificates for persistd's TLS tests.
+  openssl
+  # The Python client and its test.
+  python3 python3-grpcio python3-protobuf
   # clang for the libFuzzer target and the -Wthread-safety build.
   clang libclang-rt-14-dev
 )

@@ -50,6 +50,12 @@ absl::StatusOr<Durability> FromProto(v1::Durability durability,
 PersistService::PersistService(Store* store, ServiceOptions options)
     : store_(store), options_(options) {}
 
+absl::Status PersistService::Authorize(
+    const grpc::CallbackServerContext& context, bool write) const {
+  if (options_.auth == nullptr) return absl::OkStatus();
+  return options_.auth->Check(context, write);
+}
+
 absl::StatusOr<WriteOptions> PersistService::MakeWriteOptions(
     v1::Durability durability, const v1::Precondition& precondition) const {
   WriteOptions options;
@@ -78,6 +84,9 @@ absl::StatusOr<WriteOptions> PersistService::MakeWriteOptions(
 grpc::ServerUnaryReactor* PersistService::Get(
     grpc::CallbackServerContext* context, const v1::GetRequest* request,
     v1::GetResponse* response) {
+  if (absl::Status s = Authorize(*context, /*write=*/false); !s.ok()) {
+    return Finish(context, s);
+  }
   absl::StatusOr<DynamicMap*> map = store_->GetMap(request->map());
   if (!map.ok()) return Finish(context, map.status());
   absl::StatusOr<Entry<Message>> entry = (*map)->Get(request->key());
@@ -92,6 +101,9 @@ grpc::ServerUnaryReactor* PersistService::Get(
 grpc::ServerUnaryReactor* PersistService::Set(
     grpc::CallbackServerContext* context, const v1::SetRequest* request,
     v1::SetResponse* response) {
+  if (absl::Status s = Authorize(*context, /*write=*/true); !s.ok()) {
+    return Finish(context, s);
+  }
   absl::StatusOr<DynamicMap*> map = store_->GetMap(request->map());
   if (!map.ok()) return Finish(context, map.status());
   absl::StatusOr<WriteOptions> options =
@@ -116,6 +128,9 @@ grpc::ServerUnaryReactor* PersistService::Set(
 grpc::ServerUnaryReactor* PersistService::Delete(
     grpc::CallbackServerContext* context, const v1::DeleteRequest* request,
     v1::DeleteResponse* response) {
+  if (absl::Status s = Authorize(*context, /*write=*/true); !s.ok()) {
+    return Finish(context, s);
+  }
   absl::StatusOr<DynamicMap*> map = store_->GetMap(request->map());
   if (!map.ok()) return Finish(context, map.status());
   absl::StatusOr<WriteOptions> options =
@@ -133,6 +148,9 @@ grpc::ServerUnaryReactor* PersistService::Delete(
 grpc::ServerUnaryReactor* PersistService::Update(
     grpc::CallbackServerContext* context, const v1::UpdateRequest* request,
     v1::UpdateResponse* response) {
+  if (absl::Status s = Authorize(*context, /*write=*/true); !s.ok()) {
+    return Finish(context, s);
+  }
   absl::StatusOr<DynamicMap*> found = store_->GetMap(request->map());
   if (!found.ok()) return Finish(context, found.status());
   DynamicMap* const map = *found;
@@ -198,6 +216,9 @@ grpc::ServerUnaryReactor* PersistService::Update(
 grpc::ServerUnaryReactor* PersistService::List(
     grpc::CallbackServerContext* context, const v1::ListRequest* request,
     v1::ListResponse* response) {
+  if (absl::Status s = Authorize(*context, /*write=*/false); !s.ok()) {
+    return Finish(context, s);
+  }
   absl::StatusOr<DynamicMap*> map = store_->GetMap(request->map());
   if (!map.ok()) return Finish(context, map.status());
   if (request->page_size() < 0) {
@@ -241,6 +262,9 @@ grpc::ServerUnaryReactor* PersistService::List(
 grpc::ServerUnaryReactor* PersistService::Shrink(
     grpc::CallbackServerContext* context, const v1::ShrinkRequest*,
     v1::ShrinkResponse* response) {
+  if (absl::Status s = Authorize(*context, /*write=*/true); !s.ok()) {
+    return Finish(context, s);
+  }
   // An administrative call that reads and writes the whole file: it runs on
   // this server thread.
   absl::StatusOr<ShrinkResult> result = store_->Shrink();
@@ -259,6 +283,9 @@ grpc::ServerUnaryReactor* PersistService::Shrink(
 grpc::ServerUnaryReactor* PersistService::Flush(
     grpc::CallbackServerContext* context, const v1::FlushRequest*,
     v1::FlushResponse*) {
+  if (absl::Status s = Authorize(*context, /*write=*/true); !s.ok()) {
+    return Finish(context, s);
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   store_->StartFlush([reactor](absl::Status status) {
     reactor->Finish(ToGrpcStatus(status));
@@ -269,6 +296,9 @@ grpc::ServerUnaryReactor* PersistService::Flush(
 grpc::ServerUnaryReactor* PersistService::Stats(
     grpc::CallbackServerContext* context, const v1::StatsRequest*,
     v1::StatsResponse* response) {
+  if (absl::Status s = Authorize(*context, /*write=*/false); !s.ok()) {
+    return Finish(context, s);
+  }
   const StoreStats stats = store_->Stats();
   for (const MapStats& map : stats.maps) {
     v1::MapInfo* info = response->add_maps();
@@ -294,6 +324,9 @@ grpc::ServerUnaryReactor* PersistService::Stats(
 grpc::ServerUnaryReactor* PersistService::ListMaps(
     grpc::CallbackServerContext* context, const v1::ListMapsRequest*,
     v1::ListMapsResponse* response) {
+  if (absl::Status s = Authorize(*context, /*write=*/false); !s.ok()) {
+    return Finish(context, s);
+  }
   for (const DynamicMap* map : store_->Maps()) {
     v1::MapInfo* info = response->add_maps();
     info->set_name(map->name());

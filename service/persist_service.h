@@ -10,6 +10,7 @@
 #define PERSIST_SERVICE_PERSIST_SERVICE_H_
 
 #include "persist/v1/persist.grpc.pb.h"
+#include "service/token_auth.h"
 #include "storage/durability.h"
 #include "storage/store.h"
 
@@ -21,6 +22,9 @@ struct ServiceOptions {
   // List pages: the size when the request gives none, and the largest.
   int default_page_size = 100;
   int max_page_size = 1000;
+  // When set, every call needs a token (token_auth.h). Must outlive the
+  // service.
+  const TokenAuth* auth = nullptr;
 };
 
 class PersistService final : public persist::v1::Persist::CallbackService {
@@ -56,6 +60,9 @@ class PersistService final : public persist::v1::Persist::CallbackService {
                                      v1::ListMapsResponse* response) override;
 
  private:
+  // OK if no tokens are configured or the call's token allows it.
+  absl::Status Authorize(const grpc::CallbackServerContext& context,
+                         bool write) const;
   absl::StatusOr<WriteOptions> MakeWriteOptions(
       v1::Durability durability, const v1::Precondition& precondition) const;
 

@@ -46,6 +46,12 @@ ABSL_FLAG(std::vector<std::string>, proto_path, {},
           "include paths for --proto_files");
 ABSL_FLAG(std::vector<std::string>, maps, {},
           "maps to serve, as name=full.type.Name, comma-separated");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA: require client certificates it signed (mutual TLS)");
+ABSL_FLAG(std::string, tokens_file, "",
+          "bearer tokens, one \"<token> read|write\" per line");
 ABSL_FLAG(std::string, default_durability, "",
           "durability of writes that give none: memory, async, write "
           "(default) or fsync");
@@ -86,6 +92,19 @@ absl::Status ApplyFlags(v1::ServerConfig* config) {
     v1::MapConfig* entry = config->add_maps();
     entry->set_name(parts[0]);
     entry->set_type(parts[1]);
+  }
+  if (!absl::GetFlag(FLAGS_tls_cert).empty()) {
+    config->mutable_tls()->set_cert_file(absl::GetFlag(FLAGS_tls_cert));
+  }
+  if (!absl::GetFlag(FLAGS_tls_key).empty()) {
+    config->mutable_tls()->set_key_file(absl::GetFlag(FLAGS_tls_key));
+  }
+  if (!absl::GetFlag(FLAGS_tls_client_ca).empty()) {
+    config->mutable_tls()->set_client_ca_file(
+        absl::GetFlag(FLAGS_tls_client_ca));
+  }
+  if (!absl::GetFlag(FLAGS_tokens_file).empty()) {
+    config->set_tokens_file(absl::GetFlag(FLAGS_tokens_file));
   }
   const std::string durability = absl::GetFlag(FLAGS_default_durability);
   if (!durability.empty()) {
@@ -142,6 +161,17 @@ int Main(int argc, char** argv) {
   if (!store_options.ok()) return Fail("maps", store_options.status());
   absl::StatusOr<ServiceOptions> service_options = MakeServiceOptions(config);
   if (!service_options.ok()) return Fail("config", service_options.status());
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(config.tls());
+  if (!credentials.ok()) return Fail("tls", credentials.status());
+  std::unique_ptr<TokenAuth> auth;
+  if (!config.tokens_file().empty()) {
+    absl::StatusOr<std::unique_ptr<TokenAuth>> loaded =
+        TokenAuth::FromFile(config.tokens_file());
+    if (!loaded.ok()) return Fail("tokens", loaded.status());
+    auth = *std::move(loaded);
+    service_options->auth = auth.get();
+  }
 
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(*store_options);
@@ -153,8 +183,7 @@ int Main(int argc, char** argv) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen(), grpc::InsecureServerCredentials(),
-                           &port);
+  builder.AddListeningPort(config.listen(), *credentials, &port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -174,9 +203,13 @@ int Main(int argc, char** argv) {
   const std::string host =
       config.listen().substr(0, config.listen().rfind(':'));
   std::printf(
-      "persistd: serving %s:%d, data file %s (%llu records, loaded in %s), "
-      "maps: %s\n",
-      host.c_str(), port, config.data_file().c_str(),
+      "persistd: serving %s:%d%s%s, data file %s (%llu records, loaded in "
+      "%s), maps: %s\n",
+      host.c_str(), port,
+      config.tls().cert_file().empty()
+          ? ""
+          : (config.tls().client_ca_file().empty() ? " (TLS)" : " (mTLS)"),
+      auth != nullptr ? " (tokens)" : "", config.data_file().c_str(),
       static_cast<unsigned long long>(stats.wal_records),
       absl::FormatDuration(load_time).c_str(),
       absl::StrJoin(maps, ", ").c_str());

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "example/v1/user.pb.h"
+#include "grpcpp/security/server_credentials.h"
 #include "google/protobuf/util/time_util.h"
 #include "storage/json_codec.h"
 #include "storage/status_macros.h"
@@ -19,7 +20,48 @@ absl::Duration FromProto(const google::protobuf::Duration& duration) {
   return absl::Nanoseconds(TimeUtil::DurationToNanoseconds(duration));
 }
 
+absl::StatusOr<std::string> ReadPem(const std::string& path,
+                                    absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read the ", what, " ", path));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const v1::Tls& tls) {
+  if (tls.cert_file().empty() && tls.key_file().empty()) {
+    if (!tls.client_ca_file().empty()) {
+      return absl::InvalidArgumentError(
+          "tls.client_ca_file needs tls.cert_file and tls.key_file too");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (tls.cert_file().empty() || tls.key_file().empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both tls.cert_file and tls.key_file (PEM)");
+  }
+  grpc::SslServerCredentialsOptions options;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  PERSIST_ASSIGN_OR_RETURN(pair.private_key,
+                           ReadPem(tls.key_file(), "TLS key"));
+  PERSIST_ASSIGN_OR_RETURN(pair.cert_chain,
+                           ReadPem(tls.cert_file(), "TLS certificate"));
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!tls.client_ca_file().empty()) {
+    PERSIST_ASSIGN_OR_RETURN(options.pem_root_certs,
+                             ReadPem(tls.client_ca_file(), "client CA"));
+    options.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
 
 absl::StatusOr<v1::ServerConfig> ReadConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "grpcpp/security/server_credentials.h"
 #include "persist/v1/config.pb.h"
 #include "service/persist_service.h"
 #include "storage/schema.h"
@@ -39,6 +40,12 @@ absl::StatusOr<StoreOptions> MakeStoreOptions(const v1::ServerConfig& config,
 
 absl::StatusOr<ServiceOptions> MakeServiceOptions(
     const v1::ServerConfig& config);
+
+// Insecure without tls.cert_file; TLS with cert and key; mutual TLS (client
+// certificates required and verified) with client_ca_file too. Errors name
+// the file that cannot be read or the setting that is missing.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const v1::Tls& tls);
 
 }  // namespace persist::service
 

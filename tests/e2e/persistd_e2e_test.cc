@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,9 +54,9 @@ class Persistd {
     char line[4096] = {};
     if (std::fgets(line, sizeof(line), out_) != nullptr) banner_ = line;
     const size_t at = banner_.find("serving ");
-    const size_t comma = banner_.find(',', at);
-    if (at != std::string::npos && comma != std::string::npos) {
-      address_ = banner_.substr(at + 8, comma - at - 8);
+    const size_t end = banner_.find_first_of(" ,", at + 8);
+    if (at != std::string::npos && end != std::string::npos) {
+      address_ = banner_.substr(at + 8, end - at - 8);
     }
   }
   ~Persistd() {
@@ -75,9 +76,14 @@ class Persistd {
   const std::string& address() const { return address_; }
   const std::string& banner() const { return banner_; }
 
-  std::unique_ptr<v1::Persist::Stub> Stub() const {
+  std::unique_ptr<v1::Persist::Stub> Stub(
+      std::shared_ptr<grpc::ChannelCredentials> credentials =
+          grpc::InsecureChannelCredentials()) const {
+    grpc::ChannelArguments arguments;
+    // The test certificates name "localhost".
+    arguments.SetSslTargetNameOverride("localhost");
     return v1::Persist::NewStub(
-        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+        grpc::CreateCustomChannel(address_, credentials, arguments));
   }
 
  private:
@@ -89,11 +95,48 @@ class Persistd {
 
 class PersistdTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Persistd> Start() {
-    auto persistd = std::make_unique<Persistd>(std::vector<std::string>{
-        "--listen=127.0.0.1:0", absl::StrCat("--data=", data_)});
+  std::unique_ptr<Persistd> Start(std::vector<std::string> flags = {}) {
+    flags.push_back("--listen=127.0.0.1:0");
+    flags.push_back(absl::StrCat("--data=", data_));
+    auto persistd = std::make_unique<Persistd>(std::move(flags));
     EXPECT_FALSE(persistd->address().empty()) << persistd->banner();
     return persistd;
+  }
+
+  // A CA, a server certificate for localhost and a client certificate, made
+  // with Debian's openssl in the test's folder.
+  void MakeCertificates() {
+    const std::string run = absl::StrCat("cd ", dir_.dir(), " && ");
+    const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    testing::WriteFileOrDie(dir_.Path("san.ext"),
+                            "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+    for (const std::string& command : {
+             absl::StrCat("openssl req -x509 ", key,
+                          " -days 1 -subj /CN=persist-test-ca -keyout ca.key "
+                          "-out ca.pem"),
+             absl::StrCat("openssl req ", key,
+                          " -subj /CN=localhost -keyout server.key -out "
+                          "server.csr"),
+             std::string("openssl x509 -req -in server.csr -CA ca.pem -CAkey "
+                         "ca.key -CAcreateserial -days 1 -extfile san.ext "
+                         "-out server.pem"),
+             absl::StrCat("openssl req ", key,
+                          " -subj /CN=client -keyout client.key -out "
+                          "client.csr"),
+             std::string("openssl x509 -req -in client.csr -CA ca.pem -CAkey "
+                         "ca.key -CAcreateserial -days 1 -out client.pem")}) {
+      ASSERT_EQ(std::system((run + command + " 2>/dev/null").c_str()), 0)
+          << command;
+    }
+  }
+  std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(bool with_client_cert) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = testing::ReadFileOrDie(dir_.Path("ca.pem"));
+    if (with_client_cert) {
+      options.pem_private_key = testing::ReadFileOrDie(dir_.Path("client.key"));
+      options.pem_cert_chain = testing::ReadFileOrDie(dir_.Path("client.pem"));
+    }
+    return grpc::SslCredentials(options);
   }
 
   static grpc::Status SetUser(v1::Persist::Stub& stub, const std::string& key,
@@ -198,6 +241,66 @@ TEST_F(PersistdTest, ClientDemoRunsAgainstPersistd) {
   EXPECT_THAT(output, HasSubstr("age: 37"));
   auto stub = persistd->Stub();
   EXPECT_EQ(GetUser(*stub, "ada")->age(), 37);
+}
+
+TEST_F(PersistdTest, ServesTlsAndRefusesPlaintext) {
+  MakeCertificates();
+  auto persistd = Start({absl::StrCat("--tls_cert=", dir_.Path("server.pem")),
+                         absl::StrCat("--tls_key=", dir_.Path("server.key"))});
+  EXPECT_THAT(persistd->banner(), HasSubstr("(TLS)"));
+  EXPECT_TRUE(SetUser(*persistd->Stub(TlsCredentials(false)), "tls", 1,
+                      v1::WRITE)
+                  .ok());
+  EXPECT_EQ(SetUser(*persistd->Stub(), "plain", 1, v1::WRITE).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(PersistdTest, MutualTlsNeedsAClientCertificate) {
+  MakeCertificates();
+  auto persistd =
+      Start({absl::StrCat("--tls_cert=", dir_.Path("server.pem")),
+             absl::StrCat("--tls_key=", dir_.Path("server.key")),
+             absl::StrCat("--tls_client_ca=", dir_.Path("ca.pem"))});
+  EXPECT_THAT(persistd->banner(), HasSubstr("(mTLS)"));
+  EXPECT_TRUE(SetUser(*persistd->Stub(TlsCredentials(true)), "mtls", 1,
+                      v1::WRITE)
+                  .ok());
+  EXPECT_EQ(SetUser(*persistd->Stub(TlsCredentials(false)), "anonymous", 1,
+                    v1::WRITE)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(PersistdTest, TokensSeparateReadersFromWriters) {
+  testing::WriteFileOrDie(dir_.Path("tokens"),
+                          "# test tokens\nreader-token read\nwriter-token write\n");
+  auto persistd =
+      Start({absl::StrCat("--tokens_file=", dir_.Path("tokens"))});
+  auto stub = persistd->Stub();
+  auto call = [&](const char* token, bool write) {
+    grpc::ClientContext context;
+    if (token != nullptr) {
+      context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+    }
+    if (write) {
+      v1::SetRequest request;
+      request.set_map("users");
+      request.set_key("k");
+      request.mutable_value()->PackFrom(User());
+      v1::SetResponse response;
+      return stub->Set(&context, request, &response).error_code();
+    }
+    v1::GetRequest request;
+    request.set_map("users");
+    request.set_key("k");
+    v1::GetResponse response;
+    return stub->Get(&context, request, &response).error_code();
+  };
+  EXPECT_EQ(call(nullptr, false), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(call("wrong", false), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(call("reader-token", true), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(call("reader-token", false), grpc::StatusCode::OK);
+  EXPECT_EQ(call("writer-token", true), grpc::StatusCode::OK);
 }
 
 TEST_F(PersistdTest, RefusesToStartOnAMapWhoseTypeIsMissing) {
