@@ -47,13 +47,37 @@ absl::StatusOr<Durability> FromProto(v1::Durability durability,
 
 }  // namespace
 
-PersistService::PersistService(Store* store, ServiceOptions options)
-    : store_(store), options_(options) {}
+PersistService::PersistService(ServiceOptions options)
+    : options_(std::move(options)) {}
 
-absl::Status PersistService::Authorize(
+PersistService::PersistService(Store* store, ServiceOptions options)
+    : PersistService(std::move(options)) {
+  SetStore(store);
+}
+
+void PersistService::SetStore(Store* store) {
+  store_.store(store, std::memory_order_release);
+}
+
+absl::StatusOr<Store*> PersistService::Begin(
     const grpc::CallbackServerContext& context, bool write) const {
-  if (options_.auth == nullptr) return absl::OkStatus();
-  return options_.auth->Check(context, write);
+  if (options_.auth != nullptr) {
+    PERSIST_RETURN_IF_ERROR(options_.auth->Check(context, write));
+  }
+  Store* const store = store_.load(std::memory_order_acquire);
+  if (store == nullptr) {
+    return absl::UnavailableError(
+        "persistd is still loading its data file; retry shortly");
+  }
+  return store;
+}
+
+void PersistService::NoteWriteOutcome(Store* store,
+                                      const absl::Status& status) {
+  if (status.ok() || !options_.on_store_failure) return;
+  const absl::Status health = store->Health();
+  if (health.ok() || store_failure_reported_.exchange(true)) return;
+  options_.on_store_failure(health);
 }
 
 absl::StatusOr<WriteOptions> PersistService::MakeWriteOptions(
@@ -84,10 +108,9 @@ absl::StatusOr<WriteOptions> PersistService::MakeWriteOptions(
 grpc::ServerUnaryReactor* PersistService::Get(
     grpc::CallbackServerContext* context, const v1::GetRequest* request,
     v1::GetResponse* response) {
-  if (absl::Status s = Authorize(*context, /*write=*/false); !s.ok()) {
-    return Finish(context, s);
-  }
-  absl::StatusOr<DynamicMap*> map = store_->GetMap(request->map());
+  absl::StatusOr<Store*> store = Begin(*context, /*write=*/false);
+  if (!store.ok()) return Finish(context, store.status());
+  absl::StatusOr<DynamicMap*> map = (*store)->GetMap(request->map());
   if (!map.ok()) return Finish(context, map.status());
   absl::StatusOr<Entry<Message>> entry = (*map)->Get(request->key());
   if (entry.ok() && entry->found()) {
@@ -101,10 +124,9 @@ grpc::ServerUnaryReactor* PersistService::Get(
 grpc::ServerUnaryReactor* PersistService::Set(
     grpc::CallbackServerContext* context, const v1::SetRequest* request,
     v1::SetResponse* response) {
-  if (absl::Status s = Authorize(*context, /*write=*/true); !s.ok()) {
-    return Finish(context, s);
-  }
-  absl::StatusOr<DynamicMap*> map = store_->GetMap(request->map());
+  absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
+  if (!store.ok()) return Finish(context, store.status());
+  absl::StatusOr<DynamicMap*> map = (*store)->GetMap(request->map());
   if (!map.ok()) return Finish(context, map.status());
   absl::StatusOr<WriteOptions> options =
       MakeWriteOptions(request->durability(), request->precondition());
@@ -115,11 +137,13 @@ grpc::ServerUnaryReactor* PersistService::Set(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   (*map)->StartSet(request->key(), std::shared_ptr<const Message>(*std::move(value)),
                    *options,
-                   [reactor, response](absl::StatusOr<WriteResult> result) {
+                   [this, store = *store, reactor,
+                    response](absl::StatusOr<WriteResult> result) {
                      if (result.ok()) {
                        response->set_etag(result->etag.ToString());
                        response->set_existed(result->existed);
                      }
+                     NoteWriteOutcome(store, result.status());
                      reactor->Finish(ToGrpcStatus(result.status()));
                    });
   return reactor;
@@ -128,18 +152,19 @@ grpc::ServerUnaryReactor* PersistService::Set(
 grpc::ServerUnaryReactor* PersistService::Delete(
     grpc::CallbackServerContext* context, const v1::DeleteRequest* request,
     v1::DeleteResponse* response) {
-  if (absl::Status s = Authorize(*context, /*write=*/true); !s.ok()) {
-    return Finish(context, s);
-  }
-  absl::StatusOr<DynamicMap*> map = store_->GetMap(request->map());
+  absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
+  if (!store.ok()) return Finish(context, store.status());
+  absl::StatusOr<DynamicMap*> map = (*store)->GetMap(request->map());
   if (!map.ok()) return Finish(context, map.status());
   absl::StatusOr<WriteOptions> options =
       MakeWriteOptions(request->durability(), request->precondition());
   if (!options.ok()) return Finish(context, options.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   (*map)->StartDelete(request->key(), *options,
-                      [reactor, response](absl::StatusOr<WriteResult> result) {
+                      [this, store = *store, reactor,
+                       response](absl::StatusOr<WriteResult> result) {
                         if (result.ok()) response->set_existed(result->existed);
+                        NoteWriteOutcome(store, result.status());
                         reactor->Finish(ToGrpcStatus(result.status()));
                       });
   return reactor;
@@ -148,10 +173,9 @@ grpc::ServerUnaryReactor* PersistService::Delete(
 grpc::ServerUnaryReactor* PersistService::Update(
     grpc::CallbackServerContext* context, const v1::UpdateRequest* request,
     v1::UpdateResponse* response) {
-  if (absl::Status s = Authorize(*context, /*write=*/true); !s.ok()) {
-    return Finish(context, s);
-  }
-  absl::StatusOr<DynamicMap*> found = store_->GetMap(request->map());
+  absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
+  if (!store.ok()) return Finish(context, store.status());
+  absl::StatusOr<DynamicMap*> found = (*store)->GetMap(request->map());
   if (!found.ok()) return Finish(context, found.status());
   DynamicMap* const map = *found;
   absl::StatusOr<WriteOptions> options =
@@ -195,8 +219,9 @@ grpc::ServerUnaryReactor* PersistService::Update(
         return UpdateDecision<Message>::Set(*merged);
       },
       *options,
-      [reactor, response, merged, key = request->key(),
+      [this, store = *store, reactor, response, merged, key = request->key(),
        name = map->name()](absl::StatusOr<UpdateResult> result) {
+        NoteWriteOutcome(store, result.status());
         absl::Status status = result.status();
         if (status.ok() && result->outcome == UpdateResult::Outcome::kCancelled) {
           // The update function cancels only for a missing key.
@@ -216,10 +241,9 @@ grpc::ServerUnaryReactor* PersistService::Update(
 grpc::ServerUnaryReactor* PersistService::List(
     grpc::CallbackServerContext* context, const v1::ListRequest* request,
     v1::ListResponse* response) {
-  if (absl::Status s = Authorize(*context, /*write=*/false); !s.ok()) {
-    return Finish(context, s);
-  }
-  absl::StatusOr<DynamicMap*> map = store_->GetMap(request->map());
+  absl::StatusOr<Store*> store = Begin(*context, /*write=*/false);
+  if (!store.ok()) return Finish(context, store.status());
+  absl::StatusOr<DynamicMap*> map = (*store)->GetMap(request->map());
   if (!map.ok()) return Finish(context, map.status());
   if (request->page_size() < 0) {
     return Finish(context, absl::InvalidArgumentError(absl::StrCat(
@@ -262,12 +286,11 @@ grpc::ServerUnaryReactor* PersistService::List(
 grpc::ServerUnaryReactor* PersistService::Shrink(
     grpc::CallbackServerContext* context, const v1::ShrinkRequest*,
     v1::ShrinkResponse* response) {
-  if (absl::Status s = Authorize(*context, /*write=*/true); !s.ok()) {
-    return Finish(context, s);
-  }
+  absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
+  if (!store.ok()) return Finish(context, store.status());
   // An administrative call that reads and writes the whole file: it runs on
   // this server thread.
-  absl::StatusOr<ShrinkResult> result = store_->Shrink();
+  absl::StatusOr<ShrinkResult> result = (*store)->Shrink();
   if (result.ok()) {
     response->set_records_before(result->records_before);
     response->set_records_after(result->records_after);
@@ -283,11 +306,11 @@ grpc::ServerUnaryReactor* PersistService::Shrink(
 grpc::ServerUnaryReactor* PersistService::Flush(
     grpc::CallbackServerContext* context, const v1::FlushRequest*,
     v1::FlushResponse*) {
-  if (absl::Status s = Authorize(*context, /*write=*/true); !s.ok()) {
-    return Finish(context, s);
-  }
+  absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
+  if (!store.ok()) return Finish(context, store.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store_->StartFlush([reactor](absl::Status status) {
+  (*store)->StartFlush([this, store = *store, reactor](absl::Status status) {
+    NoteWriteOutcome(store, status);
     reactor->Finish(ToGrpcStatus(status));
   });
   return reactor;
@@ -296,10 +319,9 @@ grpc::ServerUnaryReactor* PersistService::Flush(
 grpc::ServerUnaryReactor* PersistService::Stats(
     grpc::CallbackServerContext* context, const v1::StatsRequest*,
     v1::StatsResponse* response) {
-  if (absl::Status s = Authorize(*context, /*write=*/false); !s.ok()) {
-    return Finish(context, s);
-  }
-  const StoreStats stats = store_->Stats();
+  absl::StatusOr<Store*> store = Begin(*context, /*write=*/false);
+  if (!store.ok()) return Finish(context, store.status());
+  const StoreStats stats = (*store)->Stats();
   for (const MapStats& map : stats.maps) {
     v1::MapInfo* info = response->add_maps();
     info->set_name(map.name);
@@ -324,10 +346,9 @@ grpc::ServerUnaryReactor* PersistService::Stats(
 grpc::ServerUnaryReactor* PersistService::ListMaps(
     grpc::CallbackServerContext* context, const v1::ListMapsRequest*,
     v1::ListMapsResponse* response) {
-  if (absl::Status s = Authorize(*context, /*write=*/false); !s.ok()) {
-    return Finish(context, s);
-  }
-  for (const DynamicMap* map : store_->Maps()) {
+  absl::StatusOr<Store*> store = Begin(*context, /*write=*/false);
+  if (!store.ok()) return Finish(context, store.status());
+  for (const DynamicMap* map : (*store)->Maps()) {
     v1::MapInfo* info = response->add_maps();
     info->set_name(map->name());
     info->set_type(map->type()->full_name());

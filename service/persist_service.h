@@ -9,6 +9,9 @@
 #ifndef PERSIST_SERVICE_PERSIST_SERVICE_H_
 #define PERSIST_SERVICE_PERSIST_SERVICE_H_
 
+#include <atomic>
+#include <functional>
+
 #include "persist/v1/persist.grpc.pb.h"
 #include "service/token_auth.h"
 #include "storage/durability.h"
@@ -25,11 +28,19 @@ struct ServiceOptions {
   // When set, every call needs a token (token_auth.h). Must outlive the
   // service.
   const TokenAuth* auth = nullptr;
+  // Called once, from a write's completion, when the store has stopped
+  // taking writes (persistd turns its health to NOT_SERVING).
+  std::function<void(const absl::Status&)> on_store_failure;
 };
 
 class PersistService final : public persist::v1::Persist::CallbackService {
  public:
+  // Serves UNAVAILABLE ("still loading") until SetStore.
+  explicit PersistService(ServiceOptions options);
   PersistService(Store* store, ServiceOptions options);
+
+  // The store to serve, once it is open. Call once.
+  void SetStore(Store* store);
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
                                 const v1::GetRequest* request,
@@ -60,14 +71,18 @@ class PersistService final : public persist::v1::Persist::CallbackService {
                                      v1::ListMapsResponse* response) override;
 
  private:
-  // OK if no tokens are configured or the call's token allows it.
-  absl::Status Authorize(const grpc::CallbackServerContext& context,
-                         bool write) const;
+  // The store for a call: checks the call's token (if tokens are
+  // configured) and that the store is loaded.
+  absl::StatusOr<Store*> Begin(const grpc::CallbackServerContext& context,
+                               bool write) const;
+  // After a write: reports a store that stopped taking writes.
+  void NoteWriteOutcome(Store* store, const absl::Status& status);
   absl::StatusOr<WriteOptions> MakeWriteOptions(
       v1::Durability durability, const v1::Precondition& precondition) const;
 
-  Store* const store_;
+  std::atomic<Store*> store_{nullptr};
   const ServiceOptions options_;
+  std::atomic<bool> store_failure_reported_{false};
 };
 
 }  // namespace persist::service

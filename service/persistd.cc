@@ -11,6 +11,7 @@
 // calls, finishes those in flight, flushes and fsyncs the store, and exits 0.
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -173,12 +174,15 @@ int Main(int argc, char** argv) {
     service_options->auth = auth.get();
   }
 
-  const absl::Time start = absl::Now();
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(*store_options);
-  if (!store.ok()) return Fail("data file", store.status());
-  const absl::Duration load_time = absl::Now() - start;
-
-  PersistService service(store->get(), *service_options);
+  // Serve first, NOT_SERVING and UNAVAILABLE while the data file loads, so
+  // that probes and clients see a live server that is not ready yet.
+  std::atomic<grpc::HealthCheckServiceInterface*> health{nullptr};
+  service_options->on_store_failure = [&health](const absl::Status& status) {
+    std::fprintf(stderr, "persistd: the store stopped taking writes: %s\n",
+                 std::string(status.message()).c_str());
+    if (auto* h = health.load()) h->SetServingStatus(false);
+  };
+  PersistService service(*service_options);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -191,8 +195,23 @@ int Main(int argc, char** argv) {
                               "cannot serve on ", config.listen(),
                               "; is the address valid and the port free?")));
   }
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  health->SetServingStatus(true);
+  health = server->GetHealthCheckService();
+  health.load()->SetServingStatus(false);
+  const std::string host =
+      config.listen().substr(0, config.listen().rfind(':'));
+  std::printf("persistd: listening on %s:%d, loading %s\n", host.c_str(),
+              port, config.data_file().c_str());
+  std::fflush(stdout);
+
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(*store_options);
+  if (!store.ok()) {
+    server->Shutdown();
+    return Fail("data file", store.status());
+  }
+  const absl::Duration load_time = absl::Now() - start;
+  service.SetStore(store->get());
+  health.load()->SetServingStatus(true);
 
   const StoreStats stats = (*store)->Stats();
   std::vector<std::string> maps;
@@ -200,8 +219,6 @@ int Main(int argc, char** argv) {
     maps.push_back(absl::StrCat(map.name, " (", map.type, ", ", map.live_keys,
                                 " keys)"));
   }
-  const std::string host =
-      config.listen().substr(0, config.listen().rfind(':'));
   std::printf(
       "persistd: serving %s:%d%s%s, data file %s (%llu records, loaded in "
       "%s), maps: %s\n",
@@ -216,7 +233,7 @@ int Main(int argc, char** argv) {
   std::fflush(stdout);
 
   WaitForShutdownSignal();
-  health->SetServingStatus(false);
+  health.load()->SetServingStatus(false);
   // Calls in flight get a few seconds to finish, then are cancelled.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();

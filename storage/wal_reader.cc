@@ -77,7 +77,7 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
   auto skip_or_fail = [&](int64_t bad_line, std::string reason,
                           size_t resume_at) -> absl::Status {
     if (!skip_corrupt) return CorruptionError(path, bad_line, reason);
-    scan.skipped.push_back({bad_line, std::move(reason)});
+    scan.skipped.push_back({bad_line, pos, std::move(reason)});
     pos = resume_at;
     return absl::OkStatus();
   };
@@ -101,6 +101,7 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
     record.kind = record_line[0] == 'S' ? RecordKind::kSet : RecordKind::kDelete;
     record.record_key = record_line.substr(2);
     record.line = line;
+    record.offset = pos;
     // JSON never starts with "S " or "D ": the value line is missing and
     // this is the next record, which must not be lost with this one.
     if (CheckRecordLine(value).empty()) {

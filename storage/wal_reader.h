@@ -24,11 +24,13 @@ struct WalRecord {
   absl::string_view key;         // after the first ':'; all if there is none
   absl::string_view json;        // the value line of a set; "" for a delete
   int64_t line;                  // 1-based line number of "S ..." / "D ..."
+  uint64_t offset;               // byte offset of that line in the file
 };
 
 // A line skipped under skip_corrupt.
 struct SkippedLine {
   int64_t line;
+  uint64_t offset;  // of the line's first byte
   std::string reason;
 };
 

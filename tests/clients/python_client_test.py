@@ -23,7 +23,9 @@ class PythonClientTest(unittest.TestCase):
             [os.environ["PERSISTD"], "--listen=127.0.0.1:0",
              "--data=" + os.path.join(self.dir.name, "data.wal")],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        banner = self.server.stdout.readline()
+        banner = self.server.stdout.readline()  # listening on ..., loading
+        while banner and "serving " not in banner:
+            banner = self.server.stdout.readline()
         self.assertIn("serving ", banner)
         address = banner.split("serving ")[1].split(",")[0].split(" ")[0]
         self.client = persist_client.Client(address)

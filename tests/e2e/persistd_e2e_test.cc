@@ -50,9 +50,13 @@ class Persistd {
     posix_spawn_file_actions_destroy(&actions);
     ::close(out[1]);
     out_ = ::fdopen(out[0], "r");
-    // The first line says where it serves: "persistd: serving HOST:PORT, ...".
+    // "persistd: listening on HOST:PORT, loading FILE", then, once loaded,
+    // "persistd: serving HOST:PORT, ...".
     char line[4096] = {};
-    if (std::fgets(line, sizeof(line), out_) != nullptr) banner_ = line;
+    while (std::fgets(line, sizeof(line), out_) != nullptr) {
+      banner_ = line;
+      if (banner_.find("serving ") != std::string::npos) break;
+    }
     const size_t at = banner_.find("serving ");
     const size_t end = banner_.find_first_of(" ,", at + 8);
     if (at != std::string::npos && end != std::string::npos) {
@@ -301,6 +305,78 @@ TEST_F(PersistdTest, TokensSeparateReadersFromWriters) {
   EXPECT_EQ(call("reader-token", true), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(call("reader-token", false), grpc::StatusCode::OK);
   EXPECT_EQ(call("writer-token", true), grpc::StatusCode::OK);
+}
+
+// Runs persistctl with `args`; returns its exit code and fills `output`.
+int Persistctl(const std::string& args, std::string* output) {
+  FILE* pipe =
+      ::popen(absl::StrCat(PERSISTCTL_PATH, " ", args, " 2>&1").c_str(), "r");
+  char buffer[4096];
+  output->clear();
+  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) *output += buffer;
+  const int status = ::pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(PersistdTest, PersistctlTalksToPersistd) {
+  auto persistd = Start();
+  auto stub = persistd->Stub();
+  ASSERT_TRUE(SetUser(*stub, "a", 1, v1::WRITE).ok());
+  ASSERT_TRUE(SetUser(*stub, "a", 2, v1::WRITE).ok());
+  const std::string addr = absl::StrCat("--addr=", persistd->address());
+  std::string output;
+  EXPECT_EQ(Persistctl(addr + " health", &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("SERVING"));
+  EXPECT_EQ(Persistctl(addr + " maps", &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("\"name\":\"users\",\"type\":\"example.v1.User\""));
+  EXPECT_EQ(Persistctl(addr + " shrink", &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("\"recordsAfter\":1"));
+  EXPECT_EQ(Persistctl(addr + " stats", &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("\"walRecords\":1"));
+  EXPECT_EQ(Persistctl(addr + " bogus", &output), 2);
+  persistd.reset();
+  // Nobody listens any more: UNAVAILABLE is gRPC code 14.
+  EXPECT_EQ(Persistctl(addr + " stats", &output), 14) << output;
+}
+
+TEST_F(PersistdTest, PersistctlChecksAndRepairsFilesOffline) {
+  const std::string damaged = dir_.Path("damaged.wal");
+  testing::WriteFileOrDie(damaged,
+                          "go-persist 1\n"
+                          "S users:a\n{\"name\":\"A\"}\n"
+                          "S users:b\n{\"name\":\n"
+                          "S users:c\n{\"name\":\"C\"}\n"
+                          "S users:d\n{\"na");
+  std::string output;
+  EXPECT_EQ(Persistctl("check --file=" + damaged, &output), 1) << output;
+  EXPECT_THAT(output, HasSubstr("\"line\":4,\"offset\":36"));
+  EXPECT_THAT(output, HasSubstr("\"torn_tail_bytes\":14"));
+  EXPECT_THAT(output, HasSubstr("\"users\":2"));
+
+  const std::string repaired = dir_.Path("repaired.wal");
+  EXPECT_EQ(Persistctl(absl::StrCat("repair --file=", damaged, " --out=",
+                                    repaired),
+                       &output),
+            0)
+      << output;
+  EXPECT_EQ(testing::ReadFileOrDie(repaired),
+            "go-persist 1\nS users:a\n{\"name\":\"A\"}\n");
+  const std::string salvaged = dir_.Path("salvaged.wal");
+  EXPECT_EQ(Persistctl(absl::StrCat("repair --skip_corrupt --file=", damaged,
+                                    " --out=", salvaged),
+                       &output),
+            0)
+      << output;
+  EXPECT_EQ(testing::ReadFileOrDie(salvaged),
+            "go-persist 1\nS users:a\n{\"name\":\"A\"}\n"
+            "S users:c\n{\"name\":\"C\"}\n");
+  EXPECT_EQ(Persistctl("check --file=" + salvaged, &output), 0) << output;
+  // The original is untouched, and repair never overwrites.
+  EXPECT_THAT(testing::ReadFileOrDie(damaged), HasSubstr("S users:d"));
+  EXPECT_EQ(Persistctl(absl::StrCat("repair --file=", damaged, " --out=",
+                                    salvaged),
+                       &output),
+            1);
 }
 
 TEST_F(PersistdTest, RefusesToStartOnAMapWhoseTypeIsMissing) {

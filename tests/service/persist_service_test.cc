@@ -290,3 +290,68 @@ TEST_F(PersistServiceTest, StoreThatStoppedTakingWritesIsUnavailable) {
 
 }  // namespace
 }  // namespace persist::service
+
+namespace persist::service {
+namespace {
+
+TEST(PersistServiceLoadingTest, UnavailableUntilTheStoreIsSet) {
+  testing::TempDir dir;
+  PersistService service{ServiceOptions()};
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  auto stub = v1::Persist::NewStub(server->InProcessChannel({}));
+  v1::GetRequest request;
+  request.set_map("items");
+  request.set_key("k");
+  v1::GetResponse response;
+  {
+    grpc::ClientContext context;
+    grpc::Status status = stub->Get(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_THAT(status.error_message(), HasSubstr("loading"));
+  }
+  StoreOptions options;
+  options.path = dir.Path("data.wal");
+  options.maps = {{"items", Item::descriptor()}};
+  options.log = [](LogLevel, absl::string_view) {};
+  std::unique_ptr<Store> store = *Store::Open(options);
+  service.SetStore(store.get());
+  {
+    grpc::ClientContext context;
+    EXPECT_TRUE(stub->Get(&context, request, &response).ok());
+  }
+  server->Shutdown();
+}
+
+TEST(PersistServiceFailureTest, ReportsAStoreThatStoppedTakingWritesOnce) {
+  testing::FaultInjectionFileSystem fs;
+  std::vector<std::string> reports;
+  ServiceOptions options;
+  options.on_store_failure = [&reports](const absl::Status& status) {
+    reports.emplace_back(status.message());
+  };
+  testing::InProcessServer server({{"items", Item::descriptor()}}, options,
+                                  &fs);
+  auto stub = v1::Persist::NewStub(server.Channel());
+  auto set = [&](const char* key) {
+    v1::SetRequest request;
+    request.set_map("items");
+    request.set_key(key);
+    request.mutable_value()->PackFrom(MakeItem(key, 1));
+    v1::SetResponse response;
+    grpc::ClientContext context;
+    return stub->Set(&context, request, &response).error_code();
+  };
+  EXPECT_EQ(set("a"), grpc::StatusCode::OK);
+  EXPECT_TRUE(reports.empty());
+  fs.FailAfter(testing::FaultInjectionFileSystem::Op::kAppend, 0,
+               absl::InternalError("injected EIO"));
+  EXPECT_EQ(set("b"), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(set("c"), grpc::StatusCode::UNAVAILABLE);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_THAT(reports[0], HasSubstr("injected EIO"));
+}
+
+}  // namespace
+}  // namespace persist::service

@@ -1,0 +1,215 @@
+// persistctl: persistd from the command line, and offline checks of WAL
+// files.
+//
+//   persistctl [--addr=HOST:PORT] [--token=T] stats | maps | flush | shrink
+//       | health
+//   persistctl check --file=PATH [schema flags]
+//   persistctl repair --file=PATH --out=PATH [--skip_corrupt] [schema flags]
+//
+// Schema flags (optional, for check and repair): --maps=name=full.Type,...
+// with --descriptor_set=FILE or --proto_path=DIR --proto_files=a.proto.
+//
+// Output is JSON. Exit codes: online commands exit with the call's gRPC
+// status code (0 OK, 14 UNAVAILABLE, ...); check exits 1 when the file has a
+// problem; usage errors exit 2.
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "clients/cli/wal_tools.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "persist/v1/persist.grpc.pb.h"
+#include "storage/json_codec.h"
+#include "storage/schema.h"
+
+ABSL_FLAG(std::string, addr, "127.0.0.1:50051", "persistd's address");
+ABSL_FLAG(std::string, token, "", "bearer token, if persistd requires one");
+ABSL_FLAG(std::string, file, "", "check, repair: the WAL file");
+ABSL_FLAG(std::string, out, "", "repair: the new file to write");
+ABSL_FLAG(bool, skip_corrupt, false,
+          "repair: keep every readable record, not only those before the "
+          "first problem");
+ABSL_FLAG(std::vector<std::string>, maps, {},
+          "check, repair: name=full.type.Name of maps to decode as that type");
+ABSL_FLAG(std::string, descriptor_set, "", "schema as a FileDescriptorSet");
+ABSL_FLAG(std::vector<std::string>, proto_files, {}, "schema as .proto files");
+ABSL_FLAG(std::vector<std::string>, proto_path, {},
+          "include paths for --proto_files");
+
+namespace persist::cli {
+namespace {
+
+constexpr int kUsage = 2;
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "persistctl: %s\n%s", message.c_str(),
+               "usage: persistctl [--addr=HOST:PORT] stats|maps|flush|shrink|"
+               "health\n       persistctl check --file=PATH\n       "
+               "persistctl repair --file=PATH --out=PATH [--skip_corrupt]\n");
+  return kUsage;
+}
+
+void PrintJson(const google::protobuf::Message& message) {
+  absl::StatusOr<std::string> json = JsonCodec().Encode(message);
+  std::printf("%s\n", json.ok() ? json->c_str() : "{}");
+}
+
+// Prints the error and returns the gRPC code as the exit code.
+int CallFailed(const grpc::Status& status) {
+  std::fprintf(stderr, "persistctl: %s (gRPC code %d)\n",
+               status.error_message().c_str(), status.error_code());
+  return status.error_code();
+}
+
+std::unique_ptr<grpc::ClientContext> Context() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(60));
+  if (!absl::GetFlag(FLAGS_token).empty()) {
+    context->AddMetadata("authorization",
+                         absl::StrCat("Bearer ", absl::GetFlag(FLAGS_token)));
+  }
+  return context;
+}
+
+template <typename Request, typename Response, typename Method>
+int CallAndPrint(v1::Persist::Stub& stub, Method method) {
+  Request request;
+  Response response;
+  grpc::Status status = (stub.*method)(Context().get(), request, &response);
+  if (!status.ok()) return CallFailed(status);
+  PrintJson(response);
+  return 0;
+}
+
+int Online(const std::string& command) {
+  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_addr),
+                                     grpc::InsecureChannelCredentials());
+  if (command == "health") {
+    auto health = grpc::health::v1::Health::NewStub(channel);
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = health->Check(Context().get(), {}, &response);
+    if (!status.ok()) return CallFailed(status);
+    PrintJson(response);
+    return response.status() ==
+                   grpc::health::v1::HealthCheckResponse::SERVING
+               ? 0
+               : grpc::StatusCode::UNAVAILABLE;
+  }
+  auto stub = v1::Persist::NewStub(channel);
+  if (command == "stats") {
+    return CallAndPrint<v1::StatsRequest, v1::StatsResponse>(
+        *stub, &v1::Persist::Stub::Stats);
+  }
+  if (command == "maps") {
+    return CallAndPrint<v1::ListMapsRequest, v1::ListMapsResponse>(
+        *stub, &v1::Persist::Stub::ListMaps);
+  }
+  if (command == "flush") {
+    return CallAndPrint<v1::FlushRequest, v1::FlushResponse>(
+        *stub, &v1::Persist::Stub::Flush);
+  }
+  if (command == "shrink") {
+    return CallAndPrint<v1::ShrinkRequest, v1::ShrinkResponse>(
+        *stub, &v1::Persist::Stub::Shrink);
+  }
+  return Usage(absl::StrCat("unknown command \"", command, "\""));
+}
+
+// The map types given by the schema flags; the Schema must outlive them.
+absl::StatusOr<MapTypes> LoadMapTypes(std::unique_ptr<Schema>* schema) {
+  MapTypes types;
+  if (absl::GetFlag(FLAGS_maps).empty()) return types;
+  absl::StatusOr<std::unique_ptr<Schema>> loaded =
+      !absl::GetFlag(FLAGS_descriptor_set).empty()
+          ? Schema::FromDescriptorSetFile(absl::GetFlag(FLAGS_descriptor_set))
+          : Schema::FromProtoFiles(absl::GetFlag(FLAGS_proto_files),
+                                   absl::GetFlag(FLAGS_proto_path));
+  if (!loaded.ok()) return loaded.status();
+  *schema = *std::move(loaded);
+  for (const std::string& map : absl::GetFlag(FLAGS_maps)) {
+    const std::vector<std::string> parts = absl::StrSplit(map, '=');
+    if (parts.size() != 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--maps: \"", map, "\" is not name=full.type.Name"));
+    }
+    absl::StatusOr<const google::protobuf::Descriptor*> type =
+        (*schema)->FindMessage(parts[1]);
+    if (!type.ok()) return type.status();
+    types[parts[0]] = *type;
+  }
+  return types;
+}
+
+int Offline(const std::string& command) {
+  const std::string file = absl::GetFlag(FLAGS_file);
+  if (file.empty()) return Usage(absl::StrCat(command, " needs --file"));
+  std::unique_ptr<Schema> schema;
+  absl::StatusOr<MapTypes> types = LoadMapTypes(&schema);
+  if (!types.ok()) return Usage(std::string(types.status().message()));
+  if (command == "repair") {
+    absl::StatusOr<int64_t> written =
+        RepairWal(file, absl::GetFlag(FLAGS_out), *types,
+                  absl::GetFlag(FLAGS_skip_corrupt));
+    if (!written.ok()) {
+      std::fprintf(stderr, "persistctl: %s\n",
+                   std::string(written.status().message()).c_str());
+      return 1;
+    }
+    std::printf("{\"out\":\"%s\",\"records\":%lld}\n",
+                absl::CEscape(absl::GetFlag(FLAGS_out)).c_str(),
+                static_cast<long long>(*written));
+    return 0;
+  }
+  absl::StatusOr<WalReport> report = CheckWal(file, *types);
+  if (!report.ok()) {
+    std::fprintf(stderr, "persistctl: %s\n",
+                 std::string(report.status().message()).c_str());
+    return 1;
+  }
+  std::vector<std::string> maps;
+  for (const auto& [map, keys] : report->live_keys) {
+    maps.push_back(absl::StrCat("\"", absl::CEscape(map), "\":", keys));
+  }
+  std::string problem = "null";
+  if (report->first_problem.has_value()) {
+    problem = absl::StrCat(
+        "{\"line\":", report->first_problem->line, ",\"offset\":",
+        report->first_problem->offset, ",\"reason\":\"",
+        absl::CEscape(report->first_problem->reason), "\"}");
+  }
+  std::printf(
+      "{\"file_bytes\":%llu,\"records\":%lld,\"live_keys\":{%s},"
+      "\"torn_tail_bytes\":%llu,\"problems\":%lld,\"first_problem\":%s}\n",
+      static_cast<unsigned long long>(report->file_bytes),
+      static_cast<long long>(report->records),
+      absl::StrJoin(maps, ",").c_str(),
+      static_cast<unsigned long long>(report->torn_tail_bytes),
+      static_cast<long long>(report->problems), problem.c_str());
+  return report->first_problem.has_value() ? 1 : 0;
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "persistctl [--addr=HOST:PORT] stats|maps|flush|shrink|health, or "
+      "check|repair --file=PATH");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() != 2) return Usage("give one command");
+  const std::string command = args[1];
+  if (command == "check" || command == "repair") return Offline(command);
+  return Online(command);
+}
+
+}  // namespace
+}  // namespace persist::cli
+
+int main(int argc, char** argv) { return persist::cli::Main(argc, argv); }
