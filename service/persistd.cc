@@ -53,6 +53,8 @@ ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA: require client certificates it signed (mutual TLS)");
 ABSL_FLAG(std::string, tokens_file, "",
           "bearer tokens, one \"<token> read|write\" per line");
+ABSL_FLAG(int, max_message_bytes, 0,
+          "largest request or response in bytes (default 4 MiB)");
 ABSL_FLAG(std::string, default_durability, "",
           "durability of writes that give none: memory, async, write "
           "(default) or fsync");
@@ -106,6 +108,10 @@ absl::Status ApplyFlags(v1::ServerConfig* config) {
   }
   if (!absl::GetFlag(FLAGS_tokens_file).empty()) {
     config->set_tokens_file(absl::GetFlag(FLAGS_tokens_file));
+  }
+  if (absl::GetFlag(FLAGS_max_message_bytes) != 0) {
+    config->mutable_limits()->set_max_message_bytes(
+        absl::GetFlag(FLAGS_max_message_bytes));
   }
   const std::string durability = absl::GetFlag(FLAGS_default_durability);
   if (!durability.empty()) {
@@ -189,6 +195,18 @@ int Main(int argc, char** argv) {
   int port = 0;
   builder.AddListeningPort(config.listen(), *credentials, &port);
   builder.RegisterService(&service);
+  // Larger messages are RESOURCE_EXHAUSTED, before they reach the store.
+  const int max_message_bytes = config.limits().max_message_bytes() > 0
+                                    ? config.limits().max_message_bytes()
+                                    : 4 << 20;
+  builder.SetMaxReceiveMessageSize(max_message_bytes);
+  builder.SetMaxSendMessageSize(max_message_bytes);
+  // Find dead clients on idle connections, and let live ones ping us.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return Fail("listen", absl::UnavailableError(absl::StrCat(

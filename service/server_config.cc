@@ -178,8 +178,11 @@ absl::StatusOr<ServiceOptions> MakeServiceOptions(
     default:
       return absl::InvalidArgumentError("unknown default_durability");
   }
-  if (config.limits().max_page_size() < 0) {
-    return absl::InvalidArgumentError("limits.max_page_size is negative");
+  if (config.limits().max_page_size() < 0 ||
+      config.limits().max_message_bytes() < 0) {
+    return absl::InvalidArgumentError(
+        "limits.max_page_size and limits.max_message_bytes must not be "
+        "negative (0 means the default)");
   }
   if (config.limits().max_page_size() > 0) {
     options.max_page_size = config.limits().max_page_size();

@@ -700,6 +700,13 @@ absl::Status JsonDecoder::ReadFieldMask(const JsonToken& token,
   if (token.size == 0) return absl::OkStatus();
   const FieldDescriptor* paths = message->GetDescriptor()->FindFieldByNumber(1);
   for (absl::string_view p : absl::StrSplit(token.text(), ',')) {
+    // JSON paths are lowerCamelCase: an '_' could not be written back.
+    if (p.find('_') != absl::string_view::npos) {
+      return path.Error(absl::StrCat(
+          "FieldMask path \"", p,
+          "\" is not lowerCamelCase (JSON paths have no '_'; write "
+          "\"fooBar\" for the field foo_bar)"));
+    }
     message->GetReflection()->AddString(message, paths, CamelToSnake(p));
   }
   return absl::OkStatus();

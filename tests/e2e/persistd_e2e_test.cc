@@ -379,6 +379,22 @@ TEST_F(PersistdTest, PersistctlChecksAndRepairsFilesOffline) {
             1);
 }
 
+TEST_F(PersistdTest, OversizedMessagesAreRefusedAndChangeNothing) {
+  auto persistd = Start({"--max_message_bytes=1024"});
+  auto stub = persistd->Stub();
+  User big;
+  big.set_email(std::string(2000, 'x'));
+  v1::SetRequest request;
+  request.set_map("users");
+  request.set_key("big");
+  request.mutable_value()->PackFrom(big);
+  v1::SetResponse response;
+  grpc::ClientContext context;
+  EXPECT_EQ(stub->Set(&context, request, &response).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_FALSE(GetUser(*stub, "big").has_value());
+}
+
 TEST_F(PersistdTest, RefusesToStartOnAMapWhoseTypeIsMissing) {
   Persistd persistd({"--listen=127.0.0.1:0", absl::StrCat("--data=", data_),
                      "--maps=orders=shop.v1.Order"});

@@ -94,6 +94,8 @@ const BadInput kBadInputs[] = {
     {"DurationTooLong", R"({"duration":"315576000001s"})", "invalid duration"},
     {"DurationSignOnly", R"({"duration":"-s"})", "invalid duration"},
     {"FieldMaskNumber", R"({"fieldMask":1})", "expected comma-separated FieldMask paths"},
+    // Found by the fuzzer: "_" decoded to a path no encoding could write.
+    {"FieldMaskUnderscore", R"({"fieldMask":"_.bC"})", "is not lowerCamelCase"},
     {"StructArray", R"({"structValue":[1]})", "expected object for google.protobuf.Struct"},
     {"ListValueObject", R"({"listValue":{}})", "expected array for google.protobuf.ListValue"},
     {"AnyWithoutType", R"({"any":{"id":1}})", "google.protobuf.Any needs \"@type\""},
