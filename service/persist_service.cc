@@ -72,6 +72,17 @@ absl::StatusOr<Store*> PersistService::Begin(
   return store;
 }
 
+absl::StatusOr<PersistService::WriteTarget> PersistService::PrepareWrite(
+    const grpc::CallbackServerContext& context, const std::string& map_name,
+    v1::Durability durability, const v1::Precondition& precondition) const {
+  WriteTarget target;
+  PERSIST_ASSIGN_OR_RETURN(target.store, Begin(context, /*write=*/true));
+  PERSIST_ASSIGN_OR_RETURN(target.map, target.store->GetMap(map_name));
+  PERSIST_ASSIGN_OR_RETURN(target.options,
+                           MakeWriteOptions(durability, precondition));
+  return target;
+}
+
 void PersistService::NoteWriteOutcome(Store* store,
                                       const absl::Status& status) {
   if (status.ok() || !options_.on_store_failure) return;
@@ -124,20 +135,17 @@ grpc::ServerUnaryReactor* PersistService::Get(
 grpc::ServerUnaryReactor* PersistService::Set(
     grpc::CallbackServerContext* context, const v1::SetRequest* request,
     v1::SetResponse* response) {
-  absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
-  if (!store.ok()) return Finish(context, store.status());
-  absl::StatusOr<DynamicMap*> map = (*store)->GetMap(request->map());
-  if (!map.ok()) return Finish(context, map.status());
-  absl::StatusOr<WriteOptions> options =
-      MakeWriteOptions(request->durability(), request->precondition());
-  if (!options.ok()) return Finish(context, options.status());
+  absl::StatusOr<WriteTarget> target = PrepareWrite(
+      *context, request->map(), request->durability(), request->precondition());
+  if (!target.ok()) return Finish(context, target.status());
   absl::StatusOr<std::unique_ptr<Message>> value =
-      UnpackValue(**map, request->key(), request->value());
+      UnpackValue(*target->map, request->key(), request->value());
   if (!value.ok()) return Finish(context, value.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  (*map)->StartSet(request->key(), std::shared_ptr<const Message>(*std::move(value)),
-                   *options,
-                   [this, store = *store, reactor,
+  target->map->StartSet(request->key(),
+                   std::shared_ptr<const Message>(*std::move(value)),
+                   target->options,
+                   [this, store = target->store, reactor,
                     response](absl::StatusOr<WriteResult> result) {
                      if (result.ok()) {
                        response->set_etag(result->etag.ToString());
@@ -152,16 +160,12 @@ grpc::ServerUnaryReactor* PersistService::Set(
 grpc::ServerUnaryReactor* PersistService::Delete(
     grpc::CallbackServerContext* context, const v1::DeleteRequest* request,
     v1::DeleteResponse* response) {
-  absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
-  if (!store.ok()) return Finish(context, store.status());
-  absl::StatusOr<DynamicMap*> map = (*store)->GetMap(request->map());
-  if (!map.ok()) return Finish(context, map.status());
-  absl::StatusOr<WriteOptions> options =
-      MakeWriteOptions(request->durability(), request->precondition());
-  if (!options.ok()) return Finish(context, options.status());
+  absl::StatusOr<WriteTarget> target = PrepareWrite(
+      *context, request->map(), request->durability(), request->precondition());
+  if (!target.ok()) return Finish(context, target.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  (*map)->StartDelete(request->key(), *options,
-                      [this, store = *store, reactor,
+  target->map->StartDelete(request->key(), target->options,
+                      [this, store = target->store, reactor,
                        response](absl::StatusOr<WriteResult> result) {
                         if (result.ok()) response->set_existed(result->existed);
                         NoteWriteOutcome(store, result.status());
@@ -173,14 +177,10 @@ grpc::ServerUnaryReactor* PersistService::Delete(
 grpc::ServerUnaryReactor* PersistService::Update(
     grpc::CallbackServerContext* context, const v1::UpdateRequest* request,
     v1::UpdateResponse* response) {
-  absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
-  if (!store.ok()) return Finish(context, store.status());
-  absl::StatusOr<DynamicMap*> found = (*store)->GetMap(request->map());
-  if (!found.ok()) return Finish(context, found.status());
-  DynamicMap* const map = *found;
-  absl::StatusOr<WriteOptions> options =
-      MakeWriteOptions(request->durability(), request->precondition());
-  if (!options.ok()) return Finish(context, options.status());
+  absl::StatusOr<WriteTarget> target = PrepareWrite(
+      *context, request->map(), request->durability(), request->precondition());
+  if (!target.ok()) return Finish(context, target.status());
+  DynamicMap* const map = target->map;
   const google::protobuf::FieldMask& mask = request->update_mask();
   bool valid_mask = !mask.paths().empty();
   for (const std::string& path : mask.paths()) {
@@ -218,8 +218,9 @@ grpc::ServerUnaryReactor* PersistService::Update(
         *merged = std::shared_ptr<const Message>(std::move(next));
         return UpdateDecision<Message>::Set(*merged);
       },
-      *options,
-      [this, store = *store, reactor, response, merged, key = request->key(),
+      target->options,
+      [this, store = target->store, reactor, response, merged,
+       key = request->key(),
        name = map->name()](absl::StatusOr<UpdateResult> result) {
         NoteWriteOutcome(store, result.status());
         absl::Status status = result.status();

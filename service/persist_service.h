@@ -77,6 +77,16 @@ class PersistService final : public persist::v1::Persist::CallbackService {
                                bool write) const;
   // After a write: reports a store that stopped taking writes.
   void NoteWriteOutcome(Store* store, const absl::Status& status);
+  // What a Set, Delete or Update writes to, once the call is authorized,
+  // the store loaded, the map found and the options valid.
+  struct WriteTarget {
+    Store* store = nullptr;
+    DynamicMap* map = nullptr;
+    WriteOptions options;
+  };
+  absl::StatusOr<WriteTarget> PrepareWrite(
+      const grpc::CallbackServerContext& context, const std::string& map_name,
+      v1::Durability durability, const v1::Precondition& precondition) const;
   absl::StatusOr<WriteOptions> MakeWriteOptions(
       v1::Durability durability, const v1::Precondition& precondition) const;
 
