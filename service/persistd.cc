@@ -26,10 +26,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "service/persist_service.h"
+#include "service/reflection_service.h"
 #include "service/server_config.h"
 #include "storage/store.h"
 
@@ -89,8 +90,8 @@ absl::Status ApplyFlags(v1::ServerConfig* config) {
   for (const std::string& map : absl::GetFlag(FLAGS_maps)) {
     const std::vector<std::string> parts = absl::StrSplit(map, '=');
     if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--maps: \"", map, "\" is not name=full.type.Name"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--maps: \"", map, "\" is not name=full.type.Name"));
     }
     v1::MapConfig* entry = config->add_maps();
     entry->set_name(parts[0]);
@@ -118,13 +119,30 @@ absl::Status ApplyFlags(v1::ServerConfig* config) {
     v1::Durability value;
     if (!v1::Durability_Parse(absl::AsciiStrToUpper(durability), &value) ||
         value == v1::DURABILITY_UNSPECIFIED) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--default_durability: \"", durability,
-          "\" is not memory, async, write or fsync"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--default_durability: \"", durability,
+                       "\" is not memory, async, write or fsync"));
     }
     config->set_default_durability(value);
   }
   return absl::OkStatus();
+}
+
+// The services persistd serves, read from their files' descriptors. Naming
+// the descriptors also links those files into the binary (the linker drops
+// unused objects of static libraries), so that reflection can serve them.
+std::vector<std::string> ServedServices() {
+  std::vector<std::string> names;
+  for (const google::protobuf::FileDescriptor* file :
+       {v1::GetRequest::descriptor()->file(),
+        grpc::health::v1::HealthCheckRequest::descriptor()->file(),
+        grpc::reflection::v1alpha::ServerReflectionRequest::descriptor()
+            ->file()}) {
+    for (int i = 0; i < file->service_count(); ++i) {
+      names.push_back(file->service(i)->full_name());
+    }
+  }
+  return names;
 }
 
 // Waits for SIGTERM or SIGINT, which main() blocked in every thread.
@@ -190,11 +208,16 @@ int Main(int argc, char** argv) {
   };
   PersistService service(*service_options);
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // Reflection answers with the schema's types first, then the API's.
+  std::vector<const google::protobuf::DescriptorPool*> pools;
+  if (schema->schema != nullptr) pools.push_back(schema->schema->pool());
+  pools.push_back(google::protobuf::DescriptorPool::generated_pool());
+  ReflectionService reflection(std::move(pools), ServedServices(), auth.get());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen(), *credentials, &port);
   builder.RegisterService(&service);
+  builder.RegisterService(&reflection);
   // Larger messages are RESOURCE_EXHAUSTED, before they reach the store.
   const int max_message_bytes = config.limits().max_message_bytes() > 0
                                     ? config.limits().max_message_bytes()
@@ -217,8 +240,8 @@ int Main(int argc, char** argv) {
   health.load()->SetServingStatus(false);
   const std::string host =
       config.listen().substr(0, config.listen().rfind(':'));
-  std::printf("persistd: listening on %s:%d, loading %s\n", host.c_str(),
-              port, config.data_file().c_str());
+  std::printf("persistd: listening on %s:%d, loading %s\n", host.c_str(), port,
+              config.data_file().c_str());
   std::fflush(stdout);
 
   const absl::Time start = absl::Now();
@@ -234,8 +257,8 @@ int Main(int argc, char** argv) {
   const StoreStats stats = (*store)->Stats();
   std::vector<std::string> maps;
   for (const MapStats& map : stats.maps) {
-    maps.push_back(absl::StrCat(map.name, " (", map.type, ", ", map.live_keys,
-                                " keys)"));
+    maps.push_back(
+        absl::StrCat(map.name, " (", map.type, ", ", map.live_keys, " keys)"));
   }
   std::printf(
       "persistd: serving %s:%d%s%s, data file %s (%llu records, loaded in "
@@ -266,6 +289,4 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace persist::service
 
-int main(int argc, char** argv) {
-  return persist::service::Main(argc, argv);
-}
+int main(int argc, char** argv) { return persist::service::Main(argc, argv); }

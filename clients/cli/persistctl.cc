@@ -1,17 +1,27 @@
 // persistctl: persistd from the command line, and offline checks of WAL
 // files.
 //
-//   persistctl [--addr=HOST:PORT] [--token=T] stats | maps | flush | shrink
-//       | health
+//   persistctl [--addr=HOST:PORT] [--token=T] COMMAND
+//     get MAP KEY
+//     set MAP KEY JSON [--durability=D] [--etag=E|--must_exist|
+//         --must_not_exist]
+//     delete MAP KEY [--durability=D] [precondition]
+//     update MAP KEY JSON --mask=field,... [--allow_missing]
+//         [--durability=D] [precondition]
+//     list MAP [--prefix=P] [--limit=N]
+//     stats | maps | flush | shrink | health
 //   persistctl check --file=PATH [schema flags]
 //   persistctl repair --file=PATH --out=PATH [--skip_corrupt] [schema flags]
 //
 // Schema flags (optional, for check and repair): --maps=name=full.Type,...
 // with --descriptor_set=FILE or --proto_path=DIR --proto_files=a.proto.
 //
-// Output is JSON. Exit codes: online commands exit with the call's gRPC
-// status code (0 OK, 14 UNAVAILABLE, ...); check exits 1 when the file has a
-// problem; usage errors exit 2.
+// Values are JSON of the map's type (proto3 JSON), which persistctl learns
+// from persistd's reflection service: no compiled schema is needed.
+//
+// Output is JSON, one object per line (per entry for list). Exit codes: online
+// commands exit with the call's gRPC status code (0 OK, 14 UNAVAILABLE, ...);
+// check exits 1 when the file has a problem; usage errors exit 2.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -20,10 +30,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "clients/cli/json_output.h"
+#include "clients/cli/map_commands.h"
 #include "clients/cli/wal_tools.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -33,6 +43,22 @@
 
 ABSL_FLAG(std::string, addr, "127.0.0.1:50051", "persistd's address");
 ABSL_FLAG(std::string, token, "", "bearer token, if persistd requires one");
+ABSL_FLAG(std::string, durability, "",
+          "set, delete, update: memory, async, write or fsync (default: "
+          "the server's)");
+ABSL_FLAG(std::string, etag, "",
+          "set, delete, update: write only if the entry has this etag");
+ABSL_FLAG(bool, must_exist, false,
+          "set, delete, update: write only if the key exists");
+ABSL_FLAG(bool, must_not_exist, false,
+          "set: write only if the key does not exist (create)");
+ABSL_FLAG(std::vector<std::string>, mask, {},
+          "update: the fields to change, by their proto names");
+ABSL_FLAG(bool, allow_missing, false,
+          "update: create the entry if the key does not exist");
+ABSL_FLAG(std::string, prefix, "", "list: only keys that start with this");
+ABSL_FLAG(int, page_size, 0, "list: entries per call (0: the server's)");
+ABSL_FLAG(int64_t, limit, 0, "list: at most this many entries (0: all)");
 ABSL_FLAG(std::string, file, "", "check, repair: the WAL file");
 ABSL_FLAG(std::string, out, "", "repair: the new file to write");
 ABSL_FLAG(bool, skip_corrupt, false,
@@ -49,12 +75,20 @@ namespace persist::cli {
 namespace {
 
 constexpr int kUsage = 2;
+constexpr char kUsageText[] =
+    "usage: persistctl [--addr=HOST:PORT] [--token=T] COMMAND\n"
+    "  get MAP KEY\n"
+    "  set MAP KEY JSON [--durability=memory|async|write|fsync]\n"
+    "      [--etag=E | --must_exist | --must_not_exist]\n"
+    "  delete MAP KEY [--durability=...] [--etag=E | --must_exist]\n"
+    "  update MAP KEY JSON --mask=field,... [--allow_missing] "
+    "[--durability=...]\n"
+    "  list MAP [--prefix=P] [--limit=N]\n"
+    "  stats | maps | flush | shrink | health\n"
+    "  check --file=PATH | repair --file=PATH --out=PATH [--skip_corrupt]\n";
 
 int Usage(const std::string& message) {
-  std::fprintf(stderr, "persistctl: %s\n%s", message.c_str(),
-               "usage: persistctl [--addr=HOST:PORT] stats|maps|flush|shrink|"
-               "health\n       persistctl check --file=PATH\n       "
-               "persistctl repair --file=PATH --out=PATH [--skip_corrupt]\n");
+  std::fprintf(stderr, "persistctl: %s\n%s", message.c_str(), kUsageText);
   return kUsage;
 }
 
@@ -91,17 +125,41 @@ int CallAndPrint(v1::Persist::Stub& stub, Method method) {
   return 0;
 }
 
-int Online(const std::string& command) {
+int Online(const std::string& command, const std::vector<std::string>& args) {
   auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_addr),
                                      grpc::InsecureChannelCredentials());
+  if (const int count = MapCommandArgCount(command); count >= 0) {
+    if (static_cast<int>(args.size()) != count) {
+      return Usage(absl::StrCat(command, " takes ", count, " argument",
+                                count == 1 ? "" : "s"));
+    }
+    MapCommandFlags flags;
+    flags.durability = absl::GetFlag(FLAGS_durability);
+    flags.etag = absl::GetFlag(FLAGS_etag);
+    flags.must_exist = absl::GetFlag(FLAGS_must_exist);
+    flags.must_not_exist = absl::GetFlag(FLAGS_must_not_exist);
+    flags.mask = absl::GetFlag(FLAGS_mask);
+    flags.allow_missing = absl::GetFlag(FLAGS_allow_missing);
+    flags.prefix = absl::GetFlag(FLAGS_prefix);
+    flags.page_size = absl::GetFlag(FLAGS_page_size);
+    flags.limit = absl::GetFlag(FLAGS_limit);
+    absl::Status status = RunMapCommand(command, args, flags, channel, Context);
+    if (!status.ok()) {
+      std::fprintf(stderr, "persistctl: %s (gRPC code %d)\n",
+                   std::string(status.message()).c_str(),
+                   static_cast<int>(status.code()));
+      return static_cast<int>(status.code());
+    }
+    return 0;
+  }
+  if (!args.empty()) return Usage(absl::StrCat(command, " takes no arguments"));
   if (command == "health") {
     auto health = grpc::health::v1::Health::NewStub(channel);
     grpc::health::v1::HealthCheckResponse response;
     grpc::Status status = health->Check(Context().get(), {}, &response);
     if (!status.ok()) return CallFailed(status);
     PrintJson(response);
-    return response.status() ==
-                   grpc::health::v1::HealthCheckResponse::SERVING
+    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
                ? 0
                : grpc::StatusCode::UNAVAILABLE;
   }
@@ -165,9 +223,11 @@ int Offline(const std::string& command) {
                    std::string(written.status().message()).c_str());
       return 1;
     }
-    std::printf("{\"out\":\"%s\",\"records\":%lld}\n",
-                absl::CEscape(absl::GetFlag(FLAGS_out)).c_str(),
-                static_cast<long long>(*written));
+    std::printf("%s\n", JsonObject()
+                            .String("out", absl::GetFlag(FLAGS_out))
+                            .Int("records", *written)
+                            .Done()
+                            .c_str());
     return 0;
   }
   absl::StatusOr<WalReport> report = CheckWal(file, *types);
@@ -176,37 +236,39 @@ int Offline(const std::string& command) {
                  std::string(report.status().message()).c_str());
     return 1;
   }
-  std::vector<std::string> maps;
-  for (const auto& [map, keys] : report->live_keys) {
-    maps.push_back(absl::StrCat("\"", absl::CEscape(map), "\":", keys));
-  }
+  JsonObject live_keys;
+  for (const auto& [map, keys] : report->live_keys) live_keys.Int(map, keys);
   std::string problem = "null";
   if (report->first_problem.has_value()) {
-    problem = absl::StrCat(
-        "{\"line\":", report->first_problem->line, ",\"offset\":",
-        report->first_problem->offset, ",\"reason\":\"",
-        absl::CEscape(report->first_problem->reason), "\"}");
+    problem = JsonObject()
+                  .Int("line", report->first_problem->line)
+                  .Int("offset", report->first_problem->offset)
+                  .String("reason", report->first_problem->reason)
+                  .Done();
   }
-  std::printf(
-      "{\"file_bytes\":%llu,\"records\":%lld,\"live_keys\":{%s},"
-      "\"torn_tail_bytes\":%llu,\"problems\":%lld,\"first_problem\":%s}\n",
-      static_cast<unsigned long long>(report->file_bytes),
-      static_cast<long long>(report->records),
-      absl::StrJoin(maps, ",").c_str(),
-      static_cast<unsigned long long>(report->torn_tail_bytes),
-      static_cast<long long>(report->problems), problem.c_str());
+  std::printf("%s\n", JsonObject()
+                          .Int("file_bytes", report->file_bytes)
+                          .Int("records", report->records)
+                          .Raw("live_keys", live_keys.Done())
+                          .Int("torn_tail_bytes", report->torn_tail_bytes)
+                          .Int("problems", report->problems)
+                          .Raw("first_problem", problem)
+                          .Done()
+                          .c_str());
   return report->first_problem.has_value() ? 1 : 0;
 }
 
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "persistctl [--addr=HOST:PORT] stats|maps|flush|shrink|health, or "
-      "check|repair --file=PATH");
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() != 2) return Usage("give one command");
-  const std::string command = args[1];
-  if (command == "check" || command == "repair") return Offline(command);
-  return Online(command);
+  absl::SetProgramUsageMessage(kUsageText);
+  std::vector<char*> words = absl::ParseCommandLine(argc, argv);
+  if (words.size() < 2) return Usage("give a command");
+  const std::string command = words[1];
+  const std::vector<std::string> args(words.begin() + 2, words.end());
+  if (command == "check" || command == "repair") {
+    if (!args.empty()) return Usage(absl::StrCat(command, " takes flags only"));
+    return Offline(command);
+  }
+  return Online(command, args);
 }
 
 }  // namespace

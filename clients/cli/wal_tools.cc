@@ -57,11 +57,9 @@ std::string CheckRecord(const WalRecord& record, const MapTypes& types,
 
 absl::StatusOr<Scanned> Scan(const std::string& path, const MapTypes& types) {
   Scanned scanned;
-  PERSIST_ASSIGN_OR_RETURN(scanned.contents,
-                           PosixFileSystem()->ReadFile(path));
-  PERSIST_ASSIGN_OR_RETURN(
-      scanned.scan,
-      ScanWal(scanned.contents->data(), path, /*skip_corrupt=*/true));
+  PERSIST_ASSIGN_OR_RETURN(scanned.contents, PosixFileSystem()->ReadFile(path));
+  PERSIST_ASSIGN_OR_RETURN(scanned.scan, ScanWal(scanned.contents->data(), path,
+                                                 /*skip_corrupt=*/true));
   google::protobuf::DynamicMessageFactory factory;
   for (const SkippedLine& skipped : scanned.scan.skipped) {
     scanned.problems.push_back({skipped.line, skipped.offset, skipped.reason});
@@ -107,8 +105,8 @@ absl::StatusOr<WalReport> CheckWal(const std::string& path,
 }
 
 absl::StatusOr<int64_t> RepairWal(const std::string& path,
-                                  const std::string& out,
-                                  const MapTypes& types, bool skip_corrupt) {
+                                  const std::string& out, const MapTypes& types,
+                                  bool skip_corrupt) {
   if (path == out) {
     return absl::InvalidArgumentError(
         "repair never rewrites its input; give --out another path");

@@ -29,9 +29,9 @@ struct WalProblem {
 
 struct WalReport {
   uint64_t file_bytes = 0;
-  int64_t records = 0;  // complete records
+  int64_t records = 0;                       // complete records
   std::map<std::string, int64_t> live_keys;  // by map ("" for untyped)
-  uint64_t torn_tail_bytes = 0;  // cut off at the next open
+  uint64_t torn_tail_bytes = 0;              // cut off at the next open
   std::optional<WalProblem> first_problem;
   int64_t problems = 0;
 };
@@ -47,8 +47,8 @@ absl::StatusOr<WalReport> CheckWal(const std::string& path,
 // Writes the repaired copy of `path` to `out` (which must not exist) and
 // returns how many records it holds.
 absl::StatusOr<int64_t> RepairWal(const std::string& path,
-                                  const std::string& out,
-                                  const MapTypes& types, bool skip_corrupt);
+                                  const std::string& out, const MapTypes& types,
+                                  bool skip_corrupt);
 
 }  // namespace persist::cli
 

@@ -1,0 +1,51 @@
+#include "clients/cli/json_output.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "storage/json_escape.h"
+#include "storage/utf8.h"
+
+namespace persist::cli {
+
+std::string JsonString(absl::string_view text) {
+  // Never an error: output must show even a name that is not text.
+  const std::string hex =
+      IsValidUtf8(text) ? std::string() : absl::CHexEscape(text);
+  const absl::string_view valid = IsValidUtf8(text) ? text : hex;
+  std::string out(MaxEscapedJsonStringSize(valid.size()), '\0');
+  out.resize(EscapeJsonString(valid, out.data()));
+  return out;
+}
+
+JsonObject& JsonObject::Name(absl::string_view name) {
+  if (out_.size() > 1) out_ += ",";
+  absl::StrAppend(&out_, JsonString(name), ":");
+  return *this;
+}
+
+JsonObject& JsonObject::String(absl::string_view name,
+                               absl::string_view value) {
+  Name(name);
+  out_ += JsonString(value);
+  return *this;
+}
+
+JsonObject& JsonObject::Bool(absl::string_view name, bool value) {
+  Name(name);
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+JsonObject& JsonObject::Int(absl::string_view name, int64_t value) {
+  Name(name);
+  absl::StrAppend(&out_, value);
+  return *this;
+}
+
+JsonObject& JsonObject::Raw(absl::string_view name, absl::string_view json) {
+  Name(name);
+  out_.append(json.data(), json.size());
+  return *this;
+}
+
+}  // namespace persist::cli

@@ -1,0 +1,341 @@
+// persistctl against a real persistd: maps read and written as JSON through
+// the types persistd's reflection service reports, the administrative
+// commands, exit codes that follow the gRPC status, and the offline file
+// tools.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "example/v1/user.pb.h"
+#include "gmock/gmock.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "persist/v1/persist.grpc.pb.h"
+#include "tests/e2e/persistd_fixture.h"
+#include "tests/storage/test_files.h"
+
+namespace persist {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::PersistdTest;
+using ::testing::StartsWith;
+
+// Runs persistctl with `args`; returns its exit code and fills `output`.
+int Persistctl(const std::string& args, std::string* output) {
+  return testing::RunCapturing(absl::StrCat(PERSISTCTL_PATH, " ", args),
+                               output);
+}
+
+// gRPC status codes, which are persistctl's exit codes.
+constexpr int kInvalidArgument = 3;
+constexpr int kNotFound = 5;
+constexpr int kPermissionDenied = 7;
+constexpr int kFailedPrecondition = 9;
+constexpr int kAborted = 10;
+constexpr int kUnavailable = 14;
+constexpr int kUnauthenticated = 16;
+constexpr int kUsage = 2;
+
+TEST_F(PersistdTest, ReadsAndWritesTheExampleMapAsJson) {
+  auto persistd = Start();
+  auto stub = persistd->Stub();
+  const std::string ctl = absl::StrCat("--addr=", persistd->address(), " ");
+  std::string out;
+
+  ASSERT_EQ(
+      Persistctl(
+          ctl +
+              R"(set users ada '{"name":"Ada","email":"ada@example.org","age":36}')",
+          &out),
+      0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("\"existed\":false"));
+  // What persistctl wrote is a typed User for every other client.
+  ASSERT_TRUE(GetUser(*stub, "ada").has_value());
+  EXPECT_EQ(GetUser(*stub, "ada")->email(), "ada@example.org");
+  EXPECT_EQ(GetUser(*stub, "ada")->age(), 36);
+
+  ASSERT_EQ(Persistctl(ctl + "get users ada", &out), 0) << out;
+  EXPECT_THAT(
+      out,
+      StartsWith(
+          R"({"key":"ada","value":{"name":"Ada","email":"ada@example.org","age":36},"etag":")"));
+  const size_t etag_at = out.find("\"etag\":\"") + 8;
+  const std::string etag =
+      out.substr(etag_at, out.find('"', etag_at) - etag_at);
+
+  // update changes only the masked fields.
+  ASSERT_EQ(
+      Persistctl(
+          ctl + R"(update users ada '{"age":37,"email":"ignored"}' --mask=age)",
+          &out),
+      0)
+      << out;
+  EXPECT_THAT(
+      out, HasSubstr(
+               R"("value":{"name":"Ada","email":"ada@example.org","age":37})"));
+  EXPECT_EQ(GetUser(*stub, "ada")->age(), 37);
+
+  // Preconditions: a stale etag is ABORTED, a create of an existing key
+  // FAILED_PRECONDITION; neither changes anything.
+  EXPECT_EQ(
+      Persistctl(ctl + R"(set users ada '{"age":1}' --etag=)" + etag, &out),
+      kAborted)
+      << out;
+  EXPECT_EQ(
+      Persistctl(ctl + R"(set users ada '{"age":1}' --must_not_exist)", &out),
+      kFailedPrecondition)
+      << out;
+  EXPECT_EQ(GetUser(*stub, "ada")->age(), 37);
+
+  // Input errors name what is wrong, and change nothing.
+  EXPECT_EQ(
+      Persistctl(ctl + R"(set users bob '{"name":"Bob","shoe":44}')", &out),
+      kInvalidArgument);
+  EXPECT_THAT(out, HasSubstr("unknown field \"shoe\" in example.v1.User"));
+  EXPECT_EQ(Persistctl(ctl + R"(set users bob '{"name":')", &out),
+            kInvalidArgument)
+      << out;
+  EXPECT_EQ(
+      Persistctl(ctl + R"(set users bob '{}' --durability=sometimes)", &out),
+      kInvalidArgument)
+      << out;
+  EXPECT_EQ(Persistctl(ctl + "update users ada '{}'", &out), kInvalidArgument);
+  EXPECT_THAT(out, HasSubstr("--mask"));
+  EXPECT_FALSE(GetUser(*stub, "bob").has_value());
+  EXPECT_EQ(Persistctl(ctl + "get users bob", &out), kNotFound);
+  EXPECT_THAT(out, HasSubstr("no key \"bob\" in map \"users\""));
+  EXPECT_EQ(Persistctl(ctl + "get orders 1", &out), kNotFound);
+  EXPECT_THAT(out, HasSubstr("it has: users"));
+  EXPECT_EQ(Persistctl(ctl + "get users", &out), kUsage);
+
+  // list: every page, in key order, with a prefix and a limit.
+  for (const char* key : {"ann", "bea", "abe", "cid"}) {
+    ASSERT_EQ(Persistctl(ctl + "set users " + key + " '{\"name\":\"" + key +
+                             "\"}' --durability=fsync",
+                         &out),
+              0)
+        << out;
+  }
+  ASSERT_EQ(Persistctl(ctl + "list users --page_size=2", &out), 0) << out;
+  std::vector<std::string> keys;
+  for (size_t at = out.find("{\"key\":\""); at != std::string::npos;
+       at = out.find("{\"key\":\"", at + 1)) {
+    keys.push_back(out.substr(at + 8, out.find('"', at + 8) - at - 8));
+  }
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"abe", "ada", "ann", "bea", "cid"}));
+  ASSERT_EQ(Persistctl(ctl + "list users --prefix=a --limit=2", &out), 0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("\"key\":\"abe\""));
+  EXPECT_THAT(out, HasSubstr("\"key\":\"ada\""));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("\"key\":\"ann\"")));
+
+  ASSERT_EQ(Persistctl(ctl + "delete users ada --durability=write", &out), 0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("\"existed\":true"));
+  EXPECT_FALSE(GetUser(*stub, "ada").has_value());
+  ASSERT_EQ(Persistctl(ctl + "delete users ada", &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("\"existed\":false"));
+  EXPECT_EQ(Persistctl(ctl + "delete users ann --must_exist --etag=x", &out),
+            kInvalidArgument)
+      << out;
+}
+
+// A map whose type persistd loaded from .proto files at start-up, which
+// persistctl has never been compiled with: nested messages, enums, maps,
+// repeated fields and an imported well-known type.
+TEST_F(PersistdTest, UsesTheTypesOfTheServersSchema) {
+  testing::WriteFileOrDie(dir_.Path("order.proto"), R"(
+syntax = "proto3";
+package shop.v1;
+import "google/protobuf/timestamp.proto";
+message Order {
+  enum State { STATE_UNSPECIFIED = 0; OPEN = 1; SHIPPED = 2; }
+  message Line { string sku = 1; int64 quantity = 2; }
+  string id = 1;
+  State state = 2;
+  repeated Line lines = 3;
+  map<string, string> labels = 4;
+  google.protobuf.Timestamp placed = 5;
+}
+)");
+  auto persistd =
+      Start({absl::StrCat("--proto_path=", dir_.dir()),
+             "--proto_files=order.proto", "--maps=orders=shop.v1.Order"});
+  const std::string ctl = absl::StrCat("--addr=", persistd->address(), " ");
+  const std::string order =
+      R"({"id":"o-1","state":"OPEN","lines":[{"sku":"tea","quantity":"3"}],)"
+      R"("labels":{"gift":"yes"},"placed":"2026-11-25T10:00:00Z"})";
+  // 64-bit integers are written as JSON numbers (DESIGN.md 3), and read
+  // from strings too.
+  const std::string stored = absl::StrReplaceAll(order, {{R"("3")", "3"}});
+  std::string out;
+  ASSERT_EQ(Persistctl(ctl + "set orders o-1 '" + order + "'", &out), 0) << out;
+  ASSERT_EQ(Persistctl(ctl + "get orders o-1", &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("\"value\":" + stored + ","));
+  ASSERT_EQ(Persistctl(
+                ctl + R"(update orders o-1 '{"state":"SHIPPED"}' --mask=state)",
+                &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr(R"("state":"SHIPPED")"));
+  EXPECT_THAT(out, HasSubstr(R"("placed":"2026-11-25T10:00:00Z")"));
+  EXPECT_EQ(Persistctl(ctl + R"(set orders o-2 '{"state":"LOST"}')", &out),
+            kInvalidArgument)
+      << out;
+  // The map survives a restart in the same type.
+  persistd.reset();
+  persistd =
+      Start({absl::StrCat("--proto_path=", dir_.dir()),
+             "--proto_files=order.proto", "--maps=orders=shop.v1.Order"});
+  ASSERT_EQ(Persistctl(
+                absl::StrCat("--addr=", persistd->address(), " get orders o-1"),
+                &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr(R"("state":"SHIPPED")"));
+}
+
+TEST_F(PersistdTest, SendsTheTokenAndExitsWithTheRefusal) {
+  testing::WriteFileOrDie(dir_.Path("tokens"), "r-token read\nw-token write\n");
+  auto persistd = Start({absl::StrCat("--tokens_file=", dir_.Path("tokens"))});
+  const std::string ctl = absl::StrCat("--addr=", persistd->address(), " ");
+  std::string out;
+  EXPECT_EQ(Persistctl(ctl + "get users a", &out), kUnauthenticated) << out;
+  EXPECT_EQ(Persistctl(ctl + "--token=r-token set users a '{}'", &out),
+            kPermissionDenied)
+      << out;
+  EXPECT_EQ(Persistctl(ctl + "--token=w-token set users a '{\"age\":5}'", &out),
+            0)
+      << out;
+  EXPECT_EQ(Persistctl(ctl + "--token=r-token get users a", &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr(R"("value":{"age":5})"));
+}
+
+// Any reflection client (grpcurl, Postman) sees the API and the map types.
+TEST_F(PersistdTest, ReflectionListsTheServicesAndServesTheirFiles) {
+  using grpc::reflection::v1alpha::ServerReflection;
+  using grpc::reflection::v1alpha::ServerReflectionRequest;
+  using grpc::reflection::v1alpha::ServerReflectionResponse;
+  auto persistd = Start();
+  auto reflection = ServerReflection::NewStub(persistd->Channel());
+  grpc::ClientContext context;
+  auto stream = reflection->ServerReflectionInfo(&context);
+  auto ask = [&](const ServerReflectionRequest& request) {
+    ServerReflectionResponse response;
+    EXPECT_TRUE(stream->Write(request));
+    EXPECT_TRUE(stream->Read(&response));
+    return response;
+  };
+
+  ServerReflectionRequest request;
+  request.set_list_services("");
+  const ServerReflectionResponse listed = ask(request);
+  std::vector<std::string> services;
+  for (const auto& service : listed.list_services_response().service()) {
+    services.push_back(service.name());
+  }
+  EXPECT_THAT(services, ::testing::UnorderedElementsAre(
+                            "persist.v1.Persist", "grpc.health.v1.Health",
+                            "grpc.reflection.v1alpha.ServerReflection"));
+
+  // Each service's file, and the map type's, with their imports.
+  for (const char* symbol : {"persist.v1.Persist", "grpc.health.v1.Health",
+                             "grpc.reflection.v1alpha.ServerReflection",
+                             "persist.v1.Persist.Update", "example.v1.User"}) {
+    request.set_file_containing_symbol(symbol);
+    const ServerReflectionResponse response = ask(request);
+    ASSERT_GT(response.file_descriptor_response().file_descriptor_proto_size(),
+              0)
+        << symbol << ": " << response.error_response().error_message();
+  }
+  request.set_file_containing_symbol("persist.v1.Persist");
+  google::protobuf::FileDescriptorProto file;
+  ASSERT_TRUE(file.ParseFromString(
+      ask(request).file_descriptor_response().file_descriptor_proto(0)));
+  EXPECT_EQ(file.package(), "persist.v1");
+  EXPECT_EQ(file.service(0).name(), "Persist");
+
+  // By file name; a file asked for again comes again, but its imports,
+  // already sent on this stream, do not.
+  request.set_file_by_filename("example/v1/user.proto");
+  EXPECT_EQ(
+      ask(request).file_descriptor_response().file_descriptor_proto_size(), 1);
+
+  request.set_file_containing_symbol("no.such.Type");
+  const ServerReflectionResponse missing = ask(request);
+  EXPECT_EQ(missing.error_response().error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(missing.error_response().error_message(),
+              HasSubstr("no.such.Type"));
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(PersistdTest, AdministersPersistd) {
+  auto persistd = Start();
+  auto stub = persistd->Stub();
+  ASSERT_TRUE(SetUser(*stub, "a", 1, v1::WRITE).ok());
+  ASSERT_TRUE(SetUser(*stub, "a", 2, v1::WRITE).ok());
+  const std::string addr = absl::StrCat("--addr=", persistd->address());
+  std::string output;
+  EXPECT_EQ(Persistctl(addr + " health", &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("SERVING"));
+  EXPECT_EQ(Persistctl(addr + " maps", &output), 0) << output;
+  EXPECT_THAT(output,
+              HasSubstr("\"name\":\"users\",\"type\":\"example.v1.User\""));
+  EXPECT_EQ(Persistctl(addr + " shrink", &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("\"recordsAfter\":1"));
+  EXPECT_EQ(Persistctl(addr + " stats", &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("\"walRecords\":1"));
+  EXPECT_EQ(Persistctl(addr + " bogus", &output), kUsage);
+  persistd.reset();
+  // Nobody listens any more: UNAVAILABLE is gRPC code 14.
+  EXPECT_EQ(Persistctl(addr + " stats", &output), kUnavailable) << output;
+}
+
+TEST_F(PersistdTest, ChecksAndRepairsFilesOffline) {
+  const std::string damaged = dir_.Path("damaged.wal");
+  testing::WriteFileOrDie(damaged,
+                          "go-persist 1\n"
+                          "S users:a\n{\"name\":\"A\"}\n"
+                          "S users:b\n{\"name\":\n"
+                          "S users:c\n{\"name\":\"C\"}\n"
+                          "S users:d\n{\"na");
+  std::string output;
+  EXPECT_EQ(Persistctl("check --file=" + damaged, &output), 1) << output;
+  EXPECT_THAT(output, HasSubstr("\"line\":4,\"offset\":36"));
+  EXPECT_THAT(output, HasSubstr("\"torn_tail_bytes\":14"));
+  EXPECT_THAT(output, HasSubstr("\"users\":2"));
+
+  const std::string repaired = dir_.Path("repaired.wal");
+  EXPECT_EQ(
+      Persistctl(absl::StrCat("repair --file=", damaged, " --out=", repaired),
+                 &output),
+      0)
+      << output;
+  EXPECT_EQ(testing::ReadFileOrDie(repaired),
+            "go-persist 1\nS users:a\n{\"name\":\"A\"}\n");
+  const std::string salvaged = dir_.Path("salvaged.wal");
+  EXPECT_EQ(Persistctl(absl::StrCat("repair --skip_corrupt --file=", damaged,
+                                    " --out=", salvaged),
+                       &output),
+            0)
+      << output;
+  EXPECT_EQ(testing::ReadFileOrDie(salvaged),
+            "go-persist 1\nS users:a\n{\"name\":\"A\"}\n"
+            "S users:c\n{\"name\":\"C\"}\n");
+  EXPECT_EQ(Persistctl("check --file=" + salvaged, &output), 0) << output;
+  // The original is untouched, and repair never overwrites.
+  EXPECT_THAT(testing::ReadFileOrDie(damaged), HasSubstr("S users:d"));
+  EXPECT_EQ(
+      Persistctl(absl::StrCat("repair --file=", damaged, " --out=", salvaged),
+                 &output),
+      1);
+}
+
+}  // namespace
+}  // namespace persist
