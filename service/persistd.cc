@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -56,6 +58,22 @@ ABSL_FLAG(std::string, tokens_file, "",
           "bearer tokens, one \"<token> read|write\" per line");
 ABSL_FLAG(int, max_message_bytes, 0,
           "largest request or response in bytes (default 4 MiB)");
+ABSL_FLAG(std::optional<absl::Duration>, sync_interval, std::nullopt,
+          "how often ASYNC changes are written and fsynced (default 1s)");
+ABSL_FLAG(bool, auto_shrink_disabled, false, "never shrink on its own");
+ABSL_FLAG(std::optional<absl::Duration>, auto_shrink_check_interval,
+          std::nullopt, "how often to consider shrinking (default 1m)");
+ABSL_FLAG(std::optional<double>, auto_shrink_ratio, std::nullopt,
+          "shrink when records / live keys reaches this (default 1.8)");
+ABSL_FLAG(std::optional<uint64_t>, auto_shrink_min_file_bytes, std::nullopt,
+          "... and the file has at least this many bytes (default 16 MiB)");
+ABSL_FLAG(bool, skip_corrupt, false,
+          "on open, skip damaged records (counted and logged) instead of "
+          "refusing to start");
+ABSL_FLAG(bool, ignore_unknown_fields, false,
+          "on open, skip JSON fields the maps' types lack instead of "
+          "refusing them");
+ABSL_FLAG(int, max_page_size, 0, "largest List page (default 1000)");
 ABSL_FLAG(std::string, default_durability, "",
           "durability of writes that give none: memory, async, write "
           "(default) or fsync");
@@ -69,6 +87,14 @@ int Fail(absl::string_view what, const absl::Status& status) {
   return 1;
 }
 
+void SetDuration(absl::Duration duration, google::protobuf::Duration* out) {
+  const int64_t seconds =
+      absl::IDivDuration(duration, absl::Seconds(1), &duration);
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(duration)));
+}
+
+// Flags override the config file's fields; every field has one.
 absl::Status ApplyFlags(v1::ServerConfig* config) {
   if (!absl::GetFlag(FLAGS_listen).empty()) {
     config->set_listen(absl::GetFlag(FLAGS_listen));
@@ -113,6 +139,30 @@ absl::Status ApplyFlags(v1::ServerConfig* config) {
   if (absl::GetFlag(FLAGS_max_message_bytes) != 0) {
     config->mutable_limits()->set_max_message_bytes(
         absl::GetFlag(FLAGS_max_message_bytes));
+  }
+  if (auto interval = absl::GetFlag(FLAGS_sync_interval)) {
+    SetDuration(*interval, config->mutable_sync_interval());
+  }
+  v1::AutoShrink* shrink = config->mutable_auto_shrink();
+  if (absl::GetFlag(FLAGS_auto_shrink_disabled)) shrink->set_disabled(true);
+  if (auto interval = absl::GetFlag(FLAGS_auto_shrink_check_interval)) {
+    SetDuration(*interval, shrink->mutable_check_interval());
+  }
+  if (auto ratio = absl::GetFlag(FLAGS_auto_shrink_ratio)) {
+    shrink->set_ratio(*ratio);
+  }
+  if (auto bytes = absl::GetFlag(FLAGS_auto_shrink_min_file_bytes)) {
+    shrink->set_min_file_bytes(*bytes);
+  }
+  if (absl::GetFlag(FLAGS_skip_corrupt)) {
+    config->mutable_recovery()->set_skip_corrupt(true);
+  }
+  if (absl::GetFlag(FLAGS_ignore_unknown_fields)) {
+    config->mutable_recovery()->set_ignore_unknown_fields(true);
+  }
+  if (absl::GetFlag(FLAGS_max_page_size) != 0) {
+    config->mutable_limits()->set_max_page_size(
+        absl::GetFlag(FLAGS_max_page_size));
   }
   const std::string durability = absl::GetFlag(FLAGS_default_durability);
   if (!durability.empty()) {

@@ -182,5 +182,56 @@ TEST_F(PersistdTest, RefusesToStartOnAMapWhoseTypeIsMissing) {
   EXPECT_EQ(WEXITSTATUS(status), 1);
 }
 
+TEST_F(PersistdTest, SkipCorruptFlagOpensADamagedFile) {
+  testing::WriteFileOrDie(data_,
+                          "go-persist 1\n"
+                          "S users:a\n{\"name\":\"A\"}\n"
+                          "S users:b\n{\"name\":\n"
+                          "S users:c\n{\"name\":\"C\"}\n");
+  {
+    // Refused by default: a file persist does not understand is not served.
+    Persistd persistd({"--listen=127.0.0.1:0", absl::StrCat("--data=", data_)});
+    EXPECT_TRUE(persistd.address().empty()) << persistd.banner();
+    const int status = persistd.Kill(0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 1);
+  }
+  auto persistd = Start({"--skip_corrupt"});
+  auto stub = persistd->Stub();
+  EXPECT_EQ(GetUser(*stub, "a")->name(), "A");
+  EXPECT_FALSE(GetUser(*stub, "b").has_value());
+  EXPECT_EQ(GetUser(*stub, "c")->name(), "C");
+}
+
+TEST_F(PersistdTest, RefusesOutOfRangeTuningFlags) {
+  for (const char* flag :
+       {"--sync_interval=0s", "--auto_shrink_ratio=0.5",
+        "--auto_shrink_check_interval=-1s", "--max_page_size=-1",
+        "--default_durability=sometimes"}) {
+    Persistd persistd(
+        {"--listen=127.0.0.1:0", absl::StrCat("--data=", data_), flag});
+    EXPECT_TRUE(persistd.address().empty()) << flag;
+    const int status = persistd.Kill(0);
+    ASSERT_TRUE(WIFEXITED(status)) << flag;
+    EXPECT_EQ(WEXITSTATUS(status), 1) << flag;
+  }
+  // In range, they are taken.
+  auto persistd = Start({"--sync_interval=50ms", "--auto_shrink_ratio=3",
+                         "--auto_shrink_check_interval=10s",
+                         "--auto_shrink_min_file_bytes=1024",
+                         "--max_page_size=2", "--ignore_unknown_fields"});
+  auto stub = persistd->Stub();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(SetUser(*stub, absl::StrCat("k", i), i, v1::WRITE).ok());
+  }
+  v1::ListRequest request;
+  request.set_map("users");
+  request.set_page_size(100);
+  v1::ListResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub->List(&context, request, &response).ok());
+  EXPECT_EQ(response.entries_size(), 2);  // lowered to --max_page_size
+}
+
 }  // namespace
 }  // namespace persist
