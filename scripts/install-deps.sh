@@ -10,9 +10,13 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc
   libprotobuf-dev libprotoc-dev protobuf-compiler
   rapidjson-dev libabsl-dev
+  # tcmalloc, which persistd links (service/CMakeLists.txt).
+  libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # The embedded peers of bench/seed_scenario.
   librocksdb-dev liblmdb-dev
+  # The peer of bench/compare_redis.sh: redis-server and redis-benchmark.
+  redis-server redis-tools
   # Test certificates for persistd's TLS tests.
   openssl
   # The Python client and its test.

@@ -23,6 +23,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -215,6 +216,10 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Debian builds abseil without NDEBUG, which leaves absl::Mutex's deadlock
+  // detection on: a lock-graph update on every lock, in our code and in
+  // gRPC's. Release builds of abseil have it off; so does persistd.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(
       "serves typed maps of protobuf messages over gRPC (persist.v1.Persist)");
   absl::ParseCommandLine(argc, argv);
