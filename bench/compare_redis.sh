@@ -28,10 +28,9 @@ echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "redis: $(redis-server --version)"
 
 work=$(mktemp -d)
-pids=()
+pids=()  # the servers of the row running
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -40,50 +39,71 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# persistd on a fresh data file; its "serving" line gives the address.
-mkfifo "$work/persistd.out"
-build/release/service/persistd --listen=127.0.0.1:0 --data="$work/persist.wal" \
-  >"$work/persistd.out" 2>"$work/persistd.err" &
-pids+=($!)
-exec 3<"$work/persistd.out"
-addr=""
-while read -r line <&3; do
-  if [[ $line == *"serving "* ]]; then
-    addr=$(sed -E 's/.*serving ([0-9.]+:[0-9]+).*/\1/' <<<"$line")
-    break
-  fi
-done
-[[ -n $addr ]] || { cat "$work/persistd.err"; exit 1; }
-cat <&3 >/dev/null &  # keep draining its output
+# Stops the servers a row started.
+stop() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+}
 
-# Sets row to "calls/s p50_ms p99_ms" for persist at durability $1.
+# Sets row to "calls/s p50_ms p99_ms" for persist at durability $1, on a
+# fresh persistd with an empty data file (as each Redis row has a fresh
+# AOF).
 persist_row() {
-  row=$(build/release/bench/grpc_load --addr="$addr" --clients="$CLIENTS" \
-    --connections=1 --threads=2 --durability="$1" --value_size="$VALUE_SIZE" \
-    --keys="$KEYS" --duration="${DURATION}s" | tail -1 |
-    python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["calls_per_second"], r["p50_ms"], r["p99_ms"])')
+  local dir="$work/persist-$1-$round" addr="" line
+  mkdir -p "$dir"
+  mkfifo "$dir/out"
+  build/release/service/persistd --listen=127.0.0.1:0 \
+    --data="$dir/data.wal" >"$dir/out" 2>"$dir/err" &
+  pids+=($!)
+  exec 3<"$dir/out"
+  while read -r line <&3; do  # "persistd: serving HOST:PORT, ..."
+    if [[ $line == *"serving "* ]]; then
+      addr=$(sed -E 's/.*serving ([0-9.]+:[0-9]+).*/\1/' <<<"$line")
+      break
+    fi
+  done
+  [[ -n $addr ]] || { cat "$dir/err"; exit 1; }
+  cat <&3 >/dev/null &  # keep draining its output
+  exec 3<&-
+  if ! build/release/bench/grpc_load --addr="$addr" --clients="$CLIENTS" \
+    --connections=1 --threads=2 --durability="$1" \
+    --value_size="$VALUE_SIZE" --keys="$KEYS" --duration="${DURATION}s" \
+    >"$dir/load" 2>&1; then
+    cat "$dir/load" "$dir/err"
+    exit 1
+  fi
+  row=$(tail -1 "$dir/load" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["calls_per_second"], r["p50_ms"], r["p99_ms"])')
+  stop
 }
 
 # Sets row to "calls/s p50_ms p99_ms" for Redis at appendfsync $1, on a
 # fresh server with an empty AOF.
 redis_row() {
-  local dir="$work/redis-$1-$RANDOM" port pid rate=90000
+  local dir="$work/redis-$1-$round" port rate=90000
   mkdir -p "$dir"
   port=$(free_port)
   redis-server --port "$port" --dir "$dir" --appendonly yes \
-    --appendfsync "$1" --save "" --logfile "$dir/log" >/dev/null 2>&1 &
-  pid=$!
-  pids+=("$pid")
+    --appendfsync "$1" --save "" --logfile "$dir/log" \
+    >"$dir/stdout" 2>"$dir/stderr" &
+  pids+=($!)
   until redis-cli -p "$port" ping >/dev/null 2>&1; do
-    kill -0 "$pid" || { cat "$dir/log"; exit 1; }
+    if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+      cat "$dir/stderr" "$dir/log" 2>/dev/null
+      exit 1
+    fi
+    sleep 0.05
   done
   # About DURATION seconds of work at Redis's usual rates here.
   [[ $1 == always ]] && rate=50000
-  row=$(redis-benchmark -p "$port" -t set -c "$CLIENTS" -d "$VALUE_SIZE" \
-    -r "$KEYS" -n $((DURATION * rate)) --csv | tail -1 |
-    python3 -c 'import csv,sys; r=next(csv.reader(sys.stdin)); print(r[1], r[4], r[6])')
-  kill "$pid"
-  wait "$pid" 2>/dev/null || true
+  redis-benchmark -p "$port" -t set -c "$CLIENTS" -d "$VALUE_SIZE" \
+    -r "$KEYS" -n $((DURATION * rate)) --csv >"$dir/load" 2>&1 ||
+    { cat "$dir/load"; exit 1; }
+  row=$(tail -1 "$dir/load" | python3 -c 'import csv,sys; r=next(csv.reader(sys.stdin)); print(r[1], r[4], r[6])')
+  stop
 }
 
 declare -A results

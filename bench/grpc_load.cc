@@ -87,7 +87,14 @@ class ClientLoop {
   bool Issue() {
     started_ = Clock::now();
     if (started_ >= shared_->stop_at) return false;
+    // The previous call's readers live in its context's arena: drop them
+    // before the context.
+    set_call_.reset();
+    get_call_.reset();
     context_ = std::make_unique<grpc::ClientContext>();
+    // A stalled server fails the run instead of hanging it.
+    context_->set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(30));
     const std::string key = absl::StrFormat(
         "key:%012d",
         std::uniform_int_distribution<int>(0, shared_->keys - 1)(random_));

@@ -25,8 +25,7 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> UnpackValue(
   if (any.type_url().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "map \"", map.name(), "\" key \"", key,
-        "\": the value is empty; send a google.protobuf.Any holding a ",
-        type));
+        "\": the value is empty; send a google.protobuf.Any holding a ", type));
   }
   if (TypeName(any.type_url()) != type) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -36,10 +35,13 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> UnpackValue(
   }
   std::unique_ptr<google::protobuf::Message> value = map.NewValue();
   if (!value->ParseFromString(any.value())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "map \"", map.name(), "\" key \"", key, "\": the value's bytes do not "
-        "parse as ", type, "; check that client and server use the same "
-        ".proto"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("map \"", map.name(), "\" key \"", key,
+                     "\": the value's bytes do not "
+                     "parse as ",
+                     type,
+                     "; check that client and server use the same "
+                     ".proto"));
   }
   return value;
 }

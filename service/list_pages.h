@@ -26,7 +26,7 @@ absl::StatusOr<PageToken> DecodePageToken(absl::string_view text);
 
 struct Page {
   std::vector<std::pair<std::string, Entry<google::protobuf::Message>>>
-      entries;  // in key order
+      entries;        // in key order
   bool more = false;  // entries beyond this page exist
 };
 

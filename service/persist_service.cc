@@ -143,17 +143,17 @@ grpc::ServerUnaryReactor* PersistService::Set(
   if (!value.ok()) return Finish(context, value.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   target->map->StartSet(request->key(),
-                   std::shared_ptr<const Message>(*std::move(value)),
-                   target->options,
-                   [this, store = target->store, reactor,
-                    response](absl::StatusOr<WriteResult> result) {
-                     if (result.ok()) {
-                       response->set_etag(result->etag.ToString());
-                       response->set_existed(result->existed);
-                     }
-                     NoteWriteOutcome(store, result.status());
-                     reactor->Finish(ToGrpcStatus(result.status()));
-                   });
+                        std::shared_ptr<const Message>(*std::move(value)),
+                        target->options,
+                        [this, store = target->store, reactor,
+                         response](absl::StatusOr<WriteResult> result) {
+                          if (result.ok()) {
+                            response->set_etag(result->etag.ToString());
+                            response->set_existed(result->existed);
+                          }
+                          NoteWriteOutcome(store, result.status());
+                          reactor->Finish(ToGrpcStatus(result.status()));
+                        });
   return reactor;
 }
 
@@ -165,12 +165,13 @@ grpc::ServerUnaryReactor* PersistService::Delete(
   if (!target.ok()) return Finish(context, target.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   target->map->StartDelete(request->key(), target->options,
-                      [this, store = target->store, reactor,
-                       response](absl::StatusOr<WriteResult> result) {
-                        if (result.ok()) response->set_existed(result->existed);
-                        NoteWriteOutcome(store, result.status());
-                        reactor->Finish(ToGrpcStatus(result.status()));
-                      });
+                           [this, store = target->store, reactor,
+                            response](absl::StatusOr<WriteResult> result) {
+                             if (result.ok())
+                               response->set_existed(result->existed);
+                             NoteWriteOutcome(store, result.status());
+                             reactor->Finish(ToGrpcStatus(result.status()));
+                           });
   return reactor;
 }
 
@@ -224,11 +225,12 @@ grpc::ServerUnaryReactor* PersistService::Update(
        name = map->name()](absl::StatusOr<UpdateResult> result) {
         NoteWriteOutcome(store, result.status());
         absl::Status status = result.status();
-        if (status.ok() && result->outcome == UpdateResult::Outcome::kCancelled) {
+        if (status.ok() &&
+            result->outcome == UpdateResult::Outcome::kCancelled) {
           // The update function cancels only for a missing key.
-          status = absl::NotFoundError(absl::StrCat(
-              "map \"", name, "\" has no key \"", key,
-              "\" to update; set allow_missing to create it"));
+          status = absl::NotFoundError(
+              absl::StrCat("map \"", name, "\" has no key \"", key,
+                           "\" to update; set allow_missing to create it"));
         } else if (status.ok()) {
           PackValue(**merged, response->mutable_value());
           response->set_etag(result->etag.ToString());
@@ -264,10 +266,9 @@ grpc::ServerUnaryReactor* PersistService::List(
     }
     after = std::move(token->after);
   }
-  const int size =
-      request->page_size() == 0
-          ? options_.default_page_size
-          : std::min(request->page_size(), options_.max_page_size);
+  const int size = request->page_size() == 0
+                       ? options_.default_page_size
+                       : std::min(request->page_size(), options_.max_page_size);
   absl::StatusOr<Page> page =
       CollectPage(**map, request->prefix(), after, size);
   if (!page.ok()) return Finish(context, page.status());

@@ -14,7 +14,6 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,11 +21,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -59,14 +59,18 @@ ABSL_FLAG(std::string, tokens_file, "",
           "bearer tokens, one \"<token> read|write\" per line");
 ABSL_FLAG(int, max_message_bytes, 0,
           "largest request or response in bytes (default 4 MiB)");
-ABSL_FLAG(std::optional<absl::Duration>, sync_interval, std::nullopt,
-          "how often ASYNC changes are written and fsynced (default 1s)");
+// Durations are strings and "unset" is empty or 0: abseil's flags of
+// std::optional or of absl::Duration use a fence that GCC's ThreadSanitizer
+// build refuses.
+ABSL_FLAG(std::string, sync_interval, "",
+          "how often ASYNC changes are written and fsynced, as 500ms or 2s "
+          "(default 1s)");
 ABSL_FLAG(bool, auto_shrink_disabled, false, "never shrink on its own");
-ABSL_FLAG(std::optional<absl::Duration>, auto_shrink_check_interval,
-          std::nullopt, "how often to consider shrinking (default 1m)");
-ABSL_FLAG(std::optional<double>, auto_shrink_ratio, std::nullopt,
+ABSL_FLAG(std::string, auto_shrink_check_interval, "",
+          "how often to consider shrinking (default 1m)");
+ABSL_FLAG(double, auto_shrink_ratio, 0,
           "shrink when records / live keys reaches this (default 1.8)");
-ABSL_FLAG(std::optional<uint64_t>, auto_shrink_min_file_bytes, std::nullopt,
+ABSL_FLAG(uint64_t, auto_shrink_min_file_bytes, 0,
           "... and the file has at least this many bytes (default 16 MiB)");
 ABSL_FLAG(bool, skip_corrupt, false,
           "on open, skip damaged records (counted and logged) instead of "
@@ -88,11 +92,23 @@ int Fail(absl::string_view what, const absl::Status& status) {
   return 1;
 }
 
-void SetDuration(absl::Duration duration, google::protobuf::Duration* out) {
+// Sets the duration `out()` returns from the flag `name`'s text, unless the
+// text is empty (then `out` is not called, so the field stays unset).
+absl::Status SetDurationFlag(
+    absl::string_view name, const std::string& text,
+    absl::FunctionRef<google::protobuf::Duration*()> out) {
+  if (text.empty()) return absl::OkStatus();
+  absl::Duration duration;
+  if (!absl::ParseDuration(text, &duration)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, ": \"", text,
+                     "\" is not a duration such as 500ms, 2s or 1m"));
+  }
   const int64_t seconds =
       absl::IDivDuration(duration, absl::Seconds(1), &duration);
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(duration)));
+  out()->set_seconds(seconds);
+  out()->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(duration)));
+  return absl::OkStatus();
 }
 
 // Flags override the config file's fields; every field has one.
@@ -141,19 +157,26 @@ absl::Status ApplyFlags(v1::ServerConfig* config) {
     config->mutable_limits()->set_max_message_bytes(
         absl::GetFlag(FLAGS_max_message_bytes));
   }
-  if (auto interval = absl::GetFlag(FLAGS_sync_interval)) {
-    SetDuration(*interval, config->mutable_sync_interval());
+  if (absl::Status status =
+          SetDurationFlag("sync_interval", absl::GetFlag(FLAGS_sync_interval),
+                          [config] { return config->mutable_sync_interval(); });
+      !status.ok()) {
+    return status;
   }
   v1::AutoShrink* shrink = config->mutable_auto_shrink();
   if (absl::GetFlag(FLAGS_auto_shrink_disabled)) shrink->set_disabled(true);
-  if (auto interval = absl::GetFlag(FLAGS_auto_shrink_check_interval)) {
-    SetDuration(*interval, shrink->mutable_check_interval());
+  if (absl::Status status = SetDurationFlag(
+          "auto_shrink_check_interval",
+          absl::GetFlag(FLAGS_auto_shrink_check_interval),
+          [shrink] { return shrink->mutable_check_interval(); });
+      !status.ok()) {
+    return status;
   }
-  if (auto ratio = absl::GetFlag(FLAGS_auto_shrink_ratio)) {
-    shrink->set_ratio(*ratio);
+  if (absl::GetFlag(FLAGS_auto_shrink_ratio) != 0) {
+    shrink->set_ratio(absl::GetFlag(FLAGS_auto_shrink_ratio));
   }
-  if (auto bytes = absl::GetFlag(FLAGS_auto_shrink_min_file_bytes)) {
-    shrink->set_min_file_bytes(*bytes);
+  if (absl::GetFlag(FLAGS_auto_shrink_min_file_bytes) != 0) {
+    shrink->set_min_file_bytes(absl::GetFlag(FLAGS_auto_shrink_min_file_bytes));
   }
   if (absl::GetFlag(FLAGS_skip_corrupt)) {
     config->mutable_recovery()->set_skip_corrupt(true);
@@ -179,16 +202,35 @@ absl::Status ApplyFlags(v1::ServerConfig* config) {
   return absl::OkStatus();
 }
 
-// The services persistd serves, read from their files' descriptors. Naming
-// the descriptors also links those files into the binary (the linker drops
-// unused objects of static libraries), so that reflection can serve them.
-std::vector<std::string> ServedServices() {
+// The files of the services persistd serves. Naming their descriptors also
+// links them into the binary (the linker drops unused objects of static
+// libraries), so that reflection can serve them.
+std::vector<const google::protobuf::FileDescriptor*> ApiFiles() {
+  return {
+      v1::GetRequest::descriptor()->file(),
+      grpc::health::v1::HealthCheckRequest::descriptor()->file(),
+      grpc::reflection::v1alpha::ServerReflectionRequest::descriptor()->file()};
+}
+
+// What reflection serves: the schema's files and the maps' types first (so
+// that the user's definitions win), then the API.
+std::vector<const google::protobuf::FileDescriptor*> ReflectedFiles(
+    const v1::ServerConfig& config, const LoadedSchema& schema) {
+  std::vector<const google::protobuf::FileDescriptor*> files;
+  if (schema.schema != nullptr) files = schema.schema->files();
+  for (const v1::MapConfig& map : config.maps()) {
+    if (const auto* type = schema.Find(map.type())) {
+      files.push_back(type->file());
+    }
+  }
+  for (const auto* file : ApiFiles()) files.push_back(file);
+  return files;
+}
+
+std::vector<std::string> ServiceNames(
+    const std::vector<const google::protobuf::FileDescriptor*>& files) {
   std::vector<std::string> names;
-  for (const google::protobuf::FileDescriptor* file :
-       {v1::GetRequest::descriptor()->file(),
-        grpc::health::v1::HealthCheckRequest::descriptor()->file(),
-        grpc::reflection::v1alpha::ServerReflectionRequest::descriptor()
-            ->file()}) {
+  for (const google::protobuf::FileDescriptor* file : files) {
     for (int i = 0; i < file->service_count(); ++i) {
       names.push_back(file->service(i)->full_name());
     }
@@ -263,11 +305,8 @@ int Main(int argc, char** argv) {
   };
   PersistService service(*service_options);
   grpc::EnableDefaultHealthCheckService(true);
-  // Reflection answers with the schema's types first, then the API's.
-  std::vector<const google::protobuf::DescriptorPool*> pools;
-  if (schema->schema != nullptr) pools.push_back(schema->schema->pool());
-  pools.push_back(google::protobuf::DescriptorPool::generated_pool());
-  ReflectionService reflection(std::move(pools), ServedServices(), auth.get());
+  ReflectionService reflection(ReflectedFiles(config, *schema),
+                               ServiceNames(ApiFiles()), auth.get());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen(), *credentials, &port);

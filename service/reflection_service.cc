@@ -10,7 +10,6 @@ namespace persist::service {
 namespace {
 
 using google::protobuf::Descriptor;
-using google::protobuf::DescriptorPool;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::FileDescriptor;
 using grpc::reflection::v1alpha::ServerReflectionRequest;
@@ -79,10 +78,62 @@ class Refused final : public grpc::ServerBidiReactor<ServerReflectionRequest,
 
 }  // namespace
 
-ReflectionService::ReflectionService(std::vector<const DescriptorPool*> pools,
-                                     std::vector<std::string> services,
-                                     const TokenAuth* auth)
-    : pools_(std::move(pools)), services_(std::move(services)), auth_(auth) {}
+ReflectionService::ReflectionService(
+    const std::vector<const FileDescriptor*>& files,
+    std::vector<std::string> services, const TokenAuth* auth)
+    : services_(std::move(services)), auth_(auth) {
+  for (const FileDescriptor* file : files) Index(file);
+}
+
+void ReflectionService::Index(const FileDescriptor* file) {
+  if (!files_by_name_.emplace(file->name(), file).second) return;
+  for (int i = 0; i < file->dependency_count(); ++i) {
+    Index(file->dependency(i));
+  }
+  const auto add = [&](const std::string& symbol) {
+    files_by_symbol_.emplace(symbol, file);
+  };
+  for (int i = 0; i < file->message_type_count(); ++i) {
+    IndexMessage(file->message_type(i), file);
+  }
+  for (int i = 0; i < file->enum_type_count(); ++i) {
+    add(file->enum_type(i)->full_name());
+    for (int v = 0; v < file->enum_type(i)->value_count(); ++v) {
+      add(file->enum_type(i)->value(v)->full_name());
+    }
+  }
+  for (int i = 0; i < file->service_count(); ++i) {
+    add(file->service(i)->full_name());
+    for (int m = 0; m < file->service(i)->method_count(); ++m) {
+      add(file->service(i)->method(m)->full_name());
+    }
+  }
+  for (int i = 0; i < file->extension_count(); ++i) {
+    add(file->extension(i)->full_name());
+    extensions_[file->extension(i)->containing_type()->full_name()].push_back(
+        file->extension(i));
+  }
+}
+
+void ReflectionService::IndexMessage(const Descriptor* type,
+                                     const FileDescriptor* file) {
+  files_by_symbol_.emplace(type->full_name(), file);
+  messages_.emplace(type->full_name(), type);
+  for (int i = 0; i < type->field_count(); ++i) {
+    files_by_symbol_.emplace(type->field(i)->full_name(), file);
+  }
+  for (int i = 0; i < type->nested_type_count(); ++i) {
+    IndexMessage(type->nested_type(i), file);
+  }
+  for (int i = 0; i < type->enum_type_count(); ++i) {
+    files_by_symbol_.emplace(type->enum_type(i)->full_name(), file);
+  }
+  for (int i = 0; i < type->extension_count(); ++i) {
+    files_by_symbol_.emplace(type->extension(i)->full_name(), file);
+    extensions_[type->extension(i)->containing_type()->full_name()].push_back(
+        type->extension(i));
+  }
+}
 
 grpc::ServerBidiReactor<ServerReflectionRequest, ServerReflectionResponse>*
 ReflectionService::ServerReflectionInfo(grpc::CallbackServerContext* context) {
@@ -95,34 +146,6 @@ ReflectionService::ServerReflectionInfo(grpc::CallbackServerContext* context) {
   return new Stream(this);
 }
 
-const FileDescriptor* ReflectionService::FindFileContainingSymbol(
-    const std::string& symbol) const {
-  for (const DescriptorPool* pool : pools_) {
-    if (const FileDescriptor* file = pool->FindFileContainingSymbol(symbol)) {
-      return file;
-    }
-  }
-  return nullptr;
-}
-
-const FileDescriptor* ReflectionService::FindFileByName(
-    const std::string& name) const {
-  for (const DescriptorPool* pool : pools_) {
-    if (const FileDescriptor* file = pool->FindFileByName(name)) return file;
-  }
-  return nullptr;
-}
-
-const Descriptor* ReflectionService::FindMessage(
-    const std::string& full_name) const {
-  for (const DescriptorPool* pool : pools_) {
-    if (const Descriptor* type = pool->FindMessageTypeByName(full_name)) {
-      return type;
-    }
-  }
-  return nullptr;
-}
-
 ServerReflectionResponse ReflectionService::Answer(
     const ServerReflectionRequest& request,
     absl::flat_hash_set<std::string>* sent) const {
@@ -131,8 +154,8 @@ ServerReflectionResponse ReflectionService::Answer(
   *response.mutable_original_request() = request;
   switch (request.message_request_case()) {
     case ServerReflectionRequest::kFileByFilename: {
-      const FileDescriptor* file = FindFileByName(request.file_by_filename());
-      if (file == nullptr) {
+      const auto it = files_by_name_.find(request.file_by_filename());
+      if (it == files_by_name_.end()) {
         SetError(grpc::StatusCode::NOT_FOUND,
                  absl::StrCat("no file \"", request.file_by_filename(),
                               "\" in persistd's schema"),
@@ -140,14 +163,13 @@ ServerReflectionResponse ReflectionService::Answer(
         break;
       }
       // A file asked for by name is sent again, even if sent before.
-      sent->erase(file->name());
-      AddFile(file, sent, &response);
+      sent->erase(it->first);
+      AddFile(it->second, sent, &response);
       break;
     }
     case ServerReflectionRequest::kFileContainingSymbol: {
-      const FileDescriptor* file =
-          FindFileContainingSymbol(request.file_containing_symbol());
-      if (file == nullptr) {
+      const auto it = files_by_symbol_.find(request.file_containing_symbol());
+      if (it == files_by_symbol_.end()) {
         SetError(grpc::StatusCode::NOT_FOUND,
                  absl::StrCat("no symbol \"", request.file_containing_symbol(),
                               "\" in persistd's schema or API; names are "
@@ -155,17 +177,21 @@ ServerReflectionResponse ReflectionService::Answer(
                  &response);
         break;
       }
-      sent->erase(file->name());
-      AddFile(file, sent, &response);
+      sent->erase(it->second->name());
+      AddFile(it->second, sent, &response);
       break;
     }
     case ServerReflectionRequest::kFileContainingExtension: {
       const auto& wanted = request.file_containing_extension();
-      const Descriptor* type = FindMessage(wanted.containing_type());
-      const FieldDescriptor* extension =
-          type == nullptr ? nullptr
-                          : type->file()->pool()->FindExtensionByNumber(
-                                type, wanted.extension_number());
+      const FieldDescriptor* extension = nullptr;
+      if (const auto it = extensions_.find(wanted.containing_type());
+          it != extensions_.end()) {
+        for (const FieldDescriptor* candidate : it->second) {
+          if (candidate->number() == wanted.extension_number()) {
+            extension = candidate;
+          }
+        }
+      }
       if (extension == nullptr) {
         SetError(grpc::StatusCode::NOT_FOUND,
                  absl::StrCat("no extension ", wanted.extension_number(),
@@ -178,21 +204,21 @@ ServerReflectionResponse ReflectionService::Answer(
       break;
     }
     case ServerReflectionRequest::kAllExtensionNumbersOfType: {
-      const Descriptor* type =
-          FindMessage(request.all_extension_numbers_of_type());
-      if (type == nullptr) {
+      const auto type = messages_.find(request.all_extension_numbers_of_type());
+      if (type == messages_.end()) {
         SetError(grpc::StatusCode::NOT_FOUND,
                  absl::StrCat("no message type \"",
                               request.all_extension_numbers_of_type(), "\""),
                  &response);
         break;
       }
-      std::vector<const FieldDescriptor*> extensions;
-      type->file()->pool()->FindAllExtensions(type, &extensions);
       auto* numbers = response.mutable_all_extension_numbers_response();
-      numbers->set_base_type_name(type->full_name());
-      for (const FieldDescriptor* extension : extensions) {
-        numbers->add_extension_number(extension->number());
+      numbers->set_base_type_name(type->first);
+      if (const auto it = extensions_.find(type->first);
+          it != extensions_.end()) {
+        for (const FieldDescriptor* extension : it->second) {
+          numbers->add_extension_number(extension->number());
+        }
       }
       break;
     }

@@ -1,11 +1,18 @@
-// ReflectionService: gRPC server reflection (grpc.reflection.v1alpha) over
-// several descriptor pools, so that tools see the map types persistd loaded
-// from the user's schema as well as its compiled-in API.
+// ReflectionService: gRPC server reflection (grpc.reflection.v1alpha) of a
+// fixed set of files: persistd's API and the user's schema, so that tools
+// see the map types persistd loaded at start-up as well as its compiled-in
+// services.
 //
 // persistctl uses it to turn JSON into a map's type and back without a
 // compiled schema; grpcurl and other reflection clients work as well.
 //
-// Thread-safety: streams may run concurrently. The pools and the TokenAuth
+// Answers come from an index built once, of the given files and everything
+// they import: a request never makes a descriptor pool look further (a
+// schema loaded from .proto files would read the disk, and every pool
+// remembers each name it failed to find, so that unknown names sent by
+// clients would grow its memory).
+//
+// Thread-safety: streams may run concurrently. The files and the TokenAuth
 // must outlive the service.
 #ifndef PERSIST_SERVICE_REFLECTION_SERVICE_H_
 #define PERSIST_SERVICE_REFLECTION_SERVICE_H_
@@ -13,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "google/protobuf/descriptor.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
@@ -23,13 +31,13 @@ namespace persist::service {
 class ReflectionService final
     : public grpc::reflection::v1alpha::ServerReflection::CallbackService {
  public:
-  // `pools` are searched in order: the schema's before the compiled-in one,
-  // so that the user's definition of a type wins. `services` are the full
-  // names list_services answers. With `auth`, a stream needs a token that
-  // can read.
-  ReflectionService(std::vector<const google::protobuf::DescriptorPool*> pools,
-                    std::vector<std::string> services,
-                    const TokenAuth* auth = nullptr);
+  // Serves `files` and their imports; where two files define the same name,
+  // the first given wins (give the schema's before the compiled-in ones).
+  // `services` are the full names list_services answers. With `auth`, a
+  // stream needs a token that can read.
+  ReflectionService(
+      const std::vector<const google::protobuf::FileDescriptor*>& files,
+      std::vector<std::string> services, const TokenAuth* auth = nullptr);
 
   grpc::ServerBidiReactor<grpc::reflection::v1alpha::ServerReflectionRequest,
                           grpc::reflection::v1alpha::ServerReflectionResponse>*
@@ -42,17 +50,24 @@ class ReflectionService final
       absl::flat_hash_set<std::string>* sent) const;
 
  private:
-  // The file defining `symbol`, from the first pool that has it.
-  const google::protobuf::FileDescriptor* FindFileContainingSymbol(
-      const std::string& symbol) const;
-  const google::protobuf::FileDescriptor* FindFileByName(
-      const std::string& name) const;
-  const google::protobuf::Descriptor* FindMessage(
-      const std::string& full_name) const;
+  void Index(const google::protobuf::FileDescriptor* file);
+  void IndexMessage(const google::protobuf::Descriptor* type,
+                    const google::protobuf::FileDescriptor* file);
 
-  const std::vector<const google::protobuf::DescriptorPool*> pools_;
   const std::vector<std::string> services_;
   const TokenAuth* const auth_;
+  absl::flat_hash_map<std::string, const google::protobuf::FileDescriptor*>
+      files_by_name_;
+  // Full names of messages, enums, enum values, services, methods, fields
+  // and extensions.
+  absl::flat_hash_map<std::string, const google::protobuf::FileDescriptor*>
+      files_by_symbol_;
+  absl::flat_hash_map<std::string, const google::protobuf::Descriptor*>
+      messages_;
+  // Extensions by the full name of the message they extend.
+  absl::flat_hash_map<std::string,
+                      std::vector<const google::protobuf::FieldDescriptor*>>
+      extensions_;
 };
 
 }  // namespace persist::service

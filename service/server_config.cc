@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "example/v1/user.pb.h"
-#include "grpcpp/security/server_credentials.h"
 #include "google/protobuf/util/time_util.h"
+#include "grpcpp/security/server_credentials.h"
 #include "storage/json_codec.h"
 #include "storage/status_macros.h"
 
@@ -109,15 +109,14 @@ const google::protobuf::Descriptor* LoadedSchema::Find(
 absl::StatusOr<LoadedSchema> LoadSchema(const v1::Schema& schema) {
   LoadedSchema loaded;
   if (!schema.descriptor_set().empty()) {
-    PERSIST_ASSIGN_OR_RETURN(loaded.schema,
-                             Schema::FromDescriptorSetFile(schema.descriptor_set()));
+    PERSIST_ASSIGN_OR_RETURN(
+        loaded.schema, Schema::FromDescriptorSetFile(schema.descriptor_set()));
   } else if (!schema.proto_files().empty()) {
     PERSIST_ASSIGN_OR_RETURN(
         loaded.schema,
-        Schema::FromProtoFiles({schema.proto_files().begin(),
-                                schema.proto_files().end()},
-                               {schema.include_paths().begin(),
-                                schema.include_paths().end()}));
+        Schema::FromProtoFiles(
+            {schema.proto_files().begin(), schema.proto_files().end()},
+            {schema.include_paths().begin(), schema.include_paths().end()}));
   }
   // Make sure the example is linked in for the embedded default.
   (void)example::v1::User::descriptor();

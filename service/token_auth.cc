@@ -33,15 +33,15 @@ absl::StatusOr<std::unique_ptr<TokenAuth>> TokenAuth::FromText(
     const std::vector<absl::string_view> parts =
         absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (parts.size() != 2 || (parts[1] != "read" && parts[1] != "write")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, " line ", line_number,
-          ": expected \"<token> read\" or \"<token> write\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, " line ", line_number,
+                       ": expected \"<token> read\" or \"<token> write\""));
     }
     auth->can_write_[parts[0]] = parts[1] == "write";
   }
   if (auth->can_write_.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, " holds no token; every call would be refused"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, " holds no token; every call would be refused"));
   }
   return auth;
 }

@@ -30,7 +30,8 @@ class ErrorList final
   void AddError(const std::string& filename, const std::string& element_name,
                 const google::protobuf::Message*, ErrorLocation,
                 const std::string& message) override {
-    errors_.push_back(absl::StrCat(filename, ": ", element_name, ": ", message));
+    errors_.push_back(
+        absl::StrCat(filename, ": ", element_name, ": ", message));
   }
   std::string Joined() const { return absl::StrJoin(errors_, "; "); }
   bool empty() const { return errors_.empty(); }
@@ -62,6 +63,17 @@ Schema::~Schema() = default;
 
 const DescriptorPool* Schema::pool() const { return parts_->pool; }
 
+std::vector<const google::protobuf::FileDescriptor*> Schema::files() const {
+  std::vector<const google::protobuf::FileDescriptor*> files;
+  for (const std::string& name : parts_->files) {
+    // Built when the schema loaded, so this finds them without loading.
+    if (const auto* file = parts_->pool->FindFileByName(name)) {
+      files.push_back(file);
+    }
+  }
+  return files;
+}
+
 absl::StatusOr<std::unique_ptr<Schema>> Schema::FromDescriptorSet(
     absl::string_view serialized, absl::string_view source) {
   FileDescriptorSet set;
@@ -80,9 +92,10 @@ absl::StatusOr<std::unique_ptr<Schema>> Schema::FromDescriptorSet(
       continue;
     }
     if (!parts->set_files.Add(file)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": file ", file.name(), " appears twice with different "
-          "contents"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": file ", file.name(),
+                       " appears twice with different "
+                       "contents"));
     }
     parts->files.push_back(file.name());
   }
@@ -136,8 +149,8 @@ absl::StatusOr<std::unique_ptr<Schema>> Schema::FromProtoFiles(
   for (const std::string& file : files) {
     if (parts->importer->Import(file) == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "cannot load ", file, " (include paths: ",
-          absl::StrJoin(include_paths, ", "), "): ",
+          "cannot load ", file,
+          " (include paths: ", absl::StrJoin(include_paths, ", "), "): ",
           parts->import_errors->empty() ? "file not found"
                                         : parts->import_errors->Joined()));
     }

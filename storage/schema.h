@@ -46,6 +46,9 @@ class Schema {
   // Resolves google.protobuf.Any types (StoreOptions::any_type_pool).
   const google::protobuf::DescriptorPool* pool() const;
 
+  // The files the schema was loaded from (their imports not included).
+  std::vector<const google::protobuf::FileDescriptor*> files() const;
+
  private:
   struct Parts;
   explicit Schema(std::unique_ptr<Parts> parts);

@@ -23,6 +23,7 @@
 // commands exit with the call's gRPC status code (0 OK, 14 UNAVAILABLE, ...);
 // check exits 1 when the file has a problem; usage errors exit 2.
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -236,8 +237,14 @@ int Offline(const std::string& command) {
                  std::string(report.status().message()).c_str());
     return 1;
   }
+  // With a schema, maps it gives no type are orphans: persistd would keep
+  // their records without serving them.
   JsonObject live_keys;
-  for (const auto& [map, keys] : report->live_keys) live_keys.Int(map, keys);
+  JsonObject orphans;
+  for (const auto& [map, keys] : report->live_keys) {
+    live_keys.Int(map, keys);
+    if (!types->contains(map)) orphans.Int(map, keys);
+  }
   std::string problem = "null";
   if (report->first_problem.has_value()) {
     problem = JsonObject()
@@ -246,20 +253,35 @@ int Offline(const std::string& command) {
                   .String("reason", report->first_problem->reason)
                   .Done();
   }
-  std::printf("%s\n", JsonObject()
-                          .Int("file_bytes", report->file_bytes)
-                          .Int("records", report->records)
-                          .Raw("live_keys", live_keys.Done())
-                          .Int("torn_tail_bytes", report->torn_tail_bytes)
-                          .Int("problems", report->problems)
-                          .Raw("first_problem", problem)
-                          .Done()
-                          .c_str());
+  std::printf("%s\n",
+              JsonObject()
+                  .Int("file_bytes", report->file_bytes)
+                  .Int("records", report->records)
+                  .Raw("live_keys", live_keys.Done())
+                  .Raw("orphan_keys", types->empty() ? "null" : orphans.Done())
+                  .Int("torn_tail_bytes", report->torn_tail_bytes)
+                  .Int("problems", report->problems)
+                  .Raw("first_problem", problem)
+                  .Done()
+                  .c_str());
   return report->first_problem.has_value() ? 1 : 0;
+}
+
+// "--skip-corrupt" means "--skip_corrupt": abseil's flag names have no
+// hyphens, but people type them.
+void UnderscoreFlagNames(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--", 2) != 0) continue;
+    if (argv[i][2] == '\0') break;  // "--" ends the flags
+    for (char* c = argv[i] + 2; *c != '\0' && *c != '='; ++c) {
+      if (*c == '-') *c = '_';
+    }
+  }
 }
 
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsageText);
+  UnderscoreFlagNames(argc, argv);
   std::vector<char*> words = absl::ParseCommandLine(argc, argv);
   if (words.size() < 2) return Usage("give a command");
   const std::string command = words[1];

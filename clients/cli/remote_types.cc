@@ -14,11 +14,6 @@ using grpc::reflection::v1alpha::ServerReflection;
 using grpc::reflection::v1alpha::ServerReflectionRequest;
 using grpc::reflection::v1alpha::ServerReflectionResponse;
 
-absl::Status FromGrpc(const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
-}
-
 }  // namespace
 
 RemoteTypes::RemoteTypes(
@@ -28,15 +23,33 @@ RemoteTypes::RemoteTypes(
 
 absl::StatusOr<const google::protobuf::Descriptor*> RemoteTypes::Find(
     const std::string& full_name) {
+  last_failure_ = absl::OkStatus();
   if (const auto* type = pool_.FindMessageTypeByName(full_name)) return type;
-  if (absl::Status fetched = Fetch(full_name); !fetched.ok()) return fetched;
-  const auto* type = pool_.FindMessageTypeByName(full_name);
-  if (type == nullptr) {
-    return absl::InternalError(absl::StrCat(
-        "the server's reflection sent files for \"", full_name,
-        "\" that do not define it as a message type, or that do not build"));
-  }
-  return type;
+  if (!last_failure_.ok()) return last_failure_;
+  return absl::NotFoundError(
+      absl::StrCat("the server's reflection sent no message type \"", full_name,
+                   "\" (or files that do not build)"));
+}
+
+bool RemoteTypes::Database::FindFileByName(
+    const std::string& name, google::protobuf::FileDescriptorProto* out) {
+  if (owner_->files_.FindFileByName(name, out)) return true;
+  if (!owner_->Fetch("", name).ok()) return false;
+  return owner_->files_.FindFileByName(name, out);
+}
+
+bool RemoteTypes::Database::FindFileContainingSymbol(
+    const std::string& symbol, google::protobuf::FileDescriptorProto* out) {
+  if (owner_->files_.FindFileContainingSymbol(symbol, out)) return true;
+  if (!owner_->Fetch(symbol, "").ok()) return false;
+  return owner_->files_.FindFileContainingSymbol(symbol, out);
+}
+
+bool RemoteTypes::Database::FindFileContainingExtension(
+    const std::string& containing_type, int number,
+    google::protobuf::FileDescriptorProto* out) {
+  return owner_->files_.FindFileContainingExtension(containing_type, number,
+                                                    out);
 }
 
 std::unique_ptr<google::protobuf::Message> RemoteTypes::New(
@@ -45,12 +58,19 @@ std::unique_ptr<google::protobuf::Message> RemoteTypes::New(
       factory_.GetPrototype(type)->New());
 }
 
-absl::Status RemoteTypes::Fetch(const std::string& symbol) {
+absl::Status RemoteTypes::Fetch(const std::string& symbol,
+                                const std::string& file) {
+  const std::string& name = symbol.empty() ? file : symbol;
+  if (!unknown_.insert(name).second) return last_failure_;
   std::unique_ptr<grpc::ClientContext> context = new_context_();
   auto stub = ServerReflection::NewStub(channel_);
   auto stream = stub->ServerReflectionInfo(context.get());
   ServerReflectionRequest request;
-  request.set_file_containing_symbol(symbol);
+  if (symbol.empty()) {
+    request.set_file_by_filename(file);
+  } else {
+    request.set_file_containing_symbol(symbol);
+  }
   std::vector<std::string> missing;  // imports not received yet
   absl::Status failure;
   while (failure.ok()) {
@@ -87,9 +107,18 @@ absl::Status RemoteTypes::Fetch(const std::string& symbol) {
   }
   stream->WritesDone();
   grpc::Status status = stream->Finish();
-  if (!failure.ok()) return failure;
-  if (!status.ok()) return FromGrpc(status);
-  return absl::OkStatus();
+  if (failure.ok() && !status.ok()) {
+    failure = absl::Status(
+        static_cast<absl::StatusCode>(status.error_code()),
+        absl::StrCat("persistd's reflection service "
+                     "(grpc.reflection.v1alpha), which persistctl needs to "
+                     "learn the map's type, failed: ",
+                     status.error_message().empty() ? "no message"
+                                                    : status.error_message()));
+  }
+  if (failure.ok()) unknown_.erase(name);
+  last_failure_ = failure;
+  return failure;
 }
 
 }  // namespace persist::cli

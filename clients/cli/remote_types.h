@@ -1,6 +1,7 @@
 // RemoteTypes: message types learnt from a server's reflection service
 // (grpc.reflection.v1alpha), so that persistctl reads and writes any map as
-// JSON without a compiled schema.
+// JSON without a compiled schema. Types are fetched when first needed, also
+// those that google.protobuf.Any fields name, through pool().
 //
 // Thread-compatible: one thread at a time.
 #ifndef PERSIST_CLIENTS_CLI_REMOTE_TYPES_H_
@@ -36,18 +37,42 @@ class RemoteTypes {
   std::unique_ptr<google::protobuf::Message> New(
       const google::protobuf::Descriptor* type);
 
-  // Every type fetched so far, for google.protobuf.Any fields.
+  // The server's types, fetched on lookup (for google.protobuf.Any fields).
   const google::protobuf::DescriptorPool* pool() const { return &pool_; }
 
  private:
-  // Asks for `symbol`'s file, then for any import not received yet.
-  absl::Status Fetch(const std::string& symbol);
+  // What the pool falls back on: the files received, and, for a name not
+  // among them, one more reflection request.
+  class Database final : public google::protobuf::DescriptorDatabase {
+   public:
+    explicit Database(RemoteTypes* owner) : owner_(owner) {}
+    bool FindFileByName(const std::string& name,
+                        google::protobuf::FileDescriptorProto* out) override;
+    bool FindFileContainingSymbol(
+        const std::string& symbol,
+        google::protobuf::FileDescriptorProto* out) override;
+    bool FindFileContainingExtension(
+        const std::string& containing_type, int number,
+        google::protobuf::FileDescriptorProto* out) override;
+
+   private:
+    RemoteTypes* const owner_;
+  };
+
+  // Asks for the file of `symbol` (or the file named `file`), then for any
+  // import not received yet.
+  absl::Status Fetch(const std::string& symbol, const std::string& file);
 
   const std::shared_ptr<grpc::Channel> channel_;
   const std::function<std::unique_ptr<grpc::ClientContext>()> new_context_;
   google::protobuf::SimpleDescriptorDatabase files_;
   absl::flat_hash_set<std::string> file_names_;
-  google::protobuf::DescriptorPool pool_{&files_};
+  // Names the server does not know (asked once), and why the last fetch
+  // failed.
+  absl::flat_hash_set<std::string> unknown_;
+  absl::Status last_failure_;
+  Database database_{this};
+  google::protobuf::DescriptorPool pool_{&database_};
   google::protobuf::DynamicMessageFactory factory_{&pool_};
 };
 

@@ -149,6 +149,9 @@ TEST_F(PersistdTest, SigkillDuringWritesFromManyClientsKeepsAcknowledged) {
   constexpr int kAcknowledgedBeforeKill = 1500;
   auto persistd = Start();
   std::atomic<int> acknowledged{0};
+  std::atomic<int> stopped{0};
+  // Enough writes acknowledged, or every writer stopped (then the test
+  // fails below instead of waiting forever).
   Notification enough;
   // Per writer: how many of its keys w<t>-0 ... were acknowledged, in order.
   std::vector<int> last(kWriters, 0);
@@ -164,7 +167,9 @@ TEST_F(PersistdTest, SigkillDuringWritesFromManyClientsKeepsAcknowledged) {
         user.set_name(absl::StrCat("writer", t));
         user.set_age(i);
         if (!users.Set(absl::StrCat("w", t, "-", i), user, options).ok()) {
-          return;  // persistd is gone
+          // persistd is gone.
+          if (++stopped == kWriters) enough.Notify();
+          return;
         }
         last[t] = i + 1;
         if (++acknowledged == kAcknowledgedBeforeKill) enough.Notify();
@@ -174,6 +179,8 @@ TEST_F(PersistdTest, SigkillDuringWritesFromManyClientsKeepsAcknowledged) {
   enough.WaitForNotification();
   persistd->Kill(SIGKILL);
   for (std::thread& thread : threads) thread.join();
+  ASSERT_GE(acknowledged.load(), kAcknowledgedBeforeKill)
+      << "the writers stopped before the kill";
 
   persistd = Start();
   auto client = OwnConnection(*persistd);

@@ -266,6 +266,12 @@ TEST_F(PersistdTest, ReflectionListsTheServicesAndServesTheirFiles) {
   EXPECT_EQ(
       ask(request).file_descriptor_response().file_descriptor_proto_size(), 1);
 
+  // Only what persistd serves and its imports: a file protobuf has
+  // compiled in, but no served file imports, is not found.
+  request.set_file_by_filename("google/protobuf/descriptor.proto");
+  EXPECT_EQ(ask(request).error_response().error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
   request.set_file_containing_symbol("no.such.Type");
   const ServerReflectionResponse missing = ask(request);
   EXPECT_EQ(missing.error_response().error_code(), grpc::StatusCode::NOT_FOUND);
@@ -320,7 +326,8 @@ TEST_F(PersistdTest, ChecksAndRepairsFilesOffline) {
   EXPECT_EQ(testing::ReadFileOrDie(repaired),
             "go-persist 1\nS users:a\n{\"name\":\"A\"}\n");
   const std::string salvaged = dir_.Path("salvaged.wal");
-  EXPECT_EQ(Persistctl(absl::StrCat("repair --skip_corrupt --file=", damaged,
+  // Flag names may be typed with hyphens.
+  EXPECT_EQ(Persistctl(absl::StrCat("repair --skip-corrupt --file=", damaged,
                                     " --out=", salvaged),
                        &output),
             0)
@@ -335,6 +342,34 @@ TEST_F(PersistdTest, ChecksAndRepairsFilesOffline) {
       Persistctl(absl::StrCat("repair --file=", damaged, " --out=", salvaged),
                  &output),
       1);
+}
+
+TEST_F(PersistdTest, CheckWithASchemaDecodesTypedMapsAndCountsOrphans) {
+  testing::WriteFileOrDie(dir_.Path("t.proto"),
+                          "syntax = \"proto3\";\npackage t;\n"
+                          "message User { string name = 1; }\n");
+  const std::string wal = dir_.Path("two_maps.wal");
+  testing::WriteFileOrDie(wal,
+                          "go-persist 1\n"
+                          "S users:a\n{\"name\":\"A\"}\n"
+                          "S old:x\n{\"anything\":1}\n"
+                          "S old:y\n{\"anything\":2}\n");
+  const std::string schema =
+      absl::StrCat("--proto_path=", dir_.dir(),
+                   " --proto_files=t.proto --maps=users=t.User");
+  std::string out;
+  ASSERT_EQ(Persistctl(absl::StrCat("check --file=", wal, " ", schema), &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr(R"("live_keys":{"old":2,"users":1})"));
+  EXPECT_THAT(out, HasSubstr(R"("orphan_keys":{"old":2})"));
+  // A value that is not of its map's type is a problem, with its line.
+  testing::WriteFileOrDie(wal, "go-persist 1\nS users:a\n{\"nome\":\"A\"}\n");
+  EXPECT_EQ(Persistctl(absl::StrCat("check --file=", wal, " ", schema), &out),
+            1)
+      << out;
+  EXPECT_THAT(out, HasSubstr(R"("line":2)"));  // the record's first line
+  EXPECT_THAT(out, HasSubstr("nome"));
 }
 
 }  // namespace

@@ -177,7 +177,7 @@ TEST_F(PersistdTest, RefusesToStartOnAMapWhoseTypeIsMissing) {
   Persistd persistd({"--listen=127.0.0.1:0", absl::StrCat("--data=", data_),
                      "--maps=orders=shop.v1.Order"});
   EXPECT_TRUE(persistd.address().empty());
-  const int status = persistd.Kill(0);  // already exited: reap it
+  const int status = persistd.ExitStatus();
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 1);
 }
@@ -192,7 +192,7 @@ TEST_F(PersistdTest, SkipCorruptFlagOpensADamagedFile) {
     // Refused by default: a file persist does not understand is not served.
     Persistd persistd({"--listen=127.0.0.1:0", absl::StrCat("--data=", data_)});
     EXPECT_TRUE(persistd.address().empty()) << persistd.banner();
-    const int status = persistd.Kill(0);
+    const int status = persistd.ExitStatus();
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 1);
   }
@@ -211,7 +211,7 @@ TEST_F(PersistdTest, RefusesOutOfRangeTuningFlags) {
     Persistd persistd(
         {"--listen=127.0.0.1:0", absl::StrCat("--data=", data_), flag});
     EXPECT_TRUE(persistd.address().empty()) << flag;
-    const int status = persistd.Kill(0);
+    const int status = persistd.ExitStatus();
     ASSERT_TRUE(WIFEXITED(status)) << flag;
     EXPECT_EQ(WEXITSTATUS(status), 1) << flag;
   }

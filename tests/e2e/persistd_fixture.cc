@@ -19,12 +19,14 @@ Persistd::Persistd(std::vector<std::string> args) {
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  const pid_t test = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
     // Only async-signal-safe calls until exec. persistd dies with the test,
     // even when the test crashes: an orphan would hold ctest's output pipe
     // open and hang the run.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != test) ::_exit(127);  // the test died before prctl
     ::dup2(out[1], STDOUT_FILENO);
     ::close(out[0]);
     ::close(out[1]);
@@ -54,11 +56,18 @@ Persistd::~Persistd() {
 }
 
 int Persistd::Kill(int signal) {
+  if (pid_ <= 0) return -1;  // never started, or already reaped
   ::kill(pid_, signal);
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
   return status;
+}
+
+int Persistd::ExitStatus() {
+  // A persistd that serves did not exit: SIGKILL, so that the test fails
+  // on the status instead of waiting forever.
+  return Kill(address_.empty() ? 0 : SIGKILL);
 }
 
 std::shared_ptr<grpc::Channel> Persistd::Channel(

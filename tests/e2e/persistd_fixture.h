@@ -31,9 +31,11 @@ class Persistd {
   Persistd(const Persistd&) = delete;
   Persistd& operator=(const Persistd&) = delete;
 
-  // Sends `signal` and returns the wait status. Kill(0) reaps a persistd
-  // that exited by itself.
+  // Sends `signal` and returns the wait status (-1 if not running).
   int Kill(int signal);
+  // The wait status of a persistd that was expected to exit by itself (it
+  // is killed if it serves instead).
+  int ExitStatus();
 
   const std::string& address() const { return address_; }
   // The last line read from its output: the "serving" line once it serves.
