@@ -35,6 +35,7 @@
 #include "service/persist_service.h"
 #include "service/reflection_service.h"
 #include "service/server_config.h"
+#include "service/server_log.h"
 #include "storage/store.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -79,6 +80,8 @@ ABSL_FLAG(bool, ignore_unknown_fields, false,
           "on open, skip JSON fields the maps' types lack instead of "
           "refusing them");
 ABSL_FLAG(int, max_page_size, 0, "largest List page (default 1000)");
+ABSL_FLAG(std::string, log_format, "text",
+          "text (for people) or json (one object per line, on stdout)");
 ABSL_FLAG(std::string, default_durability, "",
           "durability of writes that give none: memory, async, write "
           "(default) or fsync");
@@ -86,9 +89,16 @@ ABSL_FLAG(std::string, default_durability, "",
 namespace persist::service {
 namespace {
 
+// Set once the flags are parsed; text until then.
+const ServerLog* server_log = nullptr;
+
+const ServerLog& Log() {
+  static const ServerLog text(/*json=*/false);
+  return server_log != nullptr ? *server_log : text;
+}
+
 int Fail(absl::string_view what, const absl::Status& status) {
-  std::fprintf(stderr, "persistd: %s: %s\n", std::string(what).c_str(),
-               std::string(status.message()).c_str());
+  Log().Error(absl::StrCat(what, ": ", status.message()));
   return 1;
 }
 
@@ -246,8 +256,8 @@ void WaitForShutdownSignal() {
   sigaddset(&signals, SIGINT);
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  std::fprintf(stderr, "persistd: %s: shutting down\n",
-               signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  Log().Info(absl::StrCat(signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+                          ": shutting down"));
 }
 
 int Main(int argc, char** argv) {
@@ -265,6 +275,14 @@ int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "serves typed maps of protobuf messages over gRPC (persist.v1.Persist)");
   absl::ParseCommandLine(argc, argv);
+  const std::string log_format = absl::GetFlag(FLAGS_log_format);
+  if (log_format != "text" && log_format != "json") {
+    return Fail("flags",
+                absl::InvalidArgumentError(absl::StrCat(
+                    "--log_format: \"", log_format, "\" is not text or json")));
+  }
+  const ServerLog log(/*json=*/log_format == "json");
+  server_log = &log;
   v1::ServerConfig config;
   if (!absl::GetFlag(FLAGS_config).empty()) {
     absl::StatusOr<v1::ServerConfig> read =
@@ -281,6 +299,7 @@ int Main(int argc, char** argv) {
   absl::StatusOr<StoreOptions> store_options =
       MakeStoreOptions(config, *schema);
   if (!store_options.ok()) return Fail("maps", store_options.status());
+  store_options->log = log.EngineSink();
   absl::StatusOr<ServiceOptions> service_options = MakeServiceOptions(config);
   if (!service_options.ok()) return Fail("config", service_options.status());
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
@@ -299,8 +318,8 @@ int Main(int argc, char** argv) {
   // that probes and clients see a live server that is not ready yet.
   std::atomic<grpc::HealthCheckServiceInterface*> health{nullptr};
   service_options->on_store_failure = [&health](const absl::Status& status) {
-    std::fprintf(stderr, "persistd: the store stopped taking writes: %s\n",
-                 std::string(status.message()).c_str());
+    Log().Error(
+        absl::StrCat("the store stopped taking writes: ", status.message()));
     if (auto* h = health.load()) h->SetServingStatus(false);
   };
   PersistService service(*service_options);
@@ -334,9 +353,8 @@ int Main(int argc, char** argv) {
   health.load()->SetServingStatus(false);
   const std::string host =
       config.listen().substr(0, config.listen().rfind(':'));
-  std::printf("persistd: listening on %s:%d, loading %s\n", host.c_str(), port,
-              config.data_file().c_str());
-  std::fflush(stdout);
+  Log().Info(absl::StrCat("listening on ", host, ":", port, ", loading ",
+                          config.data_file()));
 
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(*store_options);
@@ -354,18 +372,14 @@ int Main(int argc, char** argv) {
     maps.push_back(
         absl::StrCat(map.name, " (", map.type, ", ", map.live_keys, " keys)"));
   }
-  std::printf(
-      "persistd: serving %s:%d%s%s, data file %s (%llu records, loaded in "
-      "%s), maps: %s\n",
-      host.c_str(), port,
+  Log().Info(absl::StrCat(
+      "serving ", host, ":", port,
       config.tls().cert_file().empty()
           ? ""
           : (config.tls().client_ca_file().empty() ? " (TLS)" : " (mTLS)"),
-      auth != nullptr ? " (tokens)" : "", config.data_file().c_str(),
-      static_cast<unsigned long long>(stats.wal_records),
-      absl::FormatDuration(load_time).c_str(),
-      absl::StrJoin(maps, ", ").c_str());
-  std::fflush(stdout);
+      auth != nullptr ? " (tokens)" : "", ", data file ", config.data_file(),
+      " (", stats.wal_records, " records, loaded in ",
+      absl::FormatDuration(load_time), "), maps: ", absl::StrJoin(maps, ", ")));
 
   WaitForShutdownSignal();
   health.load()->SetServingStatus(false);
@@ -375,8 +389,8 @@ int Main(int argc, char** argv) {
   if (absl::Status closed = (*store)->Close(); !closed.ok()) {
     return Fail("closing the data file", closed);
   }
-  std::fprintf(stderr, "persistd: stopped; %s is flushed and closed\n",
-               config.data_file().c_str());
+  Log().Info(
+      absl::StrCat("stopped; ", config.data_file(), " is flushed and closed"));
   return 0;
 }
 

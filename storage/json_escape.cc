@@ -3,6 +3,9 @@
 #include <cstdint>
 #include <cstring>
 
+#include "absl/strings/escaping.h"
+#include "storage/utf8.h"
+
 namespace persist {
 namespace {
 
@@ -84,6 +87,15 @@ size_t EscapeJsonString(absl::string_view text, char* out) {
   }
   *out++ = '"';
   return static_cast<size_t>(out - start);
+}
+
+std::string QuoteJsonString(absl::string_view text) {
+  const bool valid = IsValidUtf8(text);
+  const std::string hex = valid ? std::string() : absl::CHexEscape(text);
+  const absl::string_view shown = valid ? text : hex;
+  std::string out(MaxEscapedJsonStringSize(shown.size()), '\0');
+  out.resize(EscapeJsonString(shown, out.data()));
+  return out;
 }
 
 }  // namespace persist

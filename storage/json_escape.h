@@ -3,6 +3,7 @@
 #define PERSIST_STORAGE_JSON_ESCAPE_H_
 
 #include <cstddef>
+#include <string>
 
 #include "absl/strings/string_view.h"
 
@@ -18,6 +19,10 @@ constexpr size_t MaxEscapedJsonStringSize(size_t size) { return size * 6 + 2; }
 // (\b \f \n \r \t, else \u00XX); other bytes, UTF-8 included, are copied,
 // eight at a time where none needs escaping. `text` must be valid UTF-8.
 size_t EscapeJsonString(absl::string_view text, char* out);
+
+// `text` as a quoted JSON string, for logs and tool output: never fails.
+// Text that is not valid UTF-8 is shown C-hex-escaped (\xff) instead.
+std::string QuoteJsonString(absl::string_view text);
 
 }  // namespace persist
 

@@ -3,6 +3,7 @@
 #ifndef PERSIST_STORAGE_LOGGER_H_
 #define PERSIST_STORAGE_LOGGER_H_
 
+#include <cstdio>
 #include <functional>
 
 #include "absl/strings/string_view.h"
@@ -16,6 +17,12 @@ using LogSink = std::function<void(LogLevel, absl::string_view message)>;
 
 // Writes "persist <I|W|E> <UTC time> <message>" lines to stderr.
 LogSink StderrLogSink();
+
+// Writes one JSON object per line to `out`, for log collectors:
+// {"time":"2026-11-25T10:00:00.000Z","level":"info","source":"persist",
+//  "message":"..."}. `source` names the component ("persist" for the
+// engine, "persistd" for the server).
+LogSink JsonLogSink(FILE* out, absl::string_view source);
 
 }  // namespace persist
 

@@ -1,21 +1,11 @@
 #include "clients/cli/json_output.h"
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "storage/json_escape.h"
-#include "storage/utf8.h"
 
 namespace persist::cli {
 
-std::string JsonString(absl::string_view text) {
-  // Never an error: output must show even a name that is not text.
-  const std::string hex =
-      IsValidUtf8(text) ? std::string() : absl::CHexEscape(text);
-  const absl::string_view valid = IsValidUtf8(text) ? text : hex;
-  std::string out(MaxEscapedJsonStringSize(valid.size()), '\0');
-  out.resize(EscapeJsonString(valid, out.data()));
-  return out;
-}
+std::string JsonString(absl::string_view text) { return QuoteJsonString(text); }
 
 JsonObject& JsonObject::Name(absl::string_view name) {
   if (out_.size() > 1) out_ += ",";

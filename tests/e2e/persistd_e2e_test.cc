@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -11,13 +12,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "example/v1/user.pb.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "persist/v1/persist.grpc.pb.h"
+#include "storage/json_codec.h"
 #include "tests/e2e/persistd_fixture.h"
 #include "tests/storage/test_files.h"
 
@@ -207,7 +212,7 @@ TEST_F(PersistdTest, RefusesOutOfRangeTuningFlags) {
   for (const char* flag :
        {"--sync_interval=0s", "--auto_shrink_ratio=0.5",
         "--auto_shrink_check_interval=-1s", "--max_page_size=-1",
-        "--default_durability=sometimes"}) {
+        "--default_durability=sometimes", "--log_format=xml"}) {
     Persistd persistd(
         {"--listen=127.0.0.1:0", absl::StrCat("--data=", data_), flag});
     EXPECT_TRUE(persistd.address().empty()) << flag;
@@ -231,6 +236,41 @@ TEST_F(PersistdTest, RefusesOutOfRangeTuningFlags) {
   grpc::ClientContext context;
   ASSERT_TRUE(stub->List(&context, request, &response).ok());
   EXPECT_EQ(response.entries_size(), 2);  // lowered to --max_page_size
+}
+
+TEST_F(PersistdTest, JsonLogsAreOneObjectPerLine) {
+  auto persistd = Start({"--log_format=json"});
+  auto stub = persistd->Stub();
+  ASSERT_TRUE(SetUser(*stub, "a", 1, v1::WRITE).ok());
+  stub.reset();
+  const int status = persistd->Kill(SIGTERM);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::vector<std::string> messages;
+  for (absl::string_view line :
+       absl::StrSplit(persistd->Output(), '\n', absl::SkipEmpty())) {
+    google::protobuf::Struct object;
+    ASSERT_TRUE(JsonCodec().Decode(line, &object).ok()) << line;
+    const auto& fields = object.fields();
+    ASSERT_TRUE(fields.contains("time") && fields.contains("level") &&
+                fields.contains("source") && fields.contains("message"))
+        << line;
+    EXPECT_THAT(fields.at("level").string_value(),
+                ::testing::AnyOf("info", "warning", "error"));
+    messages.push_back(absl::StrCat(fields.at("source").string_value(), ": ",
+                                    fields.at("message").string_value()));
+  }
+  // The events an operator needs: start, load, shutdown, from both persistd
+  // and the engine.
+  const auto has = [&](absl::string_view part) {
+    return std::any_of(
+        messages.begin(), messages.end(),
+        [&](const std::string& m) { return absl::StrContains(m, part); });
+  };
+  EXPECT_TRUE(has("persistd: serving 127.0.0.1:")) << persistd->banner();
+  EXPECT_TRUE(has("persist: created ")) << messages.size();
+  EXPECT_TRUE(has("persistd: SIGTERM: shutting down"));
+  EXPECT_TRUE(has("persist: closed "));
+  EXPECT_TRUE(has("persistd: stopped; "));
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ Persistd::Persistd(std::vector<std::string> args) {
   char line[4096] = {};
   while (std::fgets(line, sizeof(line), out_) != nullptr) {
     banner_ = line;
+    read_ += line;
     if (banner_.find("serving ") != std::string::npos) break;
   }
   const size_t at = banner_.find("serving ");
@@ -62,6 +63,14 @@ int Persistd::Kill(int signal) {
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
   return status;
+}
+
+std::string Persistd::Output() {
+  char buffer[4096];
+  while (out_ != nullptr && std::fgets(buffer, sizeof(buffer), out_)) {
+    read_ += buffer;
+  }
+  return read_;
 }
 
 int Persistd::ExitStatus() {

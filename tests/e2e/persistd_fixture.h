@@ -40,6 +40,8 @@ class Persistd {
   const std::string& address() const { return address_; }
   // The last line read from its output: the "serving" line once it serves.
   const std::string& banner() const { return banner_; }
+  // Everything it wrote to stdout, up to its end: call once it exited.
+  std::string Output();
 
   std::shared_ptr<grpc::Channel> Channel(
       std::shared_ptr<grpc::ChannelCredentials> credentials =
@@ -52,6 +54,7 @@ class Persistd {
   pid_t pid_ = -1;
   FILE* out_ = nullptr;
   std::string banner_;
+  std::string read_;  // the lines read so far
   std::string address_;
 };
 
