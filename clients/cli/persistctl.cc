@@ -10,6 +10,7 @@
 //         [--durability=D] [precondition]
 //     list MAP [--prefix=P] [--limit=N]
 //     stats | maps | flush | shrink | health
+//   TLS: --tls_ca=CA.pem (and --tls_cert, --tls_key for mutual TLS).
 //   persistctl check --file=PATH [schema flags]
 //   persistctl repair --file=PATH --out=PATH [--skip_corrupt] [schema flags]
 //
@@ -24,7 +25,9 @@
 // check exits 1 when the file has a problem; usage errors exit 2.
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -44,6 +47,13 @@
 
 ABSL_FLAG(std::string, addr, "127.0.0.1:50051", "persistd's address");
 ABSL_FLAG(std::string, token, "", "bearer token, if persistd requires one");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA that signed persistd's certificate: connect with TLS");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate, for persistd with mutual TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "the name persistd's certificate carries, when --addr differs");
 ABSL_FLAG(std::string, durability, "",
           "set, delete, update: memory, async, write or fsync (default: "
           "the server's)");
@@ -77,7 +87,8 @@ namespace {
 
 constexpr int kUsage = 2;
 constexpr char kUsageText[] =
-    "usage: persistctl [--addr=HOST:PORT] [--token=T] COMMAND\n"
+    "usage: persistctl [--addr=HOST:PORT] [--token=T] [--tls_ca=PEM\n"
+    "         [--tls_cert=PEM --tls_key=PEM]] COMMAND\n"
     "  get MAP KEY\n"
     "  set MAP KEY JSON [--durability=memory|async|write|fsync]\n"
     "      [--etag=E | --must_exist | --must_not_exist]\n"
@@ -116,6 +127,51 @@ std::unique_ptr<grpc::ClientContext> Context() {
   return context;
 }
 
+// Plaintext, or TLS with --tls_ca (and a client certificate for mutual
+// TLS). Errors name the file that cannot be read.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel() {
+  const std::string address = absl::GetFlag(FLAGS_addr);
+  if (absl::GetFlag(FLAGS_tls_ca).empty()) {
+    if (!absl::GetFlag(FLAGS_tls_cert).empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_cert needs --tls_ca, the CA that signed persistd's "
+          "certificate");
+    }
+    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  }
+  const auto read = [](const std::string& flag,
+                       const std::string& path) -> absl::StatusOr<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      return absl::NotFoundError(
+          absl::StrCat("--", flag, ": cannot read ", path));
+    }
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    return bytes.str();
+  };
+  grpc::SslCredentialsOptions options;
+  absl::StatusOr<std::string> ca = read("tls_ca", absl::GetFlag(FLAGS_tls_ca));
+  if (!ca.ok()) return ca.status();
+  options.pem_root_certs = *ca;
+  if (!absl::GetFlag(FLAGS_tls_cert).empty()) {
+    absl::StatusOr<std::string> cert =
+        read("tls_cert", absl::GetFlag(FLAGS_tls_cert));
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key =
+        read("tls_key", absl::GetFlag(FLAGS_tls_key));
+    if (!key.ok()) return key.status();
+    options.pem_cert_chain = *cert;
+    options.pem_private_key = *key;
+  }
+  grpc::ChannelArguments arguments;
+  if (!absl::GetFlag(FLAGS_tls_server_name).empty()) {
+    arguments.SetSslTargetNameOverride(absl::GetFlag(FLAGS_tls_server_name));
+  }
+  return grpc::CreateCustomChannel(address, grpc::SslCredentials(options),
+                                   arguments);
+}
+
 template <typename Request, typename Response, typename Method>
 int CallAndPrint(v1::Persist::Stub& stub, Method method) {
   Request request;
@@ -127,8 +183,9 @@ int CallAndPrint(v1::Persist::Stub& stub, Method method) {
 }
 
 int Online(const std::string& command, const std::vector<std::string>& args) {
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_addr),
-                                     grpc::InsecureChannelCredentials());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> opened = OpenChannel();
+  if (!opened.ok()) return Usage(std::string(opened.status().message()));
+  const std::shared_ptr<grpc::Channel> channel = *opened;
   if (const int count = MapCommandArgCount(command); count >= 0) {
     if (static_cast<int>(args.size()) != count) {
       return Usage(absl::StrCat(command, " takes ", count, " argument",

@@ -200,6 +200,38 @@ message Order {
   EXPECT_THAT(out, HasSubstr(R"("state":"SHIPPED")"));
 }
 
+TEST_F(PersistdTest, ConnectsWithMutualTls) {
+  MakeCertificates();
+  auto persistd =
+      Start({absl::StrCat("--tls_cert=", dir_.Path("server.pem")),
+             absl::StrCat("--tls_key=", dir_.Path("server.key")),
+             absl::StrCat("--tls_client_ca=", dir_.Path("ca.pem"))});
+  // The certificate names localhost; the address is 127.0.0.1:PORT.
+  const std::string ctl = absl::StrCat("--addr=", persistd->address(),
+                                       " --tls_ca=", dir_.Path("ca.pem"),
+                                       " --tls_server_name=localhost ");
+  const std::string client_cert =
+      absl::StrCat("--tls_cert=", dir_.Path("client.pem"),
+                   " --tls_key=", dir_.Path("client.key"), " ");
+  std::string out;
+  EXPECT_EQ(Persistctl(ctl + client_cert + "health", &out), 0) << out;
+  EXPECT_EQ(Persistctl(ctl + client_cert + R"(set users t '{"age":3}')", &out),
+            0)
+      << out;
+  EXPECT_EQ(Persistctl(ctl + client_cert + "get users t", &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr(R"("value":{"age":3})"));
+  // Without a client certificate, or without TLS: refused.
+  EXPECT_EQ(Persistctl(ctl + "health", &out), kUnavailable) << out;
+  EXPECT_EQ(
+      Persistctl(absl::StrCat("--addr=", persistd->address(), " health"), &out),
+      kUnavailable)
+      << out;
+  EXPECT_EQ(
+      Persistctl(ctl + "--tls_cert=/nonexistent --tls_key=x health", &out),
+      kUsage);
+  EXPECT_THAT(out, HasSubstr("--tls_cert: cannot read /nonexistent"));
+}
+
 TEST_F(PersistdTest, SendsTheTokenAndExitsWithTheRefusal) {
   testing::WriteFileOrDie(dir_.Path("tokens"), "r-token read\nw-token write\n");
   auto persistd = Start({absl::StrCat("--tokens_file=", dir_.Path("tokens"))});
