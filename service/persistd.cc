@@ -360,7 +360,17 @@ int Main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(*store_options);
   if (!store.ok()) {
     server->Shutdown();
-    return Fail("data file", store.status());
+    Fail("data file", store.status());
+    if (absl::IsDataLoss(store.status())) {
+      Log().Error(absl::StrCat(
+          "to see what the file holds: persistctl check --file=",
+          config.data_file(),
+          "; to start anyway, skipping damaged records: "
+          "--skip_corrupt (or recovery.skipCorrupt in the config); to keep "
+          "a readable copy: persistctl repair --file=",
+          config.data_file(), " --out=NEW_FILE"));
+    }
+    return 1;
   }
   const absl::Duration load_time = absl::Now() - start;
   service.SetStore(store->get());

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
 #include "storage/utf8.h"
@@ -118,9 +119,9 @@ absl::Status JsonTape::Parse(absl::string_view json, int max_depth) {
   rapidjson::Reader reader;
   rapidjson::ParseResult result = reader.Parse<kFlags>(stream, builder);
   if (builder.too_deep()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "JSON nests objects and arrays more than ", max_depth,
-        " levels deep (at byte ", result.Offset(), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("JSON nests objects and arrays more than ", max_depth,
+                     " levels deep (at byte ", result.Offset(), ")"));
   }
   if (builder.bad_utf8()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -128,9 +129,10 @@ absl::Status JsonTape::Parse(absl::string_view json, int max_depth) {
         ": a string is not valid UTF-8 (or escapes a lone surrogate)"));
   }
   if (result.IsError()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid JSON at byte ", result.Offset(), ": ",
-                     rapidjson::GetParseError_En(result.Code())));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid JSON at byte ", result.Offset(), ": ",
+        // Without RapidJSON's final period: callers go on.
+        absl::StripSuffix(rapidjson::GetParseError_En(result.Code()), ".")));
   }
   return absl::OkStatus();
 }

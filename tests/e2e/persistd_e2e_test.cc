@@ -195,11 +195,18 @@ TEST_F(PersistdTest, SkipCorruptFlagOpensADamagedFile) {
                           "S users:c\n{\"name\":\"C\"}\n");
   {
     // Refused by default: a file persist does not understand is not served.
-    Persistd persistd({"--listen=127.0.0.1:0", absl::StrCat("--data=", data_)});
+    // (JSON logs go to stdout, which the test reads.)
+    Persistd persistd({"--listen=127.0.0.1:0", absl::StrCat("--data=", data_),
+                       "--log_format=json"});
     EXPECT_TRUE(persistd.address().empty()) << persistd.banner();
     const int status = persistd.ExitStatus();
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 1);
+    // The error names the line, and says what the operator can do.
+    const std::string output = persistd.Output();
+    EXPECT_THAT(output, HasSubstr("data.wal line 5"));
+    EXPECT_THAT(output, HasSubstr("--skip_corrupt"));
+    EXPECT_THAT(output, HasSubstr("persistctl check --file="));
   }
   auto persistd = Start({"--skip_corrupt"});
   auto stub = persistd->Stub();
