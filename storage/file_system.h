@@ -61,9 +61,11 @@ class FileSystem {
   virtual absl::StatusOr<std::unique_ptr<WritableFile>> OpenForAppend(
       const std::string& path) = 0;
 
-  // Creates an empty file, replacing one that exists.
+  // Creates an empty file, replacing one that exists. With
+  // `permissions_of`, the new file gets that file's permission bits (a
+  // rewrite of a 0600 WAL stays 0600); else 0644 less the umask.
   virtual absl::StatusOr<std::unique_ptr<WritableFile>> CreateEmpty(
-      const std::string& path) = 0;
+      const std::string& path, const std::string& permissions_of) = 0;
 
   // NotFound if the file does not exist.
   virtual absl::StatusOr<uint64_t> FileSize(const std::string& path) = 0;

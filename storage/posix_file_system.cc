@@ -21,9 +21,9 @@ namespace {
 absl::Status ErrnoError(absl::string_view operation, const std::string& path,
                         int error_number) {
   return absl::ErrnoToStatus(
-      error_number, absl::StrCat(operation, " ", path, ": ",
-                                 std::strerror(error_number), " (errno ",
-                                 error_number, ")"));
+      error_number,
+      absl::StrCat(operation, " ", path, ": ", std::strerror(error_number),
+                   " (errno ", error_number, ")"));
 }
 
 class PosixWritableFile final : public WritableFile {
@@ -103,8 +103,8 @@ class Posix final : public FileSystem {
     void* base = nullptr;
     if (size > 0) {
       // MAP_POPULATE maps every page now rather than one fault at a time.
-      base = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
-                    0);
+      base =
+          ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
       if (base == MAP_FAILED) {
         const int error = errno;
         ::close(fd);
@@ -124,9 +124,26 @@ class Posix final : public FileSystem {
   }
 
   absl::StatusOr<std::unique_ptr<WritableFile>> CreateEmpty(
-      const std::string& path) override {
-    return Open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-                "create");
+      const std::string& path, const std::string& permissions_of) override {
+    mode_t mode = 0644;
+    if (!permissions_of.empty()) {
+      struct stat st;
+      if (::stat(permissions_of.c_str(), &st) != 0) {
+        return ErrnoError("stat", permissions_of, errno);
+      }
+      mode = st.st_mode & 07777;
+    }
+    const int fd =
+        ::open(path.c_str(),
+               O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, mode);
+    if (fd < 0) return ErrnoError("create", path, errno);
+    // open() applied the umask, and kept the mode of a file that existed.
+    if (!permissions_of.empty() && ::fchmod(fd, mode) != 0) {
+      const int error = errno;
+      ::close(fd);
+      return ErrnoError("chmod", path, error);
+    }
+    return std::make_unique<PosixWritableFile>(path, fd);
   }
 
   absl::StatusOr<uint64_t> FileSize(const std::string& path) override {
@@ -148,8 +165,7 @@ class Posix final : public FileSystem {
     return status;
   }
 
-  absl::Status Rename(const std::string& from,
-                      const std::string& to) override {
+  absl::Status Rename(const std::string& from, const std::string& to) override {
     if (::rename(from.c_str(), to.c_str()) != 0) {
       return ErrnoError("rename", absl::StrCat(from, " to ", to), errno);
     }

@@ -26,10 +26,11 @@ std::string Shrinker::TempPath(const std::string& wal_path) {
   return wal_path + ".shrink";
 }
 
-absl::StatusOr<ShrinkResult> Shrinker::Run(
-    StoreContext* context, FileSystem* file_system,
-    const std::vector<DynamicMap*>& maps, const std::string& orphans,
-    int64_t orphan_count) {
+absl::StatusOr<ShrinkResult> Shrinker::Run(StoreContext* context,
+                                           FileSystem* file_system,
+                                           const std::vector<DynamicMap*>& maps,
+                                           const std::string& orphans,
+                                           int64_t orphan_count) {
   const absl::Time start = absl::Now();
   GroupCommitQueue& queue = *context->queue;
   PERSIST_RETURN_IF_ERROR(queue.health());
@@ -40,7 +41,7 @@ absl::StatusOr<ShrinkResult> Shrinker::Run(
 
   const std::string temp_path = TempPath(context->path);
   PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> temp,
-                           file_system->CreateEmpty(temp_path));
+                           file_system->CreateEmpty(temp_path, context->path));
   queue.BeginCapture();
   bool swapped = false;
   absl::Cleanup undo = [&] {
@@ -63,17 +64,17 @@ absl::StatusOr<ShrinkResult> Shrinker::Run(
   records += static_cast<uint64_t>(orphan_count);
   std::string json;
   for (DynamicMap* map : maps) {
-    PERSIST_RETURN_IF_ERROR(map->ForEachShardSnapshot(
-        [&](const auto& snapshot) -> absl::Status {
+    PERSIST_RETURN_IF_ERROR(
+        map->ForEachShardSnapshot([&](const auto& snapshot) -> absl::Status {
           for (const auto& [key, value] : snapshot) {
             json.clear();
             // Values were encoded once when written; this cannot fail
             // unless the codec changed its mind, which is an error.
             if (absl::Status s = context->codec.Encode(*value, &json);
                 !s.ok()) {
-              return absl::InternalError(absl::StrCat(
-                  "shrink: map \"", map->name(), "\" key \"", key,
-                  "\" cannot be written as JSON: ", s.message()));
+              return absl::InternalError(
+                  absl::StrCat("shrink: map \"", map->name(), "\" key \"", key,
+                               "\" cannot be written as JSON: ", s.message()));
             }
             AppendSetRecord(map->name(), key, json, &buffer);
             ++records;

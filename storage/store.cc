@@ -32,16 +32,16 @@ absl::Status ValidateOptions(const StoreOptions& options) {
         "; it must be positive (the default is 1s)"));
   }
   const AutoShrinkOptions& shrink = options.auto_shrink;
-  if (shrink.enabled && (shrink.ratio < 1.0 ||
-                         shrink.check_interval <= absl::ZeroDuration())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "auto-shrink needs a ratio of at least 1 (got ", shrink.ratio,
-        ") and a positive check interval (got ",
-        absl::FormatDuration(shrink.check_interval), ")"));
+  if (shrink.enabled &&
+      (shrink.ratio < 1.0 || shrink.check_interval <= absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("auto-shrink needs a ratio of at least 1 (got ",
+                     shrink.ratio, ") and a positive check interval (got ",
+                     absl::FormatDuration(shrink.check_interval), ")"));
   }
   if (options.shards_per_map < 0 || options.shards_per_map > kMaxShardsPerMap ||
-      !std::has_single_bit(static_cast<unsigned>(
-          std::max(options.shards_per_map, 1)))) {
+      !std::has_single_bit(
+          static_cast<unsigned>(std::max(options.shards_per_map, 1)))) {
     return absl::InvalidArgumentError(absl::StrCat(
         "shards_per_map is ", options.shards_per_map,
         "; use 0 (automatic) or a power of two up to ", kMaxShardsPerMap));
@@ -66,9 +66,10 @@ absl::Status ValidateOptions(const StoreOptions& options) {
 int ChooseShards(int requested) {
   if (requested > 0) return requested;
   // Enough shards that writers on every core rarely meet.
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return static_cast<int>(std::bit_ceil(static_cast<unsigned>(
-      std::clamp(16 * cores, 64, kMaxShardsPerMap))));
+  const int cores =
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return static_cast<int>(std::bit_ceil(
+      static_cast<unsigned>(std::clamp(16 * cores, 64, kMaxShardsPerMap))));
 }
 
 uint64_t RandomEpoch() {
@@ -138,9 +139,9 @@ absl::Status Store::Recover() {
   PERSIST_ASSIGN_OR_RETURN(WalScan scan, ScanWal(bytes, path, skip_corrupt));
   const absl::Time scan_done = absl::Now();
   for (const SkippedLine& skipped : scan.skipped) {
-    Log(LogLevel::kWarning, absl::StrCat("skip_corrupt: skipped ", path,
-                                         " line ", skipped.line, ": ",
-                                         skipped.reason));
+    Log(LogLevel::kWarning,
+        absl::StrCat("skip_corrupt: skipped ", path, " line ", skipped.line,
+                     ": ", skipped.reason));
   }
   RecoveryCounters counters;
   counters.skipped_corrupt = static_cast<int64_t>(scan.skipped.size());
@@ -157,10 +158,10 @@ absl::Status Store::Recover() {
     RecoveryOptions recovery;
     recovery.path = path;
     recovery.skip_corrupt = skip_corrupt;
-    recovery.threads =
-        options_.recovery_threads > 0
-            ? options_.recovery_threads
-            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    recovery.threads = options_.recovery_threads > 0
+                           ? options_.recovery_threads
+                           : static_cast<int>(std::max(
+                                 1u, std::thread::hardware_concurrency()));
     recovery.log = options_.log;
     PERSIST_RETURN_IF_ERROR(
         WalRecovery::Apply(scan, by_name, &orphans_, recovery, &counters));
@@ -180,8 +181,9 @@ absl::Status Store::Recover() {
                        " bytes of a header (a crash while it was created); "
                        "starting it again"));
     }
-    PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> fresh,
-                             file_system_->CreateEmpty(path));
+    PERSIST_ASSIGN_OR_RETURN(
+        std::unique_ptr<WritableFile> fresh,
+        file_system_->CreateEmpty(path, /*permissions_of=*/""));
     PERSIST_RETURN_IF_ERROR(fresh->Append(kWalHeader));
     PERSIST_RETURN_IF_ERROR(fresh->Sync());
     PERSIST_RETURN_IF_ERROR(fresh->Close());
@@ -193,7 +195,8 @@ absl::Status Store::Recover() {
     torn_tail_bytes_ = scan.torn_bytes;
     Log(LogLevel::kWarning,
         absl::StrCat("cut a torn tail of ", scan.torn_bytes, " bytes from ",
-                     path, " (an incomplete last record, the usual trace of "
+                     path,
+                     " (an incomplete last record, the usual trace of "
                      "a crash while writing); ",
                      records, " complete records kept"));
   }
@@ -205,25 +208,23 @@ absl::Status Store::Recover() {
   const absl::Duration took = absl::Now() - start;
   const StoreStats stats = Stats();
   Log(LogLevel::kInfo,
-      absl::StrFormat("opened %s: %d records, %d live keys in %d maps, %d "
-                      "orphan keys of %d undeclared maps, %.1f MB in %s "
-                      "(%.0f MB/s: read %s, scan %s, decode on %d threads "
-                      "%s)",
-                      path, records, stats.live_keys, stats.maps.size(),
-                      stats.orphan_keys, stats.orphan_maps, file_bytes / 1e6,
-                      absl::FormatDuration(took),
-                      file_bytes / 1e6 /
-                          std::max(absl::ToDoubleSeconds(took), 1e-6),
-                      absl::FormatDuration(read_done - start),
-                      absl::FormatDuration(scan_done - read_done),
-                      decode_threads,
-                      absl::FormatDuration(decode_done - scan_done)));
+      absl::StrFormat(
+          "opened %s: %d records, %d live keys in %d maps, %d "
+          "orphan keys of %d undeclared maps, %.1f MB in %s "
+          "(%.0f MB/s: read %s, scan %s, decode on %d threads "
+          "%s)",
+          path, records, stats.live_keys, stats.maps.size(), stats.orphan_keys,
+          stats.orphan_maps, file_bytes / 1e6, absl::FormatDuration(took),
+          file_bytes / 1e6 / std::max(absl::ToDoubleSeconds(took), 1e-6),
+          absl::FormatDuration(read_done - start),
+          absl::FormatDuration(scan_done - read_done), decode_threads,
+          absl::FormatDuration(decode_done - scan_done)));
   if (counters.skipped_corrupt > 0 && options_.auto_shrink.enabled) {
     Log(LogLevel::kWarning,
-        absl::StrCat("auto-shrink is off for this open: ",
-                     counters.skipped_corrupt,
-                     " damaged records were skipped and stay in the file "
-                     "until an explicit Shrink"));
+        absl::StrCat(
+            "auto-shrink is off for this open: ", counters.skipped_corrupt,
+            " damaged records were skipped and stay in the file "
+            "until an explicit Shrink"));
   }
   return absl::OkStatus();
 }
@@ -273,8 +274,7 @@ absl::StatusOr<DynamicMap*> Store::DeclareMap(
     }
     orphans = orphans_.Collect(name);
   }
-  PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<DynamicMap> map,
-                           NewMap(name, type));
+  PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<DynamicMap> map, NewMap(name, type));
   RecoveryCounters counters;
   if (!orphans.empty()) {
     RecoveryOptions recovery;
@@ -305,9 +305,9 @@ absl::StatusOr<DynamicMap*> Store::GetMap(absl::string_view name) const {
   ReaderMutexLock lock(&maps_mu_);
   auto it = maps_.find(name);
   if (it == maps_.end()) {
-    return absl::NotFoundError(absl::StrCat(
-        "no map \"", name, "\" is declared in ", options_.path,
-        "; declare it (name and message type) first"));
+    return absl::NotFoundError(
+        absl::StrCat("no map \"", name, "\" is declared in ", options_.path,
+                     "; declare it (name and message type) first"));
   }
   return it->second.get();
 }
@@ -384,8 +384,8 @@ absl::StatusOr<ShrinkResult> Store::Shrink() {
     for (const auto& [name, map] : maps_) maps.push_back(map.get());
     orphan_count = orphans_.AppendTo(&orphans);
   }
-  absl::StatusOr<ShrinkResult> result = Shrinker::Run(
-      context_.get(), file_system_, maps, orphans, orphan_count);
+  absl::StatusOr<ShrinkResult> result =
+      Shrinker::Run(context_.get(), file_system_, maps, orphans, orphan_count);
   if (!result.ok()) {
     Log(LogLevel::kError, absl::StrCat("shrink of ", options_.path,
                                        " failed: ", result.status().message()));
@@ -409,10 +409,10 @@ void Store::MaybeAutoShrink() {
   const StoreStats stats = Stats();
   if (!stats.health.ok() || stats.file_bytes < options.min_file_bytes) return;
   const int64_t live = stats.live_keys + stats.orphan_keys;
-  const bool worth_it =
-      live == 0 ? stats.wal_records > 0
-                : static_cast<double>(stats.wal_records) >=
-                      options.ratio * static_cast<double>(live);
+  const bool worth_it = live == 0
+                            ? stats.wal_records > 0
+                            : static_cast<double>(stats.wal_records) >=
+                                  options.ratio * static_cast<double>(live);
   if (!worth_it) return;
   Log(LogLevel::kInfo,
       absl::StrFormat("auto-shrink: %d records for %d live keys (ratio %.2f "
@@ -485,8 +485,8 @@ absl::Status Store::Close() {
   if (close_status_.ok()) {
     Log(LogLevel::kInfo, absl::StrCat("closed ", options_.path));
   } else {
-    Log(LogLevel::kError, absl::StrCat("closed ", options_.path, " after: ",
-                                       close_status_.message()));
+    Log(LogLevel::kError, absl::StrCat("closed ", options_.path,
+                                       " after: ", close_status_.message()));
   }
   return close_status_;
 }

@@ -129,7 +129,8 @@ absl::StatusOr<int64_t> RepairWal(const std::string& path,
     ++written;
   }
   PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
-                           PosixFileSystem()->CreateEmpty(out));
+                           // With the damaged file's permissions.
+                           PosixFileSystem()->CreateEmpty(out, path));
   PERSIST_RETURN_IF_ERROR(file->Append(text));
   PERSIST_RETURN_IF_ERROR(file->Sync());
   PERSIST_RETURN_IF_ERROR(file->Close());

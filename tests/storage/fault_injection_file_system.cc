@@ -19,7 +19,7 @@ absl::StatusOr<std::string> ReadPrefix(FileSystem* fs, const std::string& path,
 absl::Status WriteWhole(FileSystem* fs, const std::string& path,
                         const std::string& contents) {
   PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
-                           fs->CreateEmpty(path));
+                           fs->CreateEmpty(path, /*permissions_of=*/""));
   PERSIST_RETURN_IF_ERROR(file->Append(contents));
   PERSIST_RETURN_IF_ERROR(file->Sync());
   return file->Close();
@@ -182,7 +182,8 @@ FaultInjectionFileSystem::OpenForAppend(const std::string& path) {
 }
 
 absl::StatusOr<std::unique_ptr<WritableFile>>
-FaultInjectionFileSystem::CreateEmpty(const std::string& path) {
+FaultInjectionFileSystem::CreateEmpty(const std::string& path,
+                                      const std::string& permissions_of) {
   std::shared_ptr<State> state;
   {
     MutexLock lock(&mu_);
@@ -195,7 +196,7 @@ FaultInjectionFileSystem::CreateEmpty(const std::string& path) {
     files_[path] = state;
   }
   PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> base,
-                           base_->CreateEmpty(path));
+                           base_->CreateEmpty(path, permissions_of));
   return std::make_unique<File>(this, std::move(base), std::move(state));
 }
 
@@ -221,9 +222,10 @@ absl::Status FaultInjectionFileSystem::Rename(const std::string& from,
   pending.state = StateFor(from);
   pending.from = from;
   pending.to = to;
-  if (auto old = files_.find(to); old != files_.end() || base_->FileSize(to).ok()) {
-    const uint64_t durable = old != files_.end() ? old->second->synced_size
-                                                 : *base_->FileSize(to);
+  if (auto old = files_.find(to);
+      old != files_.end() || base_->FileSize(to).ok()) {
+    const uint64_t durable =
+        old != files_.end() ? old->second->synced_size : *base_->FileSize(to);
     absl::StatusOr<std::string> contents = ReadPrefix(base_, to, durable);
     if (contents.ok()) {
       pending.had_old = true;

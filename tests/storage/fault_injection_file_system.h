@@ -37,8 +37,7 @@ class FaultInjectionFileSystem final : public FileSystem {
 
   // The (skip+1)-th next call of `op` fails with `error`. For kAppend,
   // `partial_bytes` of the data are written first (a short write).
-  void FailAfter(Op op, int skip, absl::Status error,
-                 size_t partial_bytes = 0);
+  void FailAfter(Op op, int skip, absl::Status error, size_t partial_bytes = 0);
   // Every later call fails, as after the death of the process.
   void Crash();
   // Crash() once `ops` more faultable calls (any Op) have succeeded.
@@ -57,7 +56,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   absl::StatusOr<std::unique_ptr<WritableFile>> OpenForAppend(
       const std::string& path) override;
   absl::StatusOr<std::unique_ptr<WritableFile>> CreateEmpty(
-      const std::string& path) override;
+      const std::string& path, const std::string& permissions_of) override;
   absl::StatusOr<uint64_t> FileSize(const std::string& path) override;
   absl::Status Truncate(const std::string& path, uint64_t size) override;
   absl::Status Rename(const std::string& from, const std::string& to) override;

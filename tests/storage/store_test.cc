@@ -1,6 +1,8 @@
 // The Store and its maps through the public API, on real files.
 #include "storage/store.h"
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <set>
 #include <string>
@@ -20,9 +22,9 @@ namespace {
 
 using persist::test::v1::Item;
 using persist::test::v1::Other;
-using ::testing::HasSubstr;
 using testing::CapturedLog;
 using testing::FaultInjectionFileSystem;
+using ::testing::HasSubstr;
 using testing::ReadFileOrDie;
 using testing::TempDir;
 using testing::WriteFileOrDie;
@@ -52,7 +54,8 @@ class StoreTest : public ::testing::Test {
   }
 
   std::unique_ptr<Store> OpenOrDie(StoreOptions options) {
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(std::move(options));
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(std::move(options));
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? *std::move(store) : nullptr;
   }
@@ -184,7 +187,8 @@ TEST_F(StoreTest, BadMapNamesAreRefused) {
         store->DeclareMap(name, Item::descriptor());
     EXPECT_EQ(map.status().code(), absl::StatusCode::kInvalidArgument) << name;
   }
-  EXPECT_TRUE(store->DeclareMap(std::string(128, 'm'), Item::descriptor()).ok());
+  EXPECT_TRUE(
+      store->DeclareMap(std::string(128, 'm'), Item::descriptor()).ok());
   EXPECT_TRUE(store->DeclareMap("a-b_c.d9", Item::descriptor()).ok());
 }
 
@@ -195,8 +199,9 @@ TEST_F(StoreTest, ValuesOfTheWrongTypeAreRefused) {
   other->set_text("t");
   absl::StatusOr<WriteResult> wrong = items->Set("k", other);
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(wrong.status().message(),
-              HasSubstr("holds persist.test.v1.Item, not persist.test.v1.Other"));
+  EXPECT_THAT(
+      wrong.status().message(),
+      HasSubstr("holds persist.test.v1.Item, not persist.test.v1.Other"));
 
   // Right descriptor, wrong implementation: Map<Item> could not hand it out.
   google::protobuf::DynamicMessageFactory factory;
@@ -218,7 +223,8 @@ TEST_F(StoreTest, ValuesWithoutJsonFormAreRefusedAtWriteTime) {
         items.Set("k", MakeItem("bad \xff utf8", 1), With(d));
     EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
         << DurabilityName(d);
-    EXPECT_THAT(result.status().message(), HasSubstr("cannot be written as JSON"));
+    EXPECT_THAT(result.status().message(),
+                HasSubstr("cannot be written as JSON"));
   }
   EXPECT_EQ(items.Size(), 0);
 }
@@ -244,11 +250,13 @@ TEST_F(StoreTest, PreconditionsAndEtags) {
   EXPECT_EQ(items.Get("k")->etag.ToString(), etag);
   WriteOptions if_match;
   if_match.precondition = Precondition::EtagMatches(etag);
-  absl::StatusOr<WriteResult> second = items.Set("k", MakeItem("d", 4), if_match);
+  absl::StatusOr<WriteResult> second =
+      items.Set("k", MakeItem("d", 4), if_match);
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_NE(second->etag.ToString(), etag);
   // The old etag is stale now.
-  absl::StatusOr<WriteResult> stale = items.Set("k", MakeItem("e", 5), if_match);
+  absl::StatusOr<WriteResult> stale =
+      items.Set("k", MakeItem("e", 5), if_match);
   EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
   EXPECT_THAT(stale.status().message(), HasSubstr("read the key again"));
   EXPECT_EQ(items.Get("k")->value->name(), "d");
@@ -330,8 +338,9 @@ TEST_F(StoreTest, RangeVisitsEveryKeyOnce) {
   auto store = OpenOrDie();
   Map<Item> items = Items(*store);
   for (int i = 0; i < 1000; ++i) {
-    ASSERT_TRUE(items.Set(absl::StrCat("key", i), MakeItem("v", i),
-                          With(Durability::kMemory))
+    ASSERT_TRUE(items
+                    .Set(absl::StrCat("key", i), MakeItem("v", i),
+                         With(Durability::kMemory))
                     .ok());
   }
   std::set<std::string> seen;
@@ -376,9 +385,11 @@ TEST_F(StoreTest, AsyncWritesCoalesceAndReachTheFileOnFlush) {
   auto store = OpenWithoutBackgroundFlush();
   Map<Item> items = Items(*store);
   for (int i = 1; i <= 100; ++i) {
-    ASSERT_TRUE(items.Set("hot", MakeItem("v", i), With(Durability::kAsync)).ok());
+    ASSERT_TRUE(
+        items.Set("hot", MakeItem("v", i), With(Durability::kAsync)).ok());
   }
-  ASSERT_TRUE(items.Set("gone", MakeItem("g", 1), With(Durability::kAsync)).ok());
+  ASSERT_TRUE(
+      items.Set("gone", MakeItem("g", 1), With(Durability::kAsync)).ok());
   ASSERT_TRUE(items.Delete("gone", With(Durability::kAsync)).ok());
   EXPECT_EQ(ReadFileOrDie(path_), "go-persist 1\n");
   const uint64_t syncs_before = store->Stats().wal_syncs;
@@ -394,8 +405,10 @@ TEST_F(StoreTest, AsyncWritesCoalesceAndReachTheFileOnFlush) {
 TEST_F(StoreTest, WriteAfterAsyncSupersedesThePendingRecord) {
   auto store = OpenWithoutBackgroundFlush();
   Map<Item> items = Items(*store);
-  ASSERT_TRUE(items.Set("k", MakeItem("async", 1), With(Durability::kAsync)).ok());
-  ASSERT_TRUE(items.Set("k", MakeItem("write", 2), With(Durability::kWrite)).ok());
+  ASSERT_TRUE(
+      items.Set("k", MakeItem("async", 1), With(Durability::kAsync)).ok());
+  ASSERT_TRUE(
+      items.Set("k", MakeItem("write", 2), With(Durability::kWrite)).ok());
   ASSERT_TRUE(store->Flush().ok());
   EXPECT_EQ(ReadFileOrDie(path_),
             "go-persist 1\nS items:k\n{\"name\":\"write\",\"count\":2}\n");
@@ -404,13 +417,17 @@ TEST_F(StoreTest, WriteAfterAsyncSupersedesThePendingRecord) {
 TEST_F(StoreTest, MemoryWriteAfterAsyncIsWhatTheFlusherWrites) {
   auto store = OpenWithoutBackgroundFlush();
   Map<Item> items = Items(*store);
-  ASSERT_TRUE(items.Set("k", MakeItem("async", 1), With(Durability::kAsync)).ok());
-  ASSERT_TRUE(items.Set("k", MakeItem("memory", 2), With(Durability::kMemory)).ok());
-  ASSERT_TRUE(items.Set("gone", MakeItem("async", 1), With(Durability::kAsync)).ok());
+  ASSERT_TRUE(
+      items.Set("k", MakeItem("async", 1), With(Durability::kAsync)).ok());
+  ASSERT_TRUE(
+      items.Set("k", MakeItem("memory", 2), With(Durability::kMemory)).ok());
+  ASSERT_TRUE(
+      items.Set("gone", MakeItem("async", 1), With(Durability::kAsync)).ok());
   ASSERT_TRUE(items.Delete("gone", With(Durability::kMemory)).ok());
   ASSERT_TRUE(store->Flush().ok());
   const std::string file = ReadFileOrDie(path_);
-  EXPECT_THAT(file, HasSubstr("S items:k\n{\"name\":\"memory\",\"count\":2}\n"));
+  EXPECT_THAT(file,
+              HasSubstr("S items:k\n{\"name\":\"memory\",\"count\":2}\n"));
   EXPECT_THAT(file, HasSubstr("D items:gone\n\n"));
   EXPECT_THAT(file, ::testing::Not(HasSubstr("async")));
 }
@@ -418,8 +435,9 @@ TEST_F(StoreTest, MemoryWriteAfterAsyncIsWhatTheFlusherWrites) {
 TEST_F(StoreTest, CloseFlushesAsyncWrites) {
   {
     auto store = OpenWithoutBackgroundFlush();
-    ASSERT_TRUE(
-        Items(*store).Set("k", MakeItem("async", 1), With(Durability::kAsync)).ok());
+    ASSERT_TRUE(Items(*store)
+                    .Set("k", MakeItem("async", 1), With(Durability::kAsync))
+                    .ok());
     ASSERT_TRUE(store->Close().ok());
   }
   auto store = OpenOrDie();
@@ -433,8 +451,9 @@ TEST_F(StoreTest, BackgroundFlusherWritesAndSyncsAsyncChanges) {
   options.sync_interval = absl::Milliseconds(10);
   auto store = OpenOrDie(options);
   const int64_t syncs = fs.Count(FaultInjectionFileSystem::Op::kSync);
-  ASSERT_TRUE(
-      Items(*store).Set("k", MakeItem("async", 1), With(Durability::kAsync)).ok());
+  ASSERT_TRUE(Items(*store)
+                  .Set("k", MakeItem("async", 1), With(Durability::kAsync))
+                  .ok());
   // The flusher's first fsync comes after it wrote the record.
   ASSERT_TRUE(fs.WaitForCount(FaultInjectionFileSystem::Op::kSync, syncs + 1,
                               absl::Seconds(60)));
@@ -448,14 +467,18 @@ TEST_F(StoreTest, ClosedStoreRefusesEveryCall) {
   ASSERT_TRUE(items.Set("k", MakeItem("v", 1)).ok());
   ASSERT_TRUE(store->Close().ok());
   EXPECT_TRUE(store->Close().ok());  // idempotent
-  EXPECT_EQ(items.Get("k").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(items.Get("k").status().code(),
+            absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(items.Get("k").status().message(), HasSubstr("closed"));
   EXPECT_EQ(items.Set("k", MakeItem("w", 2)).status().code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(items.Set("k", MakeItem("w", 2), With(Durability::kAsync)).status().code(),
+  EXPECT_EQ(items.Set("k", MakeItem("w", 2), With(Durability::kAsync))
+                .status()
+                .code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store->Flush().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store->Shrink().status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->Shrink().status().code(),
+            absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store->Health().code(), absl::StatusCode::kFailedPrecondition);
 }
 
@@ -484,7 +507,8 @@ TEST_F(StoreTest, DeclaringAgainReturnsTheSameMapOrRefusesAnotherType) {
   auto store = OpenOrDie();
   DynamicMap* items = *store->GetMap("items");
   EXPECT_EQ(*store->DeclareMap("items", Item::descriptor()), items);
-  absl::StatusOr<DynamicMap*> other = store->DeclareMap("items", Other::descriptor());
+  absl::StatusOr<DynamicMap*> other =
+      store->DeclareMap("items", Other::descriptor());
   EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store->GetMap("nope").status().code(), absl::StatusCode::kNotFound);
 }
@@ -531,7 +555,8 @@ TEST_F(StoreTest, OrphansThatDoNotDecodeLeaveTheMapUndeclared) {
   EXPECT_EQ(others.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(others.status().message(), HasSubstr("line 3"));
   EXPECT_THAT(others.status().message(), HasSubstr("nope"));
-  EXPECT_EQ(store->GetMap("others").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->GetMap("others").status().code(),
+            absl::StatusCode::kNotFound);
   EXPECT_EQ(store->Stats().orphan_keys, 1);
 }
 
@@ -632,6 +657,22 @@ TEST_F(StoreTest, ShrinkKeepsTheLiveStateOnly) {
   ASSERT_TRUE(items.Set("after", MakeItem("a", 1)).ok());
   EXPECT_THAT(ReadFileOrDie(path_), HasSubstr("S items:after\n"));
   EXPECT_EQ(store->Stats().wal_records, 2u);
+}
+
+TEST_F(StoreTest, ShrinkKeepsTheFilesPermissions) {
+  for (const mode_t mode : {0600, 0640}) {
+    auto store = OpenOrDie();
+    Map<Item> items = Items(*store);
+    ASSERT_TRUE(items.Set("k", MakeItem("v", 1)).ok());
+    ASSERT_TRUE(items.Set("k", MakeItem("v", 2)).ok());
+    // A WAL its owner made private stays private after the rewrite.
+    ASSERT_EQ(::chmod(path_.c_str(), mode), 0);
+    ASSERT_TRUE(store->Shrink().ok());
+    struct stat st;
+    ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, mode);
+    ASSERT_TRUE(store->Close().ok());
+  }
 }
 
 TEST_F(StoreTest, AutoShrinkRunsWhenDeadRecordsPassTheRatio) {
