@@ -22,7 +22,8 @@ RUN /tmp/runtime-deps.sh && rm /tmp/runtime-deps.sh
 # reads them from where libprotobuf-dev puts them.
 COPY --from=build /usr/include/google/protobuf/*.proto /usr/include/google/protobuf/
 COPY --from=build /src/build/release/service/persistd /src/build/release/clients/cli/persistctl /usr/local/bin/
-RUN useradd --system --uid 10001 --user-group --no-create-home \
+RUN groupadd --system --gid 10001 persist \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home \
         --shell /usr/sbin/nologin persist \
     && mkdir /data && chown 10001:10001 /data
 USER 10001:10001
@@ -30,6 +31,8 @@ WORKDIR /data
 VOLUME /data
 # gRPC: persist.v1.Persist, grpc.health.v1 and reflection.
 EXPOSE 50051
+# Plaintext on 50051: with TLS or another --listen, override it (docker run
+# --health-cmd, or the orchestrator's own probes).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s \
     CMD ["persistctl", "--addr=127.0.0.1:50051", "health"]
 ENTRYPOINT ["persistd"]

@@ -24,12 +24,19 @@ owner() {  # the package owning library $1 (usrmerge: /lib is /usr/lib)
 missing=()
 for binary in "${binaries[@]}"; do
   [[ -x $binary ]] || { echo "check-runtime-deps: build $binary first" >&2; exit 2; }
+  # Not in a process substitution: a failing ldd must fail the check.
+  loaded=$(ldd "$binary")
+  if grep -q "not found" <<<"$loaded"; then
+    echo "check-runtime-deps: $binary loads a library this machine lacks:" >&2
+    grep "not found" <<<"$loaded" >&2
+    exit 1
+  fi
   while read -r library; do
     package=$(owner "$library")
     if [[ $listed != *" $package "* ]]; then
       missing+=("$package (for $library, loaded by $binary)")
     fi
-  done < <(ldd "$binary" | awk '/=>/ && $3 != "" {print $3}' | sort -u)
+  done < <(awk '/=>/ && $3 ~ /^\// {print $3}' <<<"$loaded" | sort -u)
 done
 
 if ((${#missing[@]} > 0)); then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lints the Dockerfile with dockerfile-utils (the parser behind the Docker
 # language server, from the npm registry; no docker engine is needed).
-# Installs Debian's npm first if this machine has none.
+# Fails on warnings as well as errors. Installs Debian's npm first if this
+# machine has none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v npx >/dev/null; then
@@ -10,5 +11,10 @@ if ! command -v npx >/dev/null; then
   $sudo apt-get update -q
   $sudo apt-get install -y -q --no-install-recommends npm
 fi
-npx --yes dockerfile-utils@0.16.3 lint Dockerfile
+problems=$(npx --yes dockerfile-utils@0.16.3 lint --json Dockerfile)
+if [[ $problems != "[]" ]]; then
+  npx --yes dockerfile-utils@0.16.3 lint Dockerfile || true
+  echo "lint-dockerfile: the Dockerfile has problems (above): $problems" >&2
+  exit 1
+fi
 echo "lint-dockerfile: Dockerfile has no problems"

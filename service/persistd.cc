@@ -281,7 +281,8 @@ int Main(int argc, char** argv) {
                 absl::InvalidArgumentError(absl::StrCat(
                     "--log_format: \"", log_format, "\" is not text or json")));
   }
-  const ServerLog log(/*json=*/log_format == "json");
+  // Static: it outlives everything that logs, up to the process's exit.
+  static const ServerLog log(/*json=*/log_format == "json");
   server_log = &log;
   v1::ServerConfig config;
   if (!absl::GetFlag(FLAGS_config).empty()) {

@@ -63,7 +63,8 @@ class FileSystem {
 
   // Creates an empty file, replacing one that exists. With
   // `permissions_of`, the new file gets that file's permission bits (a
-  // rewrite of a 0600 WAL stays 0600); else 0644 less the umask.
+  // rewrite of a 0600 WAL stays 0600), plus read and write for its owner;
+  // else 0644 less the umask.
   virtual absl::StatusOr<std::unique_ptr<WritableFile>> CreateEmpty(
       const std::string& path, const std::string& permissions_of) = 0;
 

@@ -131,7 +131,9 @@ class Posix final : public FileSystem {
       if (::stat(permissions_of.c_str(), &st) != 0) {
         return ErrnoError("stat", permissions_of, errno);
       }
-      mode = st.st_mode & 07777;
+      // Permission bits only (no setuid, setgid or sticky bit), and always
+      // writable by its owner: persist appends to what it creates.
+      mode = (st.st_mode & 0777) | S_IRUSR | S_IWUSR;
     }
     const int fd =
         ::open(path.c_str(),

@@ -131,43 +131,49 @@ std::unique_ptr<grpc::ClientContext> Context() {
 // TLS). Errors name the file that cannot be read.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel() {
   const std::string address = absl::GetFlag(FLAGS_addr);
-  if (absl::GetFlag(FLAGS_tls_ca).empty()) {
-    if (!absl::GetFlag(FLAGS_tls_cert).empty()) {
+  const std::string ca = absl::GetFlag(FLAGS_tls_ca);
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_key);
+  const std::string server_name = absl::GetFlag(FLAGS_tls_server_name);
+  if (ca.empty()) {
+    if (!cert.empty() || !key.empty() || !server_name.empty()) {
       return absl::InvalidArgumentError(
-          "--tls_cert needs --tls_ca, the CA that signed persistd's "
-          "certificate");
+          "--tls_cert, --tls_key and --tls_server_name need --tls_ca, the CA "
+          "that signed persistd's certificate");
     }
     return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   }
-  const auto read = [](const std::string& flag,
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError(
+        "give --tls_cert and --tls_key together (the client certificate "
+        "for mutual TLS and its private key)");
+  }
+  // An empty CA would make gRPC trust the system's public roots instead.
+  const auto read = [](absl::string_view flag,
                        const std::string& path) -> absl::StatusOr<std::string> {
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      return absl::NotFoundError(
-          absl::StrCat("--", flag, ": cannot read ", path));
-    }
     std::ostringstream bytes;
     bytes << in.rdbuf();
+    if (!in || bytes.str().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, ": cannot read ", path, ", or it is empty"));
+    }
     return bytes.str();
   };
   grpc::SslCredentialsOptions options;
-  absl::StatusOr<std::string> ca = read("tls_ca", absl::GetFlag(FLAGS_tls_ca));
-  if (!ca.ok()) return ca.status();
-  options.pem_root_certs = *ca;
-  if (!absl::GetFlag(FLAGS_tls_cert).empty()) {
-    absl::StatusOr<std::string> cert =
-        read("tls_cert", absl::GetFlag(FLAGS_tls_cert));
-    if (!cert.ok()) return cert.status();
-    absl::StatusOr<std::string> key =
-        read("tls_key", absl::GetFlag(FLAGS_tls_key));
-    if (!key.ok()) return key.status();
-    options.pem_cert_chain = *cert;
-    options.pem_private_key = *key;
+  absl::StatusOr<std::string> ca_pem = read("tls_ca", ca);
+  if (!ca_pem.ok()) return ca_pem.status();
+  options.pem_root_certs = *ca_pem;
+  if (!cert.empty()) {
+    absl::StatusOr<std::string> cert_pem = read("tls_cert", cert);
+    if (!cert_pem.ok()) return cert_pem.status();
+    absl::StatusOr<std::string> key_pem = read("tls_key", key);
+    if (!key_pem.ok()) return key_pem.status();
+    options.pem_cert_chain = *cert_pem;
+    options.pem_private_key = *key_pem;
   }
   grpc::ChannelArguments arguments;
-  if (!absl::GetFlag(FLAGS_tls_server_name).empty()) {
-    arguments.SetSslTargetNameOverride(absl::GetFlag(FLAGS_tls_server_name));
-  }
+  if (!server_name.empty()) arguments.SetSslTargetNameOverride(server_name);
   return grpc::CreateCustomChannel(address, grpc::SslCredentials(options),
                                    arguments);
 }

@@ -230,6 +230,20 @@ TEST_F(PersistdTest, ConnectsWithMutualTls) {
       Persistctl(ctl + "--tls_cert=/nonexistent --tls_key=x health", &out),
       kUsage);
   EXPECT_THAT(out, HasSubstr("--tls_cert: cannot read /nonexistent"));
+  // An empty CA file is refused (gRPC would trust public roots instead), and
+  // TLS flags without --tls_ca are not silently plaintext.
+  testing::WriteFileOrDie(dir_.Path("empty.pem"), "");
+  EXPECT_EQ(
+      Persistctl(absl::StrCat("--addr=", persistd->address(),
+                              " --tls_ca=", dir_.Path("empty.pem"), " health"),
+                 &out),
+      kUsage);
+  EXPECT_THAT(out, HasSubstr("or it is empty"));
+  EXPECT_EQ(Persistctl(absl::StrCat("--addr=", persistd->address(), " ",
+                                    client_cert, "health"),
+                       &out),
+            kUsage);
+  EXPECT_THAT(out, HasSubstr("need --tls_ca"));
 }
 
 TEST_F(PersistdTest, SendsTheTokenAndExitsWithTheRefusal) {

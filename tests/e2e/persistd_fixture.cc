@@ -66,6 +66,11 @@ int Persistd::Kill(int signal) {
 }
 
 std::string Persistd::Output() {
+  // Reading to the end would wait for a running persistd forever.
+  if (pid_ > 0) {
+    ADD_FAILURE() << "Output() before persistd exited";
+    return read_;
+  }
   char buffer[4096];
   while (out_ != nullptr && std::fgets(buffer, sizeof(buffer), out_)) {
     read_ += buffer;

@@ -41,6 +41,8 @@ class Persistd {
   // The last line read from its output: the "serving" line once it serves.
   const std::string& banner() const { return banner_; }
   // Everything it wrote to stdout, up to its end: call once it exited.
+  // (Until then only the start-up lines are read: a persistd that writes
+  // more than a pipe holds, 64 KiB, would block.)
   std::string Output();
 
   std::shared_ptr<grpc::Channel> Channel(

@@ -660,7 +660,8 @@ TEST_F(StoreTest, ShrinkKeepsTheLiveStateOnly) {
 }
 
 TEST_F(StoreTest, ShrinkKeepsTheFilesPermissions) {
-  for (const mode_t mode : {0600, 0640}) {
+  // 0660 and 0666: bits the usual umask (022) would clear.
+  for (const mode_t mode : {0600, 0660, 0666}) {
     auto store = OpenOrDie();
     Map<Item> items = Items(*store);
     ASSERT_TRUE(items.Set("k", MakeItem("v", 1)).ok());
