@@ -118,9 +118,9 @@ int OpenChild(const std::string& path, int maps, bool large) {
   StoreOptions options;
   options.path = path;
   for (int m = 0; m < maps; ++m) {
-    options.maps.push_back({absl::StrCat("m", m), large
-                                                      ? LargeRecord::descriptor()
-                                                      : SmallRecord::descriptor()});
+    options.maps.push_back(
+        {absl::StrCat("m", m),
+         large ? LargeRecord::descriptor() : SmallRecord::descriptor()});
   }
   options.auto_shrink.enabled = false;
   options.log = StderrLogSink();  // its "opened" line shows the phases
@@ -134,8 +134,7 @@ int OpenChild(const std::string& path, int maps, bool large) {
   struct rusage usage;
   ::getrusage(RUSAGE_SELF, &usage);
   std::printf("%.6f %ld %lld %lld\n", absl::ToDoubleSeconds(took),
-              usage.ru_maxrss,
-              static_cast<long long>(ResidentKb() - before_kb),
+              usage.ru_maxrss, static_cast<long long>(ResidentKb() - before_kb),
               static_cast<long long>((*store)->Stats().live_keys));
   std::fflush(stdout);
   std::_Exit(0);  // the measurement is done; skip freeing a million values
@@ -148,9 +147,10 @@ struct ChildResult {
   int64_t keys = 0;
 };
 
-// `tunables`: GLIBC_TUNABLES for the child ("" for glibc's defaults).
-ChildResult RunChild(const std::string& self, const std::string& path,
-                     int maps, bool large, const std::string& tunables) {
+// `allocator`: one environment setting that picks the child's malloc
+// ("GLIBC_TUNABLES=..." or "LD_PRELOAD=..."; "" for glibc's defaults).
+ChildResult RunChild(const std::string& self, const std::string& path, int maps,
+                     bool large, const std::string& allocator) {
   int fds[2];
   if (::pipe(fds) != 0) std::exit(1);
   posix_spawn_file_actions_t actions;
@@ -165,9 +165,13 @@ ChildResult RunChild(const std::string& self, const std::string& path,
                              nullptr};
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string(*e).rfind("GLIBC_TUNABLES=", 0) != 0) env_strings.push_back(*e);
+    const std::string setting = *e;
+    if (setting.rfind("GLIBC_TUNABLES=", 0) != 0 &&
+        setting.rfind("LD_PRELOAD=", 0) != 0) {
+      env_strings.push_back(setting);
+    }
   }
-  if (!tunables.empty()) env_strings.push_back("GLIBC_TUNABLES=" + tunables);
+  if (!allocator.empty()) env_strings.push_back(allocator);
   std::vector<char*> env;
   for (std::string& e : env_strings) env.push_back(e.data());
   env.push_back(nullptr);
@@ -185,9 +189,9 @@ ChildResult RunChild(const std::string& self, const std::string& path,
   int status = 0;
   ::waitpid(pid, &status, 0);
   ChildResult result;
-  if (!read || std::sscanf(line, "%lf %ld %ld %ld", &result.seconds,
-                           &result.peak_kb, &result.resident_kb,
-                           &result.keys) != 4) {
+  if (!read ||
+      std::sscanf(line, "%lf %ld %ld %ld", &result.seconds, &result.peak_kb,
+                  &result.resident_kb, &result.keys) != 4) {
     std::fprintf(stderr, "the child failed to open the store\n");
     std::exit(1);
   }
@@ -211,12 +215,16 @@ int Main(int argc, char** argv) {
     }
     const std::vector<std::string> flag = absl::StrSplit(argv[i], '=');
     bool ok = flag.size() == 2;
-    if (ok && flag[0] == "--records") ok = absl::SimpleAtoi(flag[1], &records);
-    else if (ok && flag[0] == "--maps") ok = absl::SimpleAtoi(flag[1], &maps);
+    if (ok && flag[0] == "--records")
+      ok = absl::SimpleAtoi(flag[1], &records);
+    else if (ok && flag[0] == "--maps")
+      ok = absl::SimpleAtoi(flag[1], &maps);
     else if (ok && flag[0] == "--small_records")
       ok = absl::SimpleAtoi(flag[1], &small_records);
-    else if (ok && flag[0] == "--dir") dir = flag[1];
-    else ok = false;
+    else if (ok && flag[0] == "--dir")
+      dir = flag[1];
+    else
+      ok = false;
     if (!ok || maps < 1 || records < 1 || small_records < 1) {
       std::fprintf(stderr, "load_bench: bad flag %s\n", argv[i]);
       return 2;
@@ -234,16 +242,18 @@ int Main(int argc, char** argv) {
               static_cast<long long>(records), maps);
   std::fflush(stdout);
   const uint64_t large_bytes = WriteWal(large_path, records, maps, true);
-  // glibc's malloc on 4 KB pages, then on transparent huge pages: most of
+  // glibc's malloc on 4 KB pages, then on transparent huge pages (most of
   // an open is first-touch page faults of the memory the values fill, and
-  // huge pages take 512 times fewer. persistd's image sets the tunable.
+  // huge pages take 512 times fewer), then tcmalloc, which persistd links.
+  const std::string tcmalloc = absl::StrCat("LD_PRELOAD=", PERSIST_TCMALLOC);
   const ChildResult large = RunChild(resolved, large_path, maps, true, "");
   const ChildResult huge = RunChild(resolved, large_path, maps, true,
-                                    "glibc.malloc.hugetlb=1");
+                                    "GLIBC_TUNABLES=glibc.malloc.hugetlb=1");
+  const ChildResult tc = RunChild(resolved, large_path, maps, true, tcmalloc);
   if (!keep) std::remove(large_path.c_str());
-  for (const auto& [name, result] :
-       {std::pair{"default malloc", large},
-        std::pair{"malloc on huge pages", huge}}) {
+  for (const auto& [name, result] : {std::pair{"default malloc", large},
+                                     std::pair{"malloc on huge pages", huge},
+                                     std::pair{"tcmalloc, as persistd", tc}}) {
     std::printf(
         "open %.1f MB WAL, %lld records (%s): %.2f s, %.0f MB/s; peak RSS "
         "%.0f MB, resident after open %.0f MB (%.2fx the file)\n",
@@ -256,20 +266,27 @@ int Main(int argc, char** argv) {
   const std::string small_path = absl::StrCat(dir, "/load_bench_small.wal");
   const uint64_t small_bytes = WriteWal(small_path, small_records, 1, false);
   const ChildResult small = RunChild(resolved, small_path, 1, false, "");
+  const ChildResult small_tc =
+      RunChild(resolved, small_path, 1, false, tcmalloc);
   if (!keep) std::remove(small_path.c_str());
-  std::printf(
-      "open %.1f MB WAL of %lld small structs: %.2f s, %.0f MB/s; %.0f bytes "
-      "resident per live entry\n",
-      small_bytes / 1e6, static_cast<long long>(small.keys), small.seconds,
-      small_bytes / 1e6 / small.seconds,
-      small.resident_kb * 1024.0 / static_cast<double>(small.keys));
+  for (const auto& [name, result] :
+       {std::pair{"default malloc", small}, std::pair{"tcmalloc", small_tc}}) {
+    std::printf(
+        "open %.1f MB WAL of %lld small structs (%s): %.2f s, %.0f MB/s; "
+        "%.0f bytes resident per live entry\n",
+        small_bytes / 1e6, static_cast<long long>(result.keys), name,
+        result.seconds, small_bytes / 1e6 / result.seconds,
+        result.resident_kb * 1024.0 / static_cast<double>(result.keys));
+  }
   std::printf(
       "{\"large\":{\"file_bytes\":%llu,\"seconds\":%.3f,\"mb_per_sec\":%.0f,"
-      "\"huge_pages_mb_per_sec\":%.0f,\"peak_rss_kb\":%lld},\"small\":{"
+      "\"huge_pages_mb_per_sec\":%.0f,\"tcmalloc_mb_per_sec\":%.0f,"
+      "\"peak_rss_kb\":%lld},\"small\":{"
       "\"entries\":%lld,\"bytes_per_entry\":%.0f}}\n",
       static_cast<unsigned long long>(large_bytes), large.seconds,
       large_bytes / 1e6 / large.seconds, large_bytes / 1e6 / huge.seconds,
-      static_cast<long long>(large.peak_kb), static_cast<long long>(small.keys),
+      large_bytes / 1e6 / tc.seconds, static_cast<long long>(large.peak_kb),
+      static_cast<long long>(small.keys),
       small.resident_kb * 1024.0 / static_cast<double>(small.keys));
   return 0;
 }
