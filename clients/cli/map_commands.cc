@@ -57,6 +57,17 @@ absl::StatusOr<v1::Precondition> ParsePrecondition(
   return precondition;
 }
 
+// The durability and precondition of a Set, Delete or Update request.
+template <typename Request>
+absl::Status SetWriteOptions(const MapCommandFlags& flags, Request* request) {
+  PERSIST_ASSIGN_OR_RETURN(v1::Durability durability,
+                           ParseDurability(flags.durability));
+  request->set_durability(durability);
+  PERSIST_ASSIGN_OR_RETURN(*request->mutable_precondition(),
+                           ParsePrecondition(flags));
+  return absl::OkStatus();
+}
+
 // A map's values, as JSON, over the server's types.
 class MapClient {
  public:
@@ -165,11 +176,7 @@ absl::Status Set(MapClient& client, const std::string& key,
   request.set_map(client.map());
   request.set_key(key);
   PERSIST_RETURN_IF_ERROR(client.Pack(json, request.mutable_value()));
-  PERSIST_ASSIGN_OR_RETURN(v1::Durability durability,
-                           ParseDurability(flags.durability));
-  request.set_durability(durability);
-  PERSIST_ASSIGN_OR_RETURN(*request.mutable_precondition(),
-                           ParsePrecondition(flags));
+  PERSIST_RETURN_IF_ERROR(SetWriteOptions(flags, &request));
   v1::SetResponse response;
   PERSIST_RETURN_IF_ERROR(
       FromGrpc(client.stub().Set(client.Context().get(), request, &response)));
@@ -186,11 +193,7 @@ absl::Status Delete(MapClient& client, const std::string& key,
   v1::DeleteRequest request;
   request.set_map(client.map());
   request.set_key(key);
-  PERSIST_ASSIGN_OR_RETURN(v1::Durability durability,
-                           ParseDurability(flags.durability));
-  request.set_durability(durability);
-  PERSIST_ASSIGN_OR_RETURN(*request.mutable_precondition(),
-                           ParsePrecondition(flags));
+  PERSIST_RETURN_IF_ERROR(SetWriteOptions(flags, &request));
   v1::DeleteResponse response;
   PERSIST_RETURN_IF_ERROR(FromGrpc(
       client.stub().Delete(client.Context().get(), request, &response)));
@@ -215,11 +218,7 @@ absl::Status Update(MapClient& client, const std::string& key,
   for (const std::string& path : flags.mask) {
     request.mutable_update_mask()->add_paths(path);
   }
-  PERSIST_ASSIGN_OR_RETURN(v1::Durability durability,
-                           ParseDurability(flags.durability));
-  request.set_durability(durability);
-  PERSIST_ASSIGN_OR_RETURN(*request.mutable_precondition(),
-                           ParsePrecondition(flags));
+  PERSIST_RETURN_IF_ERROR(SetWriteOptions(flags, &request));
   request.set_allow_missing(flags.allow_missing);
   v1::UpdateResponse response;
   PERSIST_RETURN_IF_ERROR(FromGrpc(
