@@ -5,18 +5,16 @@
 
 namespace persist::cli {
 
-std::string JsonString(absl::string_view text) { return QuoteJsonString(text); }
-
 JsonObject& JsonObject::Name(absl::string_view name) {
   if (out_.size() > 1) out_ += ",";
-  absl::StrAppend(&out_, JsonString(name), ":");
+  absl::StrAppend(&out_, QuoteJsonString(name), ":");
   return *this;
 }
 
 JsonObject& JsonObject::String(absl::string_view name,
                                absl::string_view value) {
   Name(name);
-  out_ += JsonString(value);
+  out_ += QuoteJsonString(value);
   return *this;
 }
 

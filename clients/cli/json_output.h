@@ -10,10 +10,6 @@
 
 namespace persist::cli {
 
-// `text` as a JSON string literal, quotes included. Text that is not valid
-// UTF-8 is shown C-hex-escaped (\xff).
-std::string JsonString(absl::string_view text);
-
 // {"name":value,...} in the order added.
 class JsonObject {
  public:

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "clients/cli/json_output.h"
 #include "clients/cli/remote_types.h"
+#include "clients/cpp/persist_client.h"
 #include "persist/v1/persist.grpc.pb.h"
 #include "storage/json_codec.h"
 #include "storage/status_macros.h"
@@ -15,13 +16,9 @@
 namespace persist::cli {
 namespace {
 
+using client::FromGrpc;
 using google::protobuf::Descriptor;
 using ContextFactory = std::function<std::unique_ptr<grpc::ClientContext>()>;
-
-absl::Status FromGrpc(const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
-}
 
 absl::StatusOr<v1::Durability> ParseDurability(const std::string& text) {
   if (text.empty()) return v1::DURABILITY_UNSPECIFIED;

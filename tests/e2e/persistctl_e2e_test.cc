@@ -201,11 +201,7 @@ message Order {
 }
 
 TEST_F(PersistdTest, ConnectsWithMutualTls) {
-  MakeCertificates();
-  auto persistd =
-      Start({absl::StrCat("--tls_cert=", dir_.Path("server.pem")),
-             absl::StrCat("--tls_key=", dir_.Path("server.key")),
-             absl::StrCat("--tls_client_ca=", dir_.Path("ca.pem"))});
+  auto persistd = StartWithMutualTls();
   // The certificate names localhost; the address is 127.0.0.1:PORT.
   const std::string ctl = absl::StrCat("--addr=", persistd->address(),
                                        " --tls_ca=", dir_.Path("ca.pem"),

@@ -115,11 +115,7 @@ TEST_F(PersistdTest, ServesTlsAndRefusesPlaintext) {
 }
 
 TEST_F(PersistdTest, MutualTlsNeedsAClientCertificate) {
-  MakeCertificates();
-  auto persistd =
-      Start({absl::StrCat("--tls_cert=", dir_.Path("server.pem")),
-             absl::StrCat("--tls_key=", dir_.Path("server.key")),
-             absl::StrCat("--tls_client_ca=", dir_.Path("ca.pem"))});
+  auto persistd = StartWithMutualTls();
   EXPECT_THAT(persistd->banner(), HasSubstr("(mTLS)"));
   EXPECT_TRUE(
       SetUser(*persistd->Stub(TlsCredentials(true)), "mtls", 1, v1::WRITE)

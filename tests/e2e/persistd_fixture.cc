@@ -153,6 +153,13 @@ std::shared_ptr<grpc::ChannelCredentials> PersistdTest::TlsCredentials(
   return grpc::SslCredentials(options);
 }
 
+std::unique_ptr<Persistd> PersistdTest::StartWithMutualTls() {
+  MakeCertificates();
+  return Start({absl::StrCat("--tls_cert=", dir_.Path("server.pem")),
+                absl::StrCat("--tls_key=", dir_.Path("server.key")),
+                absl::StrCat("--tls_client_ca=", dir_.Path("ca.pem"))});
+}
+
 grpc::Status PersistdTest::SetUser(v1::Persist::Stub& stub,
                                    const std::string& key, int age,
                                    v1::Durability durability) {

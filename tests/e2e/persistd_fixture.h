@@ -74,6 +74,8 @@ class PersistdTest : public ::testing::Test {
   void MakeCertificates();
   std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(
       bool with_client_cert);
+  // MakeCertificates, then persistd requiring client certificates.
+  std::unique_ptr<Persistd> StartWithMutualTls();
 
   // On the example map "users".
   static grpc::Status SetUser(v1::Persist::Stub& stub, const std::string& key,
