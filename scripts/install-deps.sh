@@ -10,6 +10,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc
   libprotobuf-dev libprotoc-dev protobuf-compiler
   rapidjson-dev libabsl-dev
+  # persistd's Prometheus endpoint (service/metrics_endpoint.cc).
+  libcpp-httplib-dev
   # tcmalloc, which persistd links (service/CMakeLists.txt).
   libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev

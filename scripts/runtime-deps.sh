@@ -7,7 +7,8 @@
 set -euo pipefail
 
 packages=(
-  libabsl20220623 libc-ares2 libgrpc++1.51 libgrpc29 libprotobuf32
+  libabsl20220623 libbrotli1 libc-ares2 libcpp-httplib0.11 libgrpc++1.51
+  libgrpc29 libprotobuf32
   libre2-9 libssl3 libtcmalloc-minimal4 zlib1g
 )
 

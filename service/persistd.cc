@@ -18,73 +18,28 @@
 #include <thread>
 #include <vector>
 
-#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/functional/function_ref.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "service/metrics_endpoint.h"
 #include "service/persist_service.h"
+#include "service/persistd_flags.h"
+#include "service/prometheus_text.h"
 #include "service/reflection_service.h"
+#include "service/rpc_metrics.h"
 #include "service/server_config.h"
 #include "service/server_log.h"
+#include "service/serving_status.h"
+#include "service/store_metrics.h"
 #include "storage/store.h"
-
-ABSL_FLAG(std::string, config, "",
-          "a JSON file holding a persist.v1.ServerConfig");
-ABSL_FLAG(std::string, listen, "",
-          "host:port to serve on (default 127.0.0.1:50051; port 0 picks one)");
-ABSL_FLAG(std::string, data, "", "the data file (default ./persist.wal)");
-ABSL_FLAG(std::string, descriptor_set, "",
-          "the schema as a FileDescriptorSet (protoc --include_imports "
-          "--descriptor_set_out)");
-ABSL_FLAG(std::vector<std::string>, proto_files, {},
-          "the schema as .proto files, relative to --proto_path");
-ABSL_FLAG(std::vector<std::string>, proto_path, {},
-          "include paths for --proto_files");
-ABSL_FLAG(std::vector<std::string>, maps, {},
-          "maps to serve, as name=full.type.Name, comma-separated");
-ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS");
-ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
-ABSL_FLAG(std::string, tls_client_ca, "",
-          "PEM CA: require client certificates it signed (mutual TLS)");
-ABSL_FLAG(std::string, tokens_file, "",
-          "bearer tokens, one \"<token> read|write\" per line");
-ABSL_FLAG(int, max_message_bytes, 0,
-          "largest request or response in bytes (default 4 MiB)");
-// Durations are strings and "unset" is empty or 0: abseil's flags of
-// std::optional or of absl::Duration use a fence that GCC's ThreadSanitizer
-// build refuses.
-ABSL_FLAG(std::string, sync_interval, "",
-          "how often ASYNC changes are written and fsynced, as 500ms or 2s "
-          "(default 1s)");
-ABSL_FLAG(bool, auto_shrink_disabled, false, "never shrink on its own");
-ABSL_FLAG(std::string, auto_shrink_check_interval, "",
-          "how often to consider shrinking (default 1m)");
-ABSL_FLAG(double, auto_shrink_ratio, 0,
-          "shrink when records / live keys reaches this (default 1.8)");
-ABSL_FLAG(uint64_t, auto_shrink_min_file_bytes, 0,
-          "... and the file has at least this many bytes (default 16 MiB)");
-ABSL_FLAG(bool, skip_corrupt, false,
-          "on open, skip damaged records (counted and logged) instead of "
-          "refusing to start");
-ABSL_FLAG(bool, ignore_unknown_fields, false,
-          "on open, skip JSON fields the maps' types lack instead of "
-          "refusing them");
-ABSL_FLAG(int, max_page_size, 0, "largest List page (default 1000)");
-ABSL_FLAG(std::string, log_format, "text",
-          "text (for people) or json (one object per line, on stdout)");
-ABSL_FLAG(std::string, default_durability, "",
-          "durability of writes that give none: memory, async, write "
-          "(default) or fsync");
 
 namespace persist::service {
 namespace {
@@ -100,116 +55,6 @@ const ServerLog& Log() {
 int Fail(absl::string_view what, const absl::Status& status) {
   Log().Error(absl::StrCat(what, ": ", status.message()));
   return 1;
-}
-
-// Sets the duration `out()` returns from the flag `name`'s text, unless the
-// text is empty (then `out` is not called, so the field stays unset).
-absl::Status SetDurationFlag(
-    absl::string_view name, const std::string& text,
-    absl::FunctionRef<google::protobuf::Duration*()> out) {
-  if (text.empty()) return absl::OkStatus();
-  absl::Duration duration;
-  if (!absl::ParseDuration(text, &duration)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", name, ": \"", text,
-                     "\" is not a duration such as 500ms, 2s or 1m"));
-  }
-  const int64_t seconds =
-      absl::IDivDuration(duration, absl::Seconds(1), &duration);
-  out()->set_seconds(seconds);
-  out()->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(duration)));
-  return absl::OkStatus();
-}
-
-// Flags override the config file's fields; every field has one.
-absl::Status ApplyFlags(v1::ServerConfig* config) {
-  if (!absl::GetFlag(FLAGS_listen).empty()) {
-    config->set_listen(absl::GetFlag(FLAGS_listen));
-  }
-  if (!absl::GetFlag(FLAGS_data).empty()) {
-    config->set_data_file(absl::GetFlag(FLAGS_data));
-  }
-  if (!absl::GetFlag(FLAGS_descriptor_set).empty()) {
-    config->mutable_schema()->set_descriptor_set(
-        absl::GetFlag(FLAGS_descriptor_set));
-  }
-  for (const std::string& file : absl::GetFlag(FLAGS_proto_files)) {
-    config->mutable_schema()->add_proto_files(file);
-  }
-  for (const std::string& path : absl::GetFlag(FLAGS_proto_path)) {
-    config->mutable_schema()->add_include_paths(path);
-  }
-  if (!absl::GetFlag(FLAGS_maps).empty()) config->clear_maps();
-  for (const std::string& map : absl::GetFlag(FLAGS_maps)) {
-    const std::vector<std::string> parts = absl::StrSplit(map, '=');
-    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--maps: \"", map, "\" is not name=full.type.Name"));
-    }
-    v1::MapConfig* entry = config->add_maps();
-    entry->set_name(parts[0]);
-    entry->set_type(parts[1]);
-  }
-  if (!absl::GetFlag(FLAGS_tls_cert).empty()) {
-    config->mutable_tls()->set_cert_file(absl::GetFlag(FLAGS_tls_cert));
-  }
-  if (!absl::GetFlag(FLAGS_tls_key).empty()) {
-    config->mutable_tls()->set_key_file(absl::GetFlag(FLAGS_tls_key));
-  }
-  if (!absl::GetFlag(FLAGS_tls_client_ca).empty()) {
-    config->mutable_tls()->set_client_ca_file(
-        absl::GetFlag(FLAGS_tls_client_ca));
-  }
-  if (!absl::GetFlag(FLAGS_tokens_file).empty()) {
-    config->set_tokens_file(absl::GetFlag(FLAGS_tokens_file));
-  }
-  if (absl::GetFlag(FLAGS_max_message_bytes) != 0) {
-    config->mutable_limits()->set_max_message_bytes(
-        absl::GetFlag(FLAGS_max_message_bytes));
-  }
-  if (absl::Status status =
-          SetDurationFlag("sync_interval", absl::GetFlag(FLAGS_sync_interval),
-                          [config] { return config->mutable_sync_interval(); });
-      !status.ok()) {
-    return status;
-  }
-  v1::AutoShrink* shrink = config->mutable_auto_shrink();
-  if (absl::GetFlag(FLAGS_auto_shrink_disabled)) shrink->set_disabled(true);
-  if (absl::Status status = SetDurationFlag(
-          "auto_shrink_check_interval",
-          absl::GetFlag(FLAGS_auto_shrink_check_interval),
-          [shrink] { return shrink->mutable_check_interval(); });
-      !status.ok()) {
-    return status;
-  }
-  if (absl::GetFlag(FLAGS_auto_shrink_ratio) != 0) {
-    shrink->set_ratio(absl::GetFlag(FLAGS_auto_shrink_ratio));
-  }
-  if (absl::GetFlag(FLAGS_auto_shrink_min_file_bytes) != 0) {
-    shrink->set_min_file_bytes(absl::GetFlag(FLAGS_auto_shrink_min_file_bytes));
-  }
-  if (absl::GetFlag(FLAGS_skip_corrupt)) {
-    config->mutable_recovery()->set_skip_corrupt(true);
-  }
-  if (absl::GetFlag(FLAGS_ignore_unknown_fields)) {
-    config->mutable_recovery()->set_ignore_unknown_fields(true);
-  }
-  if (absl::GetFlag(FLAGS_max_page_size) != 0) {
-    config->mutable_limits()->set_max_page_size(
-        absl::GetFlag(FLAGS_max_page_size));
-  }
-  const std::string durability = absl::GetFlag(FLAGS_default_durability);
-  if (!durability.empty()) {
-    v1::Durability value;
-    if (!v1::Durability_Parse(absl::AsciiStrToUpper(durability), &value) ||
-        value == v1::DURABILITY_UNSPECIFIED) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--default_durability: \"", durability,
-                       "\" is not memory, async, write or fsync"));
-    }
-    config->set_default_durability(value);
-  }
-  return absl::OkStatus();
 }
 
 // The files of the services persistd serves. Naming their descriptors also
@@ -237,13 +82,22 @@ std::vector<const google::protobuf::FileDescriptor*> ReflectedFiles(
   return files;
 }
 
+std::vector<const google::protobuf::ServiceDescriptor*> Services(
+    const std::vector<const google::protobuf::FileDescriptor*>& files) {
+  std::vector<const google::protobuf::ServiceDescriptor*> services;
+  for (const google::protobuf::FileDescriptor* file : files) {
+    for (int i = 0; i < file->service_count(); ++i) {
+      services.push_back(file->service(i));
+    }
+  }
+  return services;
+}
+
 std::vector<std::string> ServiceNames(
     const std::vector<const google::protobuf::FileDescriptor*>& files) {
   std::vector<std::string> names;
-  for (const google::protobuf::FileDescriptor* file : files) {
-    for (int i = 0; i < file->service_count(); ++i) {
-      names.push_back(file->service(i)->full_name());
-    }
+  for (const auto* service : Services(files)) {
+    names.push_back(service->full_name());
   }
   return names;
 }
@@ -258,6 +112,272 @@ void WaitForShutdownSignal() {
   sigwait(&signals, &signal_number);
   Log().Info(absl::StrCat(signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                           ": shutting down"));
+}
+
+// The configuration: the file named by --config, flags over it, defaults
+// under it.
+absl::StatusOr<v1::ServerConfig> LoadConfig() {
+  v1::ServerConfig config;
+  if (!ConfigFlag().empty()) {
+    absl::StatusOr<v1::ServerConfig> read = ReadConfigFile(ConfigFlag());
+    if (!read.ok()) return read.status();
+    config = *std::move(read);
+  }
+  if (absl::Status status = ApplyFlags(&config); !status.ok()) return status;
+  ApplyDefaults(&config);
+  return config;
+}
+
+// Limits, keepalive and metrics, the same on every port.
+void ConfigureServer(const v1::ServerConfig& config,
+                     std::vector<std::unique_ptr<
+                         grpc::experimental::ServerInterceptorFactoryInterface>>
+                         interceptors,
+                     grpc::ServerBuilder* builder) {
+  // Larger messages are RESOURCE_EXHAUSTED, before they reach the store.
+  const int max_message_bytes = config.limits().max_message_bytes() > 0
+                                    ? config.limits().max_message_bytes()
+                                    : 4 << 20;
+  builder->SetMaxReceiveMessageSize(max_message_bytes);
+  builder->SetMaxSendMessageSize(max_message_bytes);
+  // Find dead clients on idle connections, and let live ones ping us.
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder->AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
+  builder->experimental().SetInterceptorCreators(std::move(interceptors));
+}
+
+// Builds and starts `builder`'s server on `address`, logging where.
+absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
+    grpc::ServerBuilder& builder, const std::string& address,
+    const std::shared_ptr<grpc::ServerCredentials>& credentials,
+    absl::string_view what, int* port) {
+  builder.AddListeningPort(address, credentials, port);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || *port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve ", what, " on ", address,
+                     "; is the address valid and the port free?"));
+  }
+  return server;
+}
+
+std::string HostPort(const std::string& address, int port) {
+  return absl::StrCat(address.substr(0, address.rfind(':')), ":", port);
+}
+
+// Once the store is open: what it holds, where it is served.
+void LogServing(const v1::ServerConfig& config, const std::string& address,
+                const Store& store, bool tokens, absl::Duration load_time) {
+  const StoreStats stats = store.Stats();
+  std::vector<std::string> maps;
+  for (const MapStats& map : stats.maps) {
+    maps.push_back(
+        absl::StrCat(map.name, " (", map.type, ", ", map.live_keys, " keys)"));
+  }
+  Log().Info(absl::StrCat(
+      "serving ", address,
+      config.tls().cert_file().empty()
+          ? ""
+          : (config.tls().client_ca_file().empty() ? " (TLS)" : " (mTLS)"),
+      tokens ? " (tokens)" : "", ", data file ", config.data_file(), " (",
+      stats.wal_records, " records, loaded in ",
+      absl::FormatDuration(load_time), "), maps: ", absl::StrJoin(maps, ", ")));
+}
+
+int FailToOpen(const v1::ServerConfig& config, const absl::Status& status) {
+  Fail("data file", status);
+  if (absl::IsDataLoss(status)) {
+    Log().Error(absl::StrCat(
+        "to see what the file holds: persistctl check --file=",
+        config.data_file(),
+        "; to start anyway, skipping damaged records: "
+        "--skip_corrupt (or recovery.skipCorrupt in the config); to keep "
+        "a readable copy: persistctl repair --file=",
+        config.data_file(), " --out=NEW_FILE"));
+  }
+  return 1;
+}
+
+// What the configuration turns into before anything is served.
+struct Setup {
+  LoadedSchema schema;
+  StoreOptions store_options;
+  ServiceOptions service_options;
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::unique_ptr<TokenAuth> auth;  // null without tokens
+};
+
+// Errors start with the part of the configuration that is wrong.
+absl::StatusOr<Setup> Prepare(const v1::ServerConfig& config) {
+  auto in = [](absl::string_view what, const absl::Status& status) {
+    return absl::Status(status.code(),
+                        absl::StrCat(what, ": ", status.message()));
+  };
+  Setup setup;
+  absl::StatusOr<LoadedSchema> schema = LoadSchema(config.schema());
+  if (!schema.ok()) return in("schema", schema.status());
+  setup.schema = *std::move(schema);
+  absl::StatusOr<StoreOptions> store_options =
+      MakeStoreOptions(config, setup.schema);
+  if (!store_options.ok()) return in("maps", store_options.status());
+  setup.store_options = *std::move(store_options);
+  setup.store_options.log = Log().EngineSink();
+  absl::StatusOr<ServiceOptions> service_options = MakeServiceOptions(config);
+  if (!service_options.ok()) return in("config", service_options.status());
+  setup.service_options = *std::move(service_options);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(config.tls());
+  if (!credentials.ok()) return in("tls", credentials.status());
+  setup.credentials = *std::move(credentials);
+  if (!config.tokens_file().empty()) {
+    absl::StatusOr<std::unique_ptr<TokenAuth>> loaded =
+        TokenAuth::FromFile(config.tokens_file());
+    if (!loaded.ok()) return in("tokens", loaded.status());
+    setup.auth = *std::move(loaded);
+    setup.service_options.auth = setup.auth.get();
+  }
+  return setup;
+}
+
+// The Prometheus endpoint, if configured (null otherwise). `store` is null
+// until the data file is loaded.
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(
+    const v1::ServerConfig& config, const RpcMetrics& rpc_metrics,
+    const std::atomic<const Store*>& store) {
+  if (config.metrics_listen().empty()) return nullptr;
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
+      MetricsEndpoint::Start(config.metrics_listen(), [&] {
+        PrometheusText page;
+        AppendStoreMetrics(store.load(), &page);
+        rpc_metrics.AppendTo(&page);
+        return page.text();
+      });
+  if (!metrics.ok()) return metrics.status();
+  Log().Info(absl::StrCat(
+      "metrics on http://",
+      HostPort(config.metrics_listen(), (*metrics)->port()), "/metrics"));
+  return metrics;
+}
+
+// Answers every call on the health port but grpc.health.v1's. Registering
+// it also gives that server the callback method gRPC insists on before it
+// adds its default health service.
+class HealthPortFallback final : public grpc::CallbackGenericService {
+ public:
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
+    class Refusal final : public grpc::ServerGenericBidiReactor {
+     public:
+      explicit Refusal(const std::string& method) {
+        Finish(grpc::Status(
+            grpc::StatusCode::UNIMPLEMENTED,
+            absl::StrCat("this port serves only grpc.health.v1.Health, not ",
+                         method, "; call persistd's main port (--listen)")));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Refusal(context->method());
+  }
+};
+
+// The plaintext port with only grpc.health.v1 (gRPC's default health
+// service), if configured (null otherwise).
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartHealthServer(
+    const v1::ServerConfig& config, RpcMetrics& rpc_metrics,
+    HealthPortFallback* fallback) {
+  if (config.health_listen().empty()) return nullptr;
+  grpc::ServerBuilder builder;
+  ConfigureServer(config,
+                  rpc_metrics.Interceptors(
+                      grpc::health::v1::Health::service_full_name()),
+                  &builder);
+  builder.RegisterCallbackGenericService(fallback);
+  int port = 0;
+  absl::StatusOr<std::unique_ptr<grpc::Server>> server =
+      Listen(builder, config.health_listen(),
+             grpc::InsecureServerCredentials(), "health checks", &port);
+  if (!server.ok()) return server.status();
+  Log().Info(absl::StrCat("health on ", HostPort(config.health_listen(), port),
+                          " (plaintext, grpc.health.v1 only)"));
+  return server;
+}
+
+// Serves `config` until SIGTERM or SIGINT.
+int Serve(const v1::ServerConfig& config) {
+  absl::StatusOr<Setup> setup = Prepare(config);
+  if (!setup.ok()) {  // the message names the part that is wrong
+    Log().Error(setup.status().message());
+    return 1;
+  }
+  // Metrics first, so that a slow load shows as persist_store_loaded 0.
+  RpcMetrics rpc_metrics(Services(ApiFiles()));
+  std::atomic<const Store*> served{nullptr};
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
+      StartMetrics(config, rpc_metrics, served);
+  if (!metrics.ok()) return Fail("metrics", metrics.status());
+
+  // Serve first, NOT_SERVING and UNAVAILABLE while the data file loads, so
+  // that probes and clients see a live server that is not ready yet.
+  ServingStatus serving;
+  setup->service_options.on_store_failure = [&serving](const absl::Status& status) {
+    Log().Error(
+        absl::StrCat("the store stopped taking writes: ", status.message()));
+    serving.Set(false);
+  };
+  PersistService service(setup->service_options);
+  grpc::EnableDefaultHealthCheckService(true);
+  ReflectionService reflection(ReflectedFiles(config, setup->schema),
+                               ServiceNames(ApiFiles()), setup->auth.get());
+  grpc::ServerBuilder builder;
+  ConfigureServer(config, rpc_metrics.Interceptors(), &builder);
+  builder.RegisterService(&service);
+  builder.RegisterService(&reflection);
+  int port = 0;
+  absl::StatusOr<std::unique_ptr<grpc::Server>> server =
+      Listen(builder, config.listen(), setup->credentials, "gRPC", &port);
+  if (!server.ok()) return Fail("listen", server.status());
+  serving.Add((*server)->GetHealthCheckService());
+  HealthPortFallback health_fallback;
+  absl::StatusOr<std::unique_ptr<grpc::Server>> health_server =
+      StartHealthServer(config, rpc_metrics, &health_fallback);
+  if (!health_server.ok()) return Fail("health", health_server.status());
+  if (*health_server != nullptr) {
+    serving.Add((*health_server)->GetHealthCheckService());
+  }
+  const std::string address = HostPort(config.listen(), port);
+  Log().Info(absl::StrCat("listening on ", address, ", loading ",
+                          config.data_file()));
+
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(setup->store_options);
+  if (!store.ok()) {
+    (*server)->Shutdown();
+    return FailToOpen(config, store.status());
+  }
+  service.SetStore(store->get());
+  served = store->get();
+  serving.Set(true);
+  LogServing(config, address, **store, setup->auth != nullptr,
+             absl::Now() - start);
+
+  WaitForShutdownSignal();
+  serving.Set(false);
+  // Calls in flight get a few seconds to finish, then are cancelled.
+  (*server)->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(5));
+  (*server)->Wait();
+  if (*health_server != nullptr) (*health_server)->Shutdown();
+  metrics->reset();  // no scrape may outlive the store
+  if (absl::Status closed = (*store)->Close(); !closed.ok()) {
+    return Fail("closing the data file", closed);
+  }
+  Log().Info(
+      absl::StrCat("stopped; ", config.data_file(), " is flushed and closed"));
+  return 0;
 }
 
 int Main(int argc, char** argv) {
@@ -275,7 +395,7 @@ int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "serves typed maps of protobuf messages over gRPC (persist.v1.Persist)");
   absl::ParseCommandLine(argc, argv);
-  const std::string log_format = absl::GetFlag(FLAGS_log_format);
+  const std::string log_format = LogFormatFlag();
   if (log_format != "text" && log_format != "json") {
     return Fail("flags",
                 absl::InvalidArgumentError(absl::StrCat(
@@ -284,125 +404,9 @@ int Main(int argc, char** argv) {
   // Static: it outlives everything that logs, up to the process's exit.
   static const ServerLog log(/*json=*/log_format == "json");
   server_log = &log;
-  v1::ServerConfig config;
-  if (!absl::GetFlag(FLAGS_config).empty()) {
-    absl::StatusOr<v1::ServerConfig> read =
-        ReadConfigFile(absl::GetFlag(FLAGS_config));
-    if (!read.ok()) return Fail("config", read.status());
-    config = *std::move(read);
-  }
-  if (absl::Status status = ApplyFlags(&config); !status.ok()) {
-    return Fail("flags", status);
-  }
-  ApplyDefaults(&config);
-  absl::StatusOr<LoadedSchema> schema = LoadSchema(config.schema());
-  if (!schema.ok()) return Fail("schema", schema.status());
-  absl::StatusOr<StoreOptions> store_options =
-      MakeStoreOptions(config, *schema);
-  if (!store_options.ok()) return Fail("maps", store_options.status());
-  store_options->log = log.EngineSink();
-  absl::StatusOr<ServiceOptions> service_options = MakeServiceOptions(config);
-  if (!service_options.ok()) return Fail("config", service_options.status());
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      MakeServerCredentials(config.tls());
-  if (!credentials.ok()) return Fail("tls", credentials.status());
-  std::unique_ptr<TokenAuth> auth;
-  if (!config.tokens_file().empty()) {
-    absl::StatusOr<std::unique_ptr<TokenAuth>> loaded =
-        TokenAuth::FromFile(config.tokens_file());
-    if (!loaded.ok()) return Fail("tokens", loaded.status());
-    auth = *std::move(loaded);
-    service_options->auth = auth.get();
-  }
-
-  // Serve first, NOT_SERVING and UNAVAILABLE while the data file loads, so
-  // that probes and clients see a live server that is not ready yet.
-  std::atomic<grpc::HealthCheckServiceInterface*> health{nullptr};
-  service_options->on_store_failure = [&health](const absl::Status& status) {
-    Log().Error(
-        absl::StrCat("the store stopped taking writes: ", status.message()));
-    if (auto* h = health.load()) h->SetServingStatus(false);
-  };
-  PersistService service(*service_options);
-  grpc::EnableDefaultHealthCheckService(true);
-  ReflectionService reflection(ReflectedFiles(config, *schema),
-                               ServiceNames(ApiFiles()), auth.get());
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(config.listen(), *credentials, &port);
-  builder.RegisterService(&service);
-  builder.RegisterService(&reflection);
-  // Larger messages are RESOURCE_EXHAUSTED, before they reach the store.
-  const int max_message_bytes = config.limits().max_message_bytes() > 0
-                                    ? config.limits().max_message_bytes()
-                                    : 4 << 20;
-  builder.SetMaxReceiveMessageSize(max_message_bytes);
-  builder.SetMaxSendMessageSize(max_message_bytes);
-  // Find dead clients on idle connections, and let live ones ping us.
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(
-      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return Fail("listen", absl::UnavailableError(absl::StrCat(
-                              "cannot serve on ", config.listen(),
-                              "; is the address valid and the port free?")));
-  }
-  health = server->GetHealthCheckService();
-  health.load()->SetServingStatus(false);
-  const std::string host =
-      config.listen().substr(0, config.listen().rfind(':'));
-  Log().Info(absl::StrCat("listening on ", host, ":", port, ", loading ",
-                          config.data_file()));
-
-  const absl::Time start = absl::Now();
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(*store_options);
-  if (!store.ok()) {
-    server->Shutdown();
-    Fail("data file", store.status());
-    if (absl::IsDataLoss(store.status())) {
-      Log().Error(absl::StrCat(
-          "to see what the file holds: persistctl check --file=",
-          config.data_file(),
-          "; to start anyway, skipping damaged records: "
-          "--skip_corrupt (or recovery.skipCorrupt in the config); to keep "
-          "a readable copy: persistctl repair --file=",
-          config.data_file(), " --out=NEW_FILE"));
-    }
-    return 1;
-  }
-  const absl::Duration load_time = absl::Now() - start;
-  service.SetStore(store->get());
-  health.load()->SetServingStatus(true);
-
-  const StoreStats stats = (*store)->Stats();
-  std::vector<std::string> maps;
-  for (const MapStats& map : stats.maps) {
-    maps.push_back(
-        absl::StrCat(map.name, " (", map.type, ", ", map.live_keys, " keys)"));
-  }
-  Log().Info(absl::StrCat(
-      "serving ", host, ":", port,
-      config.tls().cert_file().empty()
-          ? ""
-          : (config.tls().client_ca_file().empty() ? " (TLS)" : " (mTLS)"),
-      auth != nullptr ? " (tokens)" : "", ", data file ", config.data_file(),
-      " (", stats.wal_records, " records, loaded in ",
-      absl::FormatDuration(load_time), "), maps: ", absl::StrJoin(maps, ", ")));
-
-  WaitForShutdownSignal();
-  health.load()->SetServingStatus(false);
-  // Calls in flight get a few seconds to finish, then are cancelled.
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  server->Wait();
-  if (absl::Status closed = (*store)->Close(); !closed.ok()) {
-    return Fail("closing the data file", closed);
-  }
-  Log().Info(
-      absl::StrCat("stopped; ", config.data_file(), " is flushed and closed"));
-  return 0;
+  absl::StatusOr<v1::ServerConfig> config = LoadConfig();
+  if (!config.ok()) return Fail("config", config.status());
+  return Serve(*config);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@ enum class Durability {
   // crash of the machine.
   kFsync,
 };
+inline constexpr int kDurabilityCount = 4;
 
 // "MEMORY", "ASYNC", "WRITE" or "FSYNC".
 absl::string_view DurabilityName(Durability durability);

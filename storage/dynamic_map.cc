@@ -193,6 +193,8 @@ WriteResult DynamicMap::Commit(
     if (result.existed) size_.fetch_sub(1, std::memory_order_relaxed);
   }
   *queued = false;
+  context_->writes[static_cast<int>(durability)].fetch_add(
+      1, std::memory_order_relaxed);
   switch (durability) {
     case Durability::kMemory:
       // The WAL is not written, but an unflushed ASYNC change of this key

@@ -1,6 +1,7 @@
 #include "storage/group_commit_queue.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -66,6 +67,9 @@ GroupCommitQueue::Counters GroupCommitQueue::counters() const {
   counters.records = records_.load(std::memory_order_relaxed);
   counters.batches = batches_.load(std::memory_order_relaxed);
   counters.syncs = syncs_.load(std::memory_order_relaxed);
+  counters.appended_bytes = appended_bytes_.load(std::memory_order_relaxed);
+  counters.batch_records = batch_records_.Snapshot();
+  counters.sync_seconds = sync_seconds_.Snapshot();
   return counters;
 }
 
@@ -113,6 +117,8 @@ void GroupCommitQueue::Run() {
         file_bytes_.fetch_add(batch.size(), std::memory_order_relaxed);
         records_.fetch_add(batch_records, std::memory_order_relaxed);
         batches_.fetch_add(1, std::memory_order_relaxed);
+        appended_bytes_.fetch_add(batch.size(), std::memory_order_relaxed);
+        batch_records_.Observe(static_cast<double>(batch_records));
         if (capturing_) captured_.append(batch);
       } else {
         Fail(status);
@@ -132,7 +138,11 @@ void GroupCommitQueue::Run() {
       status = health();
       const uint64_t written = file_bytes_.load(std::memory_order_relaxed);
       if (status.ok() && synced_bytes_ != written) {
+        const auto sync_start = std::chrono::steady_clock::now();
         status = file_->Sync();
+        sync_seconds_.Observe(std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now() - sync_start)
+                                  .count());
         syncs_.fetch_add(1, std::memory_order_relaxed);
         if (status.ok()) {
           synced_bytes_ = written;

@@ -15,6 +15,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 #if defined(PERSIST_TSAN)
@@ -144,6 +145,17 @@ class Notification {
   bool HasBeenNotified() {
     MutexLock lock(&mu_);
     return notified_;
+  }
+  // True once notified; false if `timeout` passed first.
+  bool WaitForNotificationWithTimeout(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    MutexLock lock(&mu_);
+    while (!notified_) {
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return false;
+      cv_.WaitWithTimeout(&mu_, left);
+    }
+    return true;
   }
 
  private:

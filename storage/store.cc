@@ -206,6 +206,7 @@ absl::Status Store::Recover() {
       std::make_unique<GroupCommitQueue>(std::move(file), file_bytes, records);
 
   const absl::Duration took = absl::Now() - start;
+  open_duration_ = took;
   const StoreStats stats = Stats();
   Log(LogLevel::kInfo,
       absl::StrFormat(
@@ -342,8 +343,17 @@ StoreStats Store::Stats() const {
     stats.file_bytes = counters.file_bytes;
     stats.wal_batches = counters.batches;
     stats.wal_syncs = counters.syncs;
+    stats.wal_appended_bytes = counters.appended_bytes;
+    stats.wal_batch_records = counters.batch_records;
+    stats.wal_sync_seconds = counters.sync_seconds;
+  }
+  for (int i = 0; i < kDurabilityCount; ++i) {
+    stats.writes[i] = context_->writes[i].load(std::memory_order_relaxed);
   }
   stats.shrinks = shrinks_.load();
+  stats.shrink_failures = shrink_failures_.load();
+  stats.shrink_seconds = shrink_seconds_.Snapshot();
+  stats.open_duration = open_duration_;
   stats.torn_tail_bytes = torn_tail_bytes_;
   stats.skipped_corrupt = skipped_corrupt_.load();
   stats.ignored_unknown_fields = ignored_unknown_fields_.load();
@@ -387,11 +397,13 @@ absl::StatusOr<ShrinkResult> Store::Shrink() {
   absl::StatusOr<ShrinkResult> result =
       Shrinker::Run(context_.get(), file_system_, maps, orphans, orphan_count);
   if (!result.ok()) {
+    shrink_failures_.fetch_add(1);
     Log(LogLevel::kError, absl::StrCat("shrink of ", options_.path,
                                        " failed: ", result.status().message()));
     return result;
   }
   shrinks_.fetch_add(1);
+  shrink_seconds_.Observe(absl::ToDoubleSeconds(result->duration));
   Log(LogLevel::kInfo,
       absl::StrFormat("shrank %s from %d records (%.1f MB) to %d records "
                       "(%.1f MB) in %s",

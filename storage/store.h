@@ -24,6 +24,7 @@
 #ifndef PERSIST_STORAGE_STORE_H_
 #define PERSIST_STORAGE_STORE_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -36,9 +37,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
+#include "storage/durability.h"
 #include "storage/dynamic_map.h"
+#include "storage/histogram.h"
 #include "storage/map.h"
 #include "storage/mutex.h"
 #include "storage/orphan_records.h"
@@ -64,7 +68,15 @@ struct StoreStats {
   uint64_t file_bytes = 0;
   uint64_t wal_batches = 0;  // writes since open
   uint64_t wal_syncs = 0;    // fdatasyncs since open
-  uint64_t shrinks = 0;      // since open
+  uint64_t wal_appended_bytes = 0;  // written since open
+  HistogramSnapshot wal_batch_records;  // records per write
+  HistogramSnapshot wal_sync_seconds;   // fdatasync latency
+  // Changes made since open, indexed by Durability.
+  std::array<uint64_t, kDurabilityCount> writes{};
+  uint64_t shrinks = 0;          // completed since open
+  uint64_t shrink_failures = 0;  // since open
+  HistogramSnapshot shrink_seconds;
+  absl::Duration open_duration;  // how long Open took: read, scan, decode
   // What opening found: torn tail bytes cut, damaged records skipped under
   // skip_corrupt, unknown fields skipped under ignore_unknown_fields.
   uint64_t torn_tail_bytes = 0;
@@ -159,6 +171,10 @@ class Store {
   OrphanRecords orphans_ ABSL_GUARDED_BY(maps_mu_);
 
   std::atomic<uint64_t> shrinks_{0};
+  std::atomic<uint64_t> shrink_failures_{0};
+  // 10 ms to about 1.5 hours.
+  Histogram shrink_seconds_{Histogram::ExponentialBounds(0.01, 2, 20)};
+  absl::Duration open_duration_;  // set while opening
   uint64_t torn_tail_bytes_ = 0;        // set while opening
   std::atomic<int64_t> skipped_corrupt_{0};
   std::atomic<int64_t> ignored_unknown_fields_{0};

@@ -3,6 +3,7 @@
 #ifndef PERSIST_STORAGE_STORE_CONTEXT_H_
 #define PERSIST_STORAGE_STORE_CONTEXT_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "storage/durability.h"
 #include "storage/etag.h"
 #include "storage/group_commit_queue.h"
 #include "storage/json_codec.h"
@@ -55,6 +57,8 @@ struct StoreContext {
   // Set once the file is recovered, before any map takes writes.
   std::unique_ptr<GroupCommitQueue> queue;
   std::atomic<uint64_t> last_sequence{0};
+  // Changes made by the maps' writes, by durability (Durability's order).
+  std::array<std::atomic<uint64_t>, kDurabilityCount> writes{};
   std::atomic<bool> closed{false};
 };
 

@@ -51,6 +51,14 @@ Persistd::Persistd(std::vector<std::string> args) {
   }
 }
 
+std::string Persistd::LoggedAddress(const std::string& marker) const {
+  const size_t at = read_.find(marker);
+  if (at == std::string::npos) return "";
+  const size_t start = at + marker.size();
+  const size_t end = read_.find_first_of(" ,/\n", start);
+  return read_.substr(start, end - start);
+}
+
 Persistd::~Persistd() {
   if (pid_ > 0) Kill(SIGKILL);
   if (out_ != nullptr) std::fclose(out_);
@@ -153,11 +161,13 @@ std::shared_ptr<grpc::ChannelCredentials> PersistdTest::TlsCredentials(
   return grpc::SslCredentials(options);
 }
 
-std::unique_ptr<Persistd> PersistdTest::StartWithMutualTls() {
+std::unique_ptr<Persistd> PersistdTest::StartWithMutualTls(
+    std::vector<std::string> flags) {
   MakeCertificates();
-  return Start({absl::StrCat("--tls_cert=", dir_.Path("server.pem")),
-                absl::StrCat("--tls_key=", dir_.Path("server.key")),
-                absl::StrCat("--tls_client_ca=", dir_.Path("ca.pem"))});
+  flags.push_back(absl::StrCat("--tls_cert=", dir_.Path("server.pem")));
+  flags.push_back(absl::StrCat("--tls_key=", dir_.Path("server.key")));
+  flags.push_back(absl::StrCat("--tls_client_ca=", dir_.Path("ca.pem")));
+  return Start(std::move(flags));
 }
 
 grpc::Status PersistdTest::SetUser(v1::Persist::Stub& stub,

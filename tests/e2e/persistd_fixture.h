@@ -38,6 +38,9 @@ class Persistd {
   int ExitStatus();
 
   const std::string& address() const { return address_; }
+  // The host:port that follows `marker` in a start-up line ("" if none),
+  // e.g. LoggedAddress("metrics on http://") or LoggedAddress("health on ").
+  std::string LoggedAddress(const std::string& marker) const;
   // The last line read from its output: the "serving" line once it serves.
   const std::string& banner() const { return banner_; }
   // Everything it wrote to stdout, up to its end: call once it exited.
@@ -75,7 +78,8 @@ class PersistdTest : public ::testing::Test {
   std::shared_ptr<grpc::ChannelCredentials> TlsCredentials(
       bool with_client_cert);
   // MakeCertificates, then persistd requiring client certificates.
-  std::unique_ptr<Persistd> StartWithMutualTls();
+  std::unique_ptr<Persistd> StartWithMutualTls(
+      std::vector<std::string> flags = {});
 
   // On the example map "users".
   static grpc::Status SetUser(v1::Persist::Stub& stub, const std::string& key,

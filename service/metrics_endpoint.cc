@@ -1,0 +1,85 @@
+#include "service/metrics_endpoint.h"
+
+#include <sys/socket.h>
+
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "httplib.h"
+#include "service/prometheus_text.h"
+
+namespace persist::service {
+namespace {
+
+absl::Status BadAddress(const std::string& address) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "metrics address \"", address,
+      "\" is not host:port (for example 0.0.0.0:9090 or 127.0.0.1:0)"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
+    const std::string& address, std::function<std::string()> render) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return BadAddress(address);
+  std::string host = address.substr(0, colon);
+  int port = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return BadAddress(address);
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  auto server = std::make_unique<httplib::Server>();
+  // httplib's default also sets SO_REUSEPORT, which would let a second
+  // persistd share the port and answer half the scrapes: a port in use
+  // must be an error instead.
+  server->set_socket_options([](socket_t socket) {
+    int yes = 1;
+    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  // Scrapes are rare and cheap: two threads, not one per core.
+  server->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  server->Get("/metrics", [render = std::move(render)](
+                              const httplib::Request&, httplib::Response& res) {
+    res.set_content(render(), std::string(kPrometheusContentType).c_str());
+  });
+  server->Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("persistd: metrics at /metrics\n", "text/plain");
+  });
+  if (port == 0) {
+    port = server->bind_to_any_port(host);
+  } else if (!server->bind_to_port(host, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on ", address,
+                     "; is the address valid and the port free?"));
+  }
+  return std::unique_ptr<MetricsEndpoint>(
+      new MetricsEndpoint(std::move(server), port));
+}
+
+MetricsEndpoint::MetricsEndpoint(std::unique_ptr<httplib::Server> server,
+                                 int port)
+    : server_(std::move(server)), port_(port) {
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    stopped_.Notify();
+  });
+}
+
+MetricsEndpoint::~MetricsEndpoint() {
+  // httplib's stop() does nothing until the serving loop has begun, which
+  // may not have happened yet: ask again until the thread is out.
+  do {
+    server_->stop();
+  } while (!stopped_.WaitForNotificationWithTimeout(absl::Milliseconds(10)));
+  thread_.join();
+}
+
+}  // namespace persist::service

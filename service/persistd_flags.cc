@@ -1,0 +1,190 @@
+#include "service/persistd_flags.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/functional/function_ref.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+
+ABSL_FLAG(std::string, config, "",
+          "a JSON file holding a persist.v1.ServerConfig");
+ABSL_FLAG(std::string, listen, "",
+          "host:port to serve on (default 127.0.0.1:50051; port 0 picks one)");
+ABSL_FLAG(std::string, data, "", "the data file (default ./persist.wal)");
+ABSL_FLAG(std::string, descriptor_set, "",
+          "the schema as a FileDescriptorSet (protoc --include_imports "
+          "--descriptor_set_out)");
+ABSL_FLAG(std::vector<std::string>, proto_files, {},
+          "the schema as .proto files, relative to --proto_path");
+ABSL_FLAG(std::vector<std::string>, proto_path, {},
+          "include paths for --proto_files");
+ABSL_FLAG(std::vector<std::string>, maps, {},
+          "maps to serve, as name=full.type.Name, comma-separated");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA: require client certificates it signed (mutual TLS)");
+ABSL_FLAG(std::string, tokens_file, "",
+          "bearer tokens, one \"<token> read|write\" per line");
+ABSL_FLAG(int, max_message_bytes, 0,
+          "largest request or response in bytes (default 4 MiB)");
+// Durations are strings and "unset" is empty or 0: abseil's flags of
+// std::optional or of absl::Duration use a fence that GCC's ThreadSanitizer
+// build refuses.
+ABSL_FLAG(std::string, sync_interval, "",
+          "how often ASYNC changes are written and fsynced, as 500ms or 2s "
+          "(default 1s)");
+ABSL_FLAG(bool, auto_shrink_disabled, false, "never shrink on its own");
+ABSL_FLAG(std::string, auto_shrink_check_interval, "",
+          "how often to consider shrinking (default 1m)");
+ABSL_FLAG(double, auto_shrink_ratio, 0,
+          "shrink when records / live keys reaches this (default 1.8)");
+ABSL_FLAG(uint64_t, auto_shrink_min_file_bytes, 0,
+          "... and the file has at least this many bytes (default 16 MiB)");
+ABSL_FLAG(bool, skip_corrupt, false,
+          "on open, skip damaged records (counted and logged) instead of "
+          "refusing to start");
+ABSL_FLAG(bool, ignore_unknown_fields, false,
+          "on open, skip JSON fields the maps' types lack instead of "
+          "refusing them");
+ABSL_FLAG(int, max_page_size, 0, "largest List page (default 1000)");
+ABSL_FLAG(std::string, log_format, "text",
+          "text (for people) or json (one object per line, on stdout)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of a Prometheus endpoint (GET /metrics); off when empty");
+ABSL_FLAG(std::string, health_listen, "",
+          "host:port of a plaintext port serving only grpc.health.v1, for "
+          "probes that cannot use TLS; off when empty");
+ABSL_FLAG(std::string, default_durability, "",
+          "durability of writes that give none: memory, async, write "
+          "(default) or fsync");
+
+namespace persist::service {
+namespace {
+
+// Sets the duration `out()` returns from the flag `name`'s text, unless the
+// text is empty (then `out` is not called, so the field stays unset).
+absl::Status SetDurationFlag(
+    absl::string_view name, const std::string& text,
+    absl::FunctionRef<google::protobuf::Duration*()> out) {
+  if (text.empty()) return absl::OkStatus();
+  absl::Duration duration;
+  if (!absl::ParseDuration(text, &duration)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, ": \"", text,
+                     "\" is not a duration such as 500ms, 2s or 1m"));
+  }
+  const int64_t seconds =
+      absl::IDivDuration(duration, absl::Seconds(1), &duration);
+  out()->set_seconds(seconds);
+  out()->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(duration)));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ApplyFlags(v1::ServerConfig* config) {
+  if (!absl::GetFlag(FLAGS_listen).empty()) {
+    config->set_listen(absl::GetFlag(FLAGS_listen));
+  }
+  if (!absl::GetFlag(FLAGS_data).empty()) {
+    config->set_data_file(absl::GetFlag(FLAGS_data));
+  }
+  if (!absl::GetFlag(FLAGS_descriptor_set).empty()) {
+    config->mutable_schema()->set_descriptor_set(
+        absl::GetFlag(FLAGS_descriptor_set));
+  }
+  for (const std::string& file : absl::GetFlag(FLAGS_proto_files)) {
+    config->mutable_schema()->add_proto_files(file);
+  }
+  for (const std::string& path : absl::GetFlag(FLAGS_proto_path)) {
+    config->mutable_schema()->add_include_paths(path);
+  }
+  if (!absl::GetFlag(FLAGS_maps).empty()) config->clear_maps();
+  for (const std::string& map : absl::GetFlag(FLAGS_maps)) {
+    const std::vector<std::string> parts = absl::StrSplit(map, '=');
+    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--maps: \"", map, "\" is not name=full.type.Name"));
+    }
+    v1::MapConfig* entry = config->add_maps();
+    entry->set_name(parts[0]);
+    entry->set_type(parts[1]);
+  }
+  if (!absl::GetFlag(FLAGS_tls_cert).empty()) {
+    config->mutable_tls()->set_cert_file(absl::GetFlag(FLAGS_tls_cert));
+  }
+  if (!absl::GetFlag(FLAGS_tls_key).empty()) {
+    config->mutable_tls()->set_key_file(absl::GetFlag(FLAGS_tls_key));
+  }
+  if (!absl::GetFlag(FLAGS_tls_client_ca).empty()) {
+    config->mutable_tls()->set_client_ca_file(
+        absl::GetFlag(FLAGS_tls_client_ca));
+  }
+  if (!absl::GetFlag(FLAGS_tokens_file).empty()) {
+    config->set_tokens_file(absl::GetFlag(FLAGS_tokens_file));
+  }
+  if (absl::GetFlag(FLAGS_max_message_bytes) != 0) {
+    config->mutable_limits()->set_max_message_bytes(
+        absl::GetFlag(FLAGS_max_message_bytes));
+  }
+  if (absl::Status status =
+          SetDurationFlag("sync_interval", absl::GetFlag(FLAGS_sync_interval),
+                          [config] { return config->mutable_sync_interval(); });
+      !status.ok()) {
+    return status;
+  }
+  v1::AutoShrink* shrink = config->mutable_auto_shrink();
+  if (absl::GetFlag(FLAGS_auto_shrink_disabled)) shrink->set_disabled(true);
+  if (absl::Status status = SetDurationFlag(
+          "auto_shrink_check_interval",
+          absl::GetFlag(FLAGS_auto_shrink_check_interval),
+          [shrink] { return shrink->mutable_check_interval(); });
+      !status.ok()) {
+    return status;
+  }
+  if (absl::GetFlag(FLAGS_auto_shrink_ratio) != 0) {
+    shrink->set_ratio(absl::GetFlag(FLAGS_auto_shrink_ratio));
+  }
+  if (absl::GetFlag(FLAGS_auto_shrink_min_file_bytes) != 0) {
+    shrink->set_min_file_bytes(absl::GetFlag(FLAGS_auto_shrink_min_file_bytes));
+  }
+  if (absl::GetFlag(FLAGS_skip_corrupt)) {
+    config->mutable_recovery()->set_skip_corrupt(true);
+  }
+  if (absl::GetFlag(FLAGS_ignore_unknown_fields)) {
+    config->mutable_recovery()->set_ignore_unknown_fields(true);
+  }
+  if (absl::GetFlag(FLAGS_max_page_size) != 0) {
+    config->mutable_limits()->set_max_page_size(
+        absl::GetFlag(FLAGS_max_page_size));
+  }
+  if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
+    config->set_metrics_listen(absl::GetFlag(FLAGS_metrics_listen));
+  }
+  if (!absl::GetFlag(FLAGS_health_listen).empty()) {
+    config->set_health_listen(absl::GetFlag(FLAGS_health_listen));
+  }
+  const std::string durability = absl::GetFlag(FLAGS_default_durability);
+  if (!durability.empty()) {
+    v1::Durability value;
+    if (!v1::Durability_Parse(absl::AsciiStrToUpper(durability), &value) ||
+        value == v1::DURABILITY_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--default_durability: \"", durability,
+                       "\" is not memory, async, write or fsync"));
+    }
+    config->set_default_durability(value);
+  }
+  return absl::OkStatus();
+}
+
+std::string LogFormatFlag() { return absl::GetFlag(FLAGS_log_format); }
+
+std::string ConfigFlag() { return absl::GetFlag(FLAGS_config); }
+
+}  // namespace persist::service

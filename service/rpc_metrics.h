@@ -1,0 +1,77 @@
+// RpcMetrics: calls served, by service, method and status code, with their
+// latency, counted by a gRPC server interceptor and exposed with the names
+// and labels of go-grpc-prometheus (grpc_server_started_total,
+// grpc_server_handled_total, grpc_server_handling_seconds), so that the
+// usual gRPC dashboards and alerts work unchanged.
+//
+//   RpcMetrics metrics({v1::Persist::service_full_name(), ...descriptors});
+//   builder.experimental().SetInterceptorCreators(metrics.Interceptors());
+//
+// Latency runs from the call's start (its metadata received) to its status
+// being sent. A call that ends without a status sent (cancelled by the
+// client) counts as CANCELLED.
+//
+// Thread-safety: counting is lock-free; AppendTo may run during calls. The
+// object must outlive the servers that use its interceptors.
+#ifndef PERSIST_SERVICE_RPC_METRICS_H_
+#define PERSIST_SERVICE_RPC_METRICS_H_
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/support/server_interceptor.h"
+#include "service/prometheus_text.h"
+#include "storage/histogram.h"
+
+namespace persist::service {
+
+class RpcMetrics {
+ public:
+  // Counts the methods of `services`; calls of other methods are not
+  // counted (gRPC answers them UNIMPLEMENTED before any interceptor).
+  explicit RpcMetrics(
+      const std::vector<const google::protobuf::ServiceDescriptor*>& services);
+  RpcMetrics(const RpcMetrics&) = delete;
+  RpcMetrics& operator=(const RpcMetrics&) = delete;
+
+  // For ServerBuilder::experimental().SetInterceptorCreators. With
+  // `only_service`, calls of other services are not counted (a port that
+  // refuses them must not count them as the main port's).
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+  Interceptors(absl::string_view only_service = "");
+
+  void AppendTo(PrometheusText* page) const;
+
+  // The counters of one method.
+  struct Method {
+    explicit Method(const google::protobuf::MethodDescriptor& descriptor);
+    void Handled(int code, double seconds);
+
+    const std::string service;
+    const std::string name;
+    const std::string type;  // unary, client_stream, server_stream, bidi_stream
+    std::atomic<uint64_t> started{0};
+    // By grpc::StatusCode, 0 (OK) to 16 (UNAUTHENTICATED).
+    std::array<std::atomic<uint64_t>, 17> handled{};
+    Histogram seconds;
+  };
+
+ private:
+  class Factory;
+
+  // By "/package.Service/Method", as gRPC names calls. Fixed after the
+  // constructor, so lookups need no lock.
+  absl::flat_hash_map<std::string, std::unique_ptr<Method>> methods_;
+  std::vector<const Method*> ordered_;  // by service, then method
+};
+
+}  // namespace persist::service
+
+#endif  // PERSIST_SERVICE_RPC_METRICS_H_
