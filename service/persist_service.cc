@@ -83,14 +83,6 @@ absl::StatusOr<PersistService::WriteTarget> PersistService::PrepareWrite(
   return target;
 }
 
-void PersistService::NoteWriteOutcome(Store* store,
-                                      const absl::Status& status) {
-  if (status.ok() || !options_.on_store_failure) return;
-  const absl::Status health = store->Health();
-  if (health.ok() || store_failure_reported_.exchange(true)) return;
-  options_.on_store_failure(health);
-}
-
 absl::StatusOr<WriteOptions> PersistService::MakeWriteOptions(
     v1::Durability durability, const v1::Precondition& precondition) const {
   WriteOptions options;
@@ -145,13 +137,11 @@ grpc::ServerUnaryReactor* PersistService::Set(
   target->map->StartSet(request->key(),
                         std::shared_ptr<const Message>(*std::move(value)),
                         target->options,
-                        [this, store = target->store, reactor,
-                         response](absl::StatusOr<WriteResult> result) {
+                        [reactor, response](absl::StatusOr<WriteResult> result) {
                           if (result.ok()) {
                             response->set_etag(result->etag.ToString());
                             response->set_existed(result->existed);
                           }
-                          NoteWriteOutcome(store, result.status());
                           reactor->Finish(ToGrpcStatus(result.status()));
                         });
   return reactor;
@@ -165,11 +155,10 @@ grpc::ServerUnaryReactor* PersistService::Delete(
   if (!target.ok()) return Finish(context, target.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   target->map->StartDelete(request->key(), target->options,
-                           [this, store = target->store, reactor,
+                           [reactor,
                             response](absl::StatusOr<WriteResult> result) {
                              if (result.ok())
                                response->set_existed(result->existed);
-                             NoteWriteOutcome(store, result.status());
                              reactor->Finish(ToGrpcStatus(result.status()));
                            });
   return reactor;
@@ -220,10 +209,8 @@ grpc::ServerUnaryReactor* PersistService::Update(
         return UpdateDecision<Message>::Set(*merged);
       },
       target->options,
-      [this, store = target->store, reactor, response, merged,
-       key = request->key(),
+      [reactor, response, merged, key = request->key(),
        name = map->name()](absl::StatusOr<UpdateResult> result) {
-        NoteWriteOutcome(store, result.status());
         absl::Status status = result.status();
         if (status.ok() &&
             result->outcome == UpdateResult::Outcome::kCancelled) {
@@ -311,8 +298,7 @@ grpc::ServerUnaryReactor* PersistService::Flush(
   absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
   if (!store.ok()) return Finish(context, store.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  (*store)->StartFlush([this, store = *store, reactor](absl::Status status) {
-    NoteWriteOutcome(store, status);
+  (*store)->StartFlush([reactor](absl::Status status) {
     reactor->Finish(ToGrpcStatus(status));
   });
   return reactor;

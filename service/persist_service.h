@@ -28,9 +28,6 @@ struct ServiceOptions {
   // When set, every call needs a token (token_auth.h). Must outlive the
   // service.
   const TokenAuth* auth = nullptr;
-  // Called once, from a write's completion, when the store has stopped
-  // taking writes (persistd turns its health to NOT_SERVING).
-  std::function<void(const absl::Status&)> on_store_failure;
 };
 
 class PersistService final : public persist::v1::Persist::CallbackService {
@@ -75,8 +72,6 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   // configured) and that the store is loaded.
   absl::StatusOr<Store*> Begin(const grpc::CallbackServerContext& context,
                                bool write) const;
-  // After a write: reports a store that stopped taking writes.
-  void NoteWriteOutcome(Store* store, const absl::Status& status);
   // What a Set, Delete or Update writes to, once the call is authorized,
   // the store loaded, the map found and the options valid.
   struct WriteTarget {
@@ -92,7 +87,6 @@ class PersistService final : public persist::v1::Persist::CallbackService {
 
   std::atomic<Store*> store_{nullptr};
   const ServiceOptions options_;
-  std::atomic<bool> store_failure_reported_{false};
 };
 
 }  // namespace persist::service

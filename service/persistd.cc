@@ -146,7 +146,10 @@ void ConfigureServer(const v1::ServerConfig& config,
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder->AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
-  builder->experimental().SetInterceptorCreators(std::move(interceptors));
+  // Without a metrics endpoint nobody reads the counts: calls skip them.
+  if (!config.metrics_listen().empty()) {
+    builder->experimental().SetInterceptorCreators(std::move(interceptors));
+  }
 }
 
 // Builds and starts `builder`'s server on `address`, logging where.
@@ -322,9 +325,8 @@ int Serve(const v1::ServerConfig& config) {
   // Serve first, NOT_SERVING and UNAVAILABLE while the data file loads, so
   // that probes and clients see a live server that is not ready yet.
   ServingStatus serving;
-  setup->service_options.on_store_failure = [&serving](const absl::Status& status) {
-    Log().Error(
-        absl::StrCat("the store stopped taking writes: ", status.message()));
+  // The engine logs the error.
+  setup->store_options.on_write_failure = [&serving](const absl::Status&) {
     serving.Set(false);
   };
   PersistService service(setup->service_options);

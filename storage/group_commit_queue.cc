@@ -17,8 +17,12 @@ absl::Status StoppedError() {
 }  // namespace
 
 GroupCommitQueue::GroupCommitQueue(std::unique_ptr<WritableFile> file,
-                                   uint64_t file_bytes, uint64_t records)
-    : file_(std::move(file)), file_bytes_(file_bytes), records_(records) {
+                                   uint64_t file_bytes, uint64_t records,
+                                   FailureCallback on_failure)
+    : file_(std::move(file)),
+      on_failure_(std::move(on_failure)),
+      file_bytes_(file_bytes),
+      records_(records) {
   // synced_bytes_ stays 0: nothing says the bytes found at open are on
   // disk (a killed process leaves them in the page cache), so the first
   // Sync fsyncs them.
@@ -74,15 +78,21 @@ GroupCommitQueue::Counters GroupCommitQueue::counters() const {
 }
 
 void GroupCommitQueue::Fail(const absl::Status& status) {
-  MutexLock lock(&failure_mu_);
-  if (!failure_.ok()) return;
-  failure_ = absl::Status(
-      status.code(),
-      absl::StrCat("the WAL stopped taking writes after an I/O error: ",
-                   status.message(),
-                   ". Reads go on; writes fail until the store is reopened "
-                   "(fix the disk, then restart)."));
-  failed_.store(true, std::memory_order_release);
+  absl::Status failure;
+  {
+    MutexLock lock(&failure_mu_);
+    if (!failure_.ok()) return;
+    failure_ = absl::Status(
+        status.code(),
+        absl::StrCat("the WAL stopped taking writes after an I/O error: ",
+                     status.message(),
+                     ". Reads go on; writes fail until the store is reopened "
+                     "(fix the disk, then restart)."));
+    failed_.store(true, std::memory_order_release);
+    failure = failure_;
+  }
+  // Outside failure_mu_, which the callback's health() takes.
+  if (on_failure_) on_failure_(failure);
 }
 
 void GroupCommitQueue::Run() {

@@ -56,9 +56,13 @@ class GroupCommitQueue {
   };
 
   // Takes over `file`, which already holds `file_bytes` bytes and `records`
-  // records, and starts the writer thread.
+  // records, and starts the writer thread. `on_failure`, if set, runs once,
+  // with the error that stopped the queue, on the thread that hit it (the
+  // writer's, or SwapFile's caller) with the file lock held: it must not
+  // call into the queue but health() and failed().
+  using FailureCallback = absl::AnyInvocable<void(const absl::Status&)>;
   GroupCommitQueue(std::unique_ptr<WritableFile> file, uint64_t file_bytes,
-                   uint64_t records);
+                   uint64_t records, FailureCallback on_failure = nullptr);
   // Stop()s if that has not happened.
   ~GroupCommitQueue();
   GroupCommitQueue(const GroupCommitQueue&) = delete;
@@ -134,6 +138,7 @@ class GroupCommitQueue {
   std::string captured_ ABSL_GUARDED_BY(file_mu_);
   uint64_t synced_bytes_ ABSL_GUARDED_BY(file_mu_) = 0;
 
+  FailureCallback on_failure_;  // called by the first Fail only
   // The error that stopped the queue; a leaf lock.
   mutable Mutex failure_mu_;
   absl::Status failure_ ABSL_GUARDED_BY(failure_mu_);

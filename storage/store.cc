@@ -202,8 +202,11 @@ absl::Status Store::Recover() {
   }
   PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
                            file_system_->OpenForAppend(path));
-  context_->queue =
-      std::make_unique<GroupCommitQueue>(std::move(file), file_bytes, records);
+  context_->queue = std::make_unique<GroupCommitQueue>(
+      std::move(file), file_bytes, records, [this](const absl::Status& error) {
+        Log(LogLevel::kError, absl::StrCat(options_.path, ": ", error.message()));
+        if (options_.on_write_failure) options_.on_write_failure(error);
+      });
 
   const absl::Duration took = absl::Now() - start;
   open_duration_ = took;

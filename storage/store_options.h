@@ -72,6 +72,13 @@ struct StoreOptions {
 
   // nullptr: StderrLogSink().
   LogSink log;
+
+  // Called once, when a failed write or fsync of the WAL stops writes
+  // (Health() then returns the error), after the error is logged. Runs on
+  // the WAL's writer thread, or the thread of a Shrink, with the WAL's file
+  // lock held: it may read the store's Health and Stats but must not write
+  // to it or wait for a write. persistd turns its health to NOT_SERVING.
+  std::function<void(const absl::Status&)> on_write_failure;
 };
 
 }  // namespace persist

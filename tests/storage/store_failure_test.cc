@@ -2,6 +2,7 @@
 // failed write or fsync stops writes and keeps reads; every FSYNC-
 // acknowledged write survives power loss; Shrink fails or crashes at every
 // step without changing the state.
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -41,8 +42,10 @@ Item MakeItem(const std::string& name) {
 
 class StoreFailureTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Store> Open() {
+  std::unique_ptr<Store> Open(
+      std::function<void(const absl::Status&)> on_write_failure = nullptr) {
     StoreOptions options;
+    options.on_write_failure = std::move(on_write_failure);
     options.path = path_;
     options.maps = {{"items", Item::descriptor()}};
     options.log = log_.Sink();
@@ -95,6 +98,25 @@ TEST_F(StoreFailureTest, FailedWriteStopsWritesAndReadsGoOn) {
 
   store = Open();
   EXPECT_EQ(Contents(*store), (State{{"before", "ok"}}));
+}
+
+TEST_F(StoreFailureTest, FailureIsLoggedAndReportedOnceWhoeverHitIt) {
+  std::vector<std::string> reports;
+  auto store = Open([&reports](const absl::Status& status) {
+    reports.emplace_back(status.message());
+  });
+  Map<Item> items = *store->GetMap<Item>("items");
+  // Only the flusher writes ASYNC changes: no caller sees its failure, yet
+  // the store must say at once that writes stopped.
+  ASSERT_TRUE(items.Set("async", MakeItem("a"), With(Durability::kAsync)).ok());
+  fs_.FailAfter(Op::kAppend, 0, absl::InternalError("injected EIO"));
+  EXPECT_FALSE(store->Flush().ok());
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_THAT(reports[0], HasSubstr("injected EIO"));
+  EXPECT_TRUE(log_.Contains("stopped taking writes"));
+  EXPECT_FALSE(items.Set("b", MakeItem("b"), With(Durability::kWrite)).ok());
+  EXPECT_FALSE(store->Flush().ok());
+  EXPECT_EQ(reports.size(), 1u);
 }
 
 TEST_F(StoreFailureTest, FailedFsyncIsNeverRetried) {
