@@ -10,6 +10,7 @@
 #include "service/any_values.h"
 #include "service/grpc_status.h"
 #include "service/list_pages.h"
+#include "service/unary_call.h"
 #include "storage/status_macros.h"
 
 namespace persist::service {
@@ -17,13 +18,6 @@ namespace {
 
 using google::protobuf::Message;
 using google::protobuf::util::FieldMaskUtil;
-
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
-                                 const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
 
 absl::StatusOr<Durability> FromProto(v1::Durability durability,
                                      Durability default_durability) {
@@ -47,8 +41,23 @@ absl::StatusOr<Durability> FromProto(v1::Durability durability,
 
 }  // namespace
 
+namespace {
+
+PersistService::Counters FindCounters(RpcMetrics* metrics) {
+  auto find = [metrics](absl::string_view method) -> RpcMetrics::Method* {
+    if (metrics == nullptr) return nullptr;
+    return metrics->Find(
+        absl::StrCat("/", v1::Persist::service_full_name(), "/", method));
+  };
+  return {find("Get"),    find("Set"),   find("Delete"),
+          find("Update"), find("List"),  find("Shrink"),
+          find("Flush"),  find("Stats"), find("ListMaps")};
+}
+
+}  // namespace
+
 PersistService::PersistService(ServiceOptions options)
-    : options_(std::move(options)) {}
+    : options_(std::move(options)), counters_(FindCounters(options_.metrics)) {}
 
 PersistService::PersistService(Store* store, ServiceOptions options)
     : PersistService(std::move(options)) {
@@ -111,65 +120,67 @@ absl::StatusOr<WriteOptions> PersistService::MakeWriteOptions(
 grpc::ServerUnaryReactor* PersistService::Get(
     grpc::CallbackServerContext* context, const v1::GetRequest* request,
     v1::GetResponse* response) {
+  const UnaryCall call(context, counters_.get);
   absl::StatusOr<Store*> store = Begin(*context, /*write=*/false);
-  if (!store.ok()) return Finish(context, store.status());
+  if (!store.ok()) return call.Finish(store.status());
   absl::StatusOr<DynamicMap*> map = (*store)->GetMap(request->map());
-  if (!map.ok()) return Finish(context, map.status());
+  if (!map.ok()) return call.Finish(map.status());
   absl::StatusOr<Entry<Message>> entry = (*map)->Get(request->key());
   if (entry.ok() && entry->found()) {
     response->set_found(true);
     PackValue(*entry->value, response->mutable_value());
     response->set_etag(entry->etag.ToString());
   }
-  return Finish(context, entry.status());
+  return call.Finish(entry.status());
 }
 
 grpc::ServerUnaryReactor* PersistService::Set(
     grpc::CallbackServerContext* context, const v1::SetRequest* request,
     v1::SetResponse* response) {
+  const UnaryCall call(context, counters_.set);
   absl::StatusOr<WriteTarget> target = PrepareWrite(
       *context, request->map(), request->durability(), request->precondition());
-  if (!target.ok()) return Finish(context, target.status());
+  if (!target.ok()) return call.Finish(target.status());
   absl::StatusOr<std::unique_ptr<Message>> value =
       UnpackValue(*target->map, request->key(), request->value());
-  if (!value.ok()) return Finish(context, value.status());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!value.ok()) return call.Finish(value.status());
   target->map->StartSet(request->key(),
                         std::shared_ptr<const Message>(*std::move(value)),
                         target->options,
-                        [reactor, response](absl::StatusOr<WriteResult> result) {
+                        [call, response](absl::StatusOr<WriteResult> result) {
                           if (result.ok()) {
                             response->set_etag(result->etag.ToString());
                             response->set_existed(result->existed);
                           }
-                          reactor->Finish(ToGrpcStatus(result.status()));
+                          call.Finish(result.status());
                         });
-  return reactor;
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* PersistService::Delete(
     grpc::CallbackServerContext* context, const v1::DeleteRequest* request,
     v1::DeleteResponse* response) {
+  const UnaryCall call(context, counters_.del);
   absl::StatusOr<WriteTarget> target = PrepareWrite(
       *context, request->map(), request->durability(), request->precondition());
-  if (!target.ok()) return Finish(context, target.status());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!target.ok()) return call.Finish(target.status());
   target->map->StartDelete(request->key(), target->options,
-                           [reactor,
+                           [call,
                             response](absl::StatusOr<WriteResult> result) {
                              if (result.ok())
                                response->set_existed(result->existed);
-                             reactor->Finish(ToGrpcStatus(result.status()));
+                             call.Finish(result.status());
                            });
-  return reactor;
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* PersistService::Update(
     grpc::CallbackServerContext* context, const v1::UpdateRequest* request,
     v1::UpdateResponse* response) {
+  const UnaryCall call(context, counters_.update);
   absl::StatusOr<WriteTarget> target = PrepareWrite(
       *context, request->map(), request->durability(), request->precondition());
-  if (!target.ok()) return Finish(context, target.status());
+  if (!target.ok()) return call.Finish(target.status());
   DynamicMap* const map = target->map;
   const google::protobuf::FieldMask& mask = request->update_mask();
   bool valid_mask = !mask.paths().empty();
@@ -178,7 +189,7 @@ grpc::ServerUnaryReactor* PersistService::Update(
                  FieldMaskUtil::GetFieldDescriptors(map->type(), path, nullptr);
   }
   if (!valid_mask) {
-    return Finish(context,
+    return call.Finish(
                   absl::InvalidArgumentError(absl::StrCat(
                       "update_mask \"", FieldMaskUtil::ToString(mask),
                       "\" must name fields of ", map->type()->full_name(),
@@ -187,12 +198,11 @@ grpc::ServerUnaryReactor* PersistService::Update(
   }
   absl::StatusOr<std::unique_ptr<Message>> patch =
       UnpackValue(*map, request->key(), request->value());
-  if (!patch.ok()) return Finish(context, patch.status());
+  if (!patch.ok()) return call.Finish(patch.status());
 
   // The merged value, kept for the response once the write is durable.
   auto merged = std::make_shared<std::shared_ptr<const Message>>();
   const bool allow_missing = request->allow_missing();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   map->StartUpdate(
       request->key(),
       [&](const Message* current) {
@@ -209,7 +219,7 @@ grpc::ServerUnaryReactor* PersistService::Update(
         return UpdateDecision<Message>::Set(*merged);
       },
       target->options,
-      [reactor, response, merged, key = request->key(),
+      [call, response, merged, key = request->key(),
        name = map->name()](absl::StatusOr<UpdateResult> result) {
         absl::Status status = result.status();
         if (status.ok() &&
@@ -223,20 +233,21 @@ grpc::ServerUnaryReactor* PersistService::Update(
           response->set_etag(result->etag.ToString());
           response->set_existed(result->existed);
         }
-        reactor->Finish(ToGrpcStatus(status));
+        call.Finish(status);
       });
-  return reactor;
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* PersistService::List(
     grpc::CallbackServerContext* context, const v1::ListRequest* request,
     v1::ListResponse* response) {
+  const UnaryCall call(context, counters_.list);
   absl::StatusOr<Store*> store = Begin(*context, /*write=*/false);
-  if (!store.ok()) return Finish(context, store.status());
+  if (!store.ok()) return call.Finish(store.status());
   absl::StatusOr<DynamicMap*> map = (*store)->GetMap(request->map());
-  if (!map.ok()) return Finish(context, map.status());
+  if (!map.ok()) return call.Finish(map.status());
   if (request->page_size() < 0) {
-    return Finish(context, absl::InvalidArgumentError(absl::StrCat(
+    return call.Finish(absl::InvalidArgumentError(absl::StrCat(
                                "page_size is ", request->page_size(),
                                "; it must be 0 (the default, ",
                                options_.default_page_size, ") or positive")));
@@ -244,9 +255,9 @@ grpc::ServerUnaryReactor* PersistService::List(
   std::string after;
   if (!request->page_token().empty()) {
     absl::StatusOr<PageToken> token = DecodePageToken(request->page_token());
-    if (!token.ok()) return Finish(context, token.status());
+    if (!token.ok()) return call.Finish(token.status());
     if (token->map != request->map() || token->prefix != request->prefix()) {
-      return Finish(context,
+      return call.Finish(
                     absl::InvalidArgumentError(
                         "page_token belongs to a listing of another map or "
                         "prefix; start again with an empty page_token"));
@@ -258,7 +269,7 @@ grpc::ServerUnaryReactor* PersistService::List(
                        : std::min(request->page_size(), options_.max_page_size);
   absl::StatusOr<Page> page =
       CollectPage(**map, request->prefix(), after, size);
-  if (!page.ok()) return Finish(context, page.status());
+  if (!page.ok()) return call.Finish(page.status());
   for (const auto& [key, entry] : page->entries) {
     v1::Entry* out = response->add_entries();
     out->set_key(key);
@@ -269,14 +280,15 @@ grpc::ServerUnaryReactor* PersistService::List(
     response->set_next_page_token(EncodePageToken(
         {request->map(), request->prefix(), page->entries.back().first}));
   }
-  return Finish(context, absl::OkStatus());
+  return call.Finish(absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* PersistService::Shrink(
     grpc::CallbackServerContext* context, const v1::ShrinkRequest*,
     v1::ShrinkResponse* response) {
+  const UnaryCall call(context, counters_.shrink);
   absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
-  if (!store.ok()) return Finish(context, store.status());
+  if (!store.ok()) return call.Finish(store.status());
   // An administrative call that reads and writes the whole file: it runs on
   // this server thread.
   absl::StatusOr<ShrinkResult> result = (*store)->Shrink();
@@ -289,26 +301,27 @@ grpc::ServerUnaryReactor* PersistService::Shrink(
         google::protobuf::util::TimeUtil::NanosecondsToDuration(
             absl::ToInt64Nanoseconds(result->duration));
   }
-  return Finish(context, result.status());
+  return call.Finish(result.status());
 }
 
 grpc::ServerUnaryReactor* PersistService::Flush(
     grpc::CallbackServerContext* context, const v1::FlushRequest*,
     v1::FlushResponse*) {
+  const UnaryCall call(context, counters_.flush);
   absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
-  if (!store.ok()) return Finish(context, store.status());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  (*store)->StartFlush([reactor](absl::Status status) {
-    reactor->Finish(ToGrpcStatus(status));
+  if (!store.ok()) return call.Finish(store.status());
+  (*store)->StartFlush([call](absl::Status status) {
+    call.Finish(status);
   });
-  return reactor;
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* PersistService::Stats(
     grpc::CallbackServerContext* context, const v1::StatsRequest*,
     v1::StatsResponse* response) {
+  const UnaryCall call(context, counters_.stats);
   absl::StatusOr<Store*> store = Begin(*context, /*write=*/false);
-  if (!store.ok()) return Finish(context, store.status());
+  if (!store.ok()) return call.Finish(store.status());
   const StoreStats stats = (*store)->Stats();
   for (const MapStats& map : stats.maps) {
     v1::MapInfo* info = response->add_maps();
@@ -328,21 +341,22 @@ grpc::ServerUnaryReactor* PersistService::Stats(
   if (!stats.health.ok()) {
     response->set_write_error(std::string(stats.health.message()));
   }
-  return Finish(context, absl::OkStatus());
+  return call.Finish(absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* PersistService::ListMaps(
     grpc::CallbackServerContext* context, const v1::ListMapsRequest*,
     v1::ListMapsResponse* response) {
+  const UnaryCall call(context, counters_.list_maps);
   absl::StatusOr<Store*> store = Begin(*context, /*write=*/false);
-  if (!store.ok()) return Finish(context, store.status());
+  if (!store.ok()) return call.Finish(store.status());
   for (const DynamicMap* map : (*store)->Maps()) {
     v1::MapInfo* info = response->add_maps();
     info->set_name(map->name());
     info->set_type(map->type()->full_name());
     info->set_live_keys(map->Size());
   }
-  return Finish(context, absl::OkStatus());
+  return call.Finish(absl::OkStatus());
 }
 
 }  // namespace persist::service

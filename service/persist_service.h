@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "persist/v1/persist.grpc.pb.h"
+#include "service/rpc_metrics.h"
 #include "service/token_auth.h"
 #include "storage/durability.h"
 #include "storage/store.h"
@@ -28,6 +29,9 @@ struct ServiceOptions {
   // When set, every call needs a token (token_auth.h). Must outlive the
   // service.
   const TokenAuth* auth = nullptr;
+  // When set, every call is counted there (its persist.v1.Persist methods).
+  // Must outlive the service.
+  RpcMetrics* metrics = nullptr;
 };
 
 class PersistService final : public persist::v1::Persist::CallbackService {
@@ -67,6 +71,12 @@ class PersistService final : public persist::v1::Persist::CallbackService {
                                      const v1::ListMapsRequest* request,
                                      v1::ListMapsResponse* response) override;
 
+  // What each RPC is counted under; null without metrics.
+  struct Counters {
+    RpcMetrics::Method *get, *set, *del, *update, *list, *shrink, *flush,
+        *stats, *list_maps;
+  };
+
  private:
   // The store for a call: checks the call's token (if tokens are
   // configured) and that the store is loaded.
@@ -87,6 +97,7 @@ class PersistService final : public persist::v1::Persist::CallbackService {
 
   std::atomic<Store*> store_{nullptr};
   const ServiceOptions options_;
+  const Counters counters_;
 };
 
 }  // namespace persist::service

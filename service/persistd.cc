@@ -82,22 +82,13 @@ std::vector<const google::protobuf::FileDescriptor*> ReflectedFiles(
   return files;
 }
 
-std::vector<const google::protobuf::ServiceDescriptor*> Services(
-    const std::vector<const google::protobuf::FileDescriptor*>& files) {
-  std::vector<const google::protobuf::ServiceDescriptor*> services;
-  for (const google::protobuf::FileDescriptor* file : files) {
-    for (int i = 0; i < file->service_count(); ++i) {
-      services.push_back(file->service(i));
-    }
-  }
-  return services;
-}
-
 std::vector<std::string> ServiceNames(
     const std::vector<const google::protobuf::FileDescriptor*>& files) {
   std::vector<std::string> names;
-  for (const auto* service : Services(files)) {
-    names.push_back(service->full_name());
+  for (const google::protobuf::FileDescriptor* file : files) {
+    for (int i = 0; i < file->service_count(); ++i) {
+      names.push_back(file->service(i)->full_name());
+    }
   }
   return names;
 }
@@ -128,11 +119,8 @@ absl::StatusOr<v1::ServerConfig> LoadConfig() {
   return config;
 }
 
-// Limits, keepalive and metrics, the same on every port.
+// Limits and keepalive, the same on every port.
 void ConfigureServer(const v1::ServerConfig& config,
-                     std::vector<std::unique_ptr<
-                         grpc::experimental::ServerInterceptorFactoryInterface>>
-                         interceptors,
                      grpc::ServerBuilder* builder) {
   // Larger messages are RESOURCE_EXHAUSTED, before they reach the store.
   const int max_message_bytes = config.limits().max_message_bytes() > 0
@@ -146,10 +134,6 @@ void ConfigureServer(const v1::ServerConfig& config,
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder->AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
-  // Without a metrics endpoint nobody reads the counts: calls skip them.
-  if (!config.metrics_listen().empty()) {
-    builder->experimental().SetInterceptorCreators(std::move(interceptors));
-  }
 }
 
 // Builds and starts `builder`'s server on `address`, logging where.
@@ -293,10 +277,13 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartHealthServer(
     HealthPortFallback* fallback) {
   if (config.health_listen().empty()) return nullptr;
   grpc::ServerBuilder builder;
-  ConfigureServer(config,
-                  rpc_metrics.Interceptors(
-                      grpc::health::v1::Health::service_full_name()),
-                  &builder);
+  ConfigureServer(config, &builder);
+  // Health checks are counted here only: on the main port an interceptor
+  // would cost every call (rpc_metrics.h).
+  if (!config.metrics_listen().empty()) {
+    builder.experimental().SetInterceptorCreators(rpc_metrics.Interceptors(
+        grpc::health::v1::Health::service_full_name()));
+  }
   builder.RegisterCallbackGenericService(fallback);
   int port = 0;
   absl::StatusOr<std::unique_ptr<grpc::Server>> server =
@@ -316,7 +303,12 @@ int Serve(const v1::ServerConfig& config) {
     return 1;
   }
   // Metrics first, so that a slow load shows as persist_store_loaded 0.
-  RpcMetrics rpc_metrics(Services(ApiFiles()));
+  // persist.v1.Persist counts its own calls (unary_call.h); the health port
+  // counts its checks. Reflection is not counted.
+  RpcMetrics rpc_metrics(
+      {v1::GetRequest::descriptor()->file()->FindServiceByName("Persist"),
+       grpc::health::v1::HealthCheckRequest::descriptor()->file()
+           ->FindServiceByName("Health")});
   std::atomic<const Store*> served{nullptr};
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
       StartMetrics(config, rpc_metrics, served);
@@ -329,12 +321,16 @@ int Serve(const v1::ServerConfig& config) {
   setup->store_options.on_write_failure = [&serving](const absl::Status&) {
     serving.Set(false);
   };
+  // Without a metrics endpoint nobody reads the counts: calls skip them.
+  if (!config.metrics_listen().empty()) {
+    setup->service_options.metrics = &rpc_metrics;
+  }
   PersistService service(setup->service_options);
   grpc::EnableDefaultHealthCheckService(true);
   ReflectionService reflection(ReflectedFiles(config, setup->schema),
                                ServiceNames(ApiFiles()), setup->auth.get());
   grpc::ServerBuilder builder;
-  ConfigureServer(config, rpc_metrics.Interceptors(), &builder);
+  ConfigureServer(config, &builder);
   builder.RegisterService(&service);
   builder.RegisterService(&reflection);
   int port = 0;

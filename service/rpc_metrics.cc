@@ -79,6 +79,11 @@ void RpcMetrics::Method::Handled(int code, double seconds_taken) {
   seconds.Observe(seconds_taken);
 }
 
+RpcMetrics::Method* RpcMetrics::Find(absl::string_view full_method) const {
+  auto it = methods_.find(full_method);
+  return it == methods_.end() ? nullptr : it->second.get();
+}
+
 class RpcMetrics::Factory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
@@ -87,10 +92,9 @@ class RpcMetrics::Factory final
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    auto it = metrics_->methods_.find(absl::string_view(info->method()));
-    if (it == metrics_->methods_.end()) return nullptr;
-    Method* method = it->second.get();
-    if (!only_service_.empty() && method->service != only_service_) {
+    Method* method = metrics_->Find(info->method());
+    if (method == nullptr ||
+        (!only_service_.empty() && method->service != only_service_)) {
       return nullptr;
     }
     return new CallInterceptor(method);
