@@ -1,7 +1,7 @@
 # persistd and persistctl on Debian 12.
 #
 #   docker build -t persist .
-#   docker run -p 50051:50051 -v persist-data:/data persist
+#   docker run -p 50051:50051 -p 9090:9090 -v persist-data:/data persist
 #   docker run ... persist --listen=0.0.0.0:50051 --data=/data/persist.wal \
 #       --config=/etc/persist/persistd.json      (arguments go to persistd)
 #
@@ -29,11 +29,14 @@ RUN groupadd --system --gid 10001 persist \
 USER 10001:10001
 WORKDIR /data
 VOLUME /data
-# gRPC: persist.v1.Persist, grpc.health.v1 and reflection.
-EXPOSE 50051
-# Plaintext on 50051: with TLS or another --listen, override it (docker run
-# --health-cmd, or the orchestrator's own probes).
+# gRPC: persist.v1.Persist, grpc.health.v1 and reflection; Prometheus
+# metrics (GET /metrics); with --health_listen, a plaintext health port.
+EXPOSE 50051 9090 50052
+# Plaintext on 50051. With TLS, add --health_listen=0.0.0.0:50052 and point
+# the check there (docker run --health-cmd "persistctl --addr=127.0.0.1:50052
+# health"), or use the orchestrator's own probes.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s \
     CMD ["persistctl", "--addr=127.0.0.1:50051", "health"]
 ENTRYPOINT ["persistd"]
-CMD ["--listen=0.0.0.0:50051", "--data=/data/persist.wal"]
+CMD ["--listen=0.0.0.0:50051", "--data=/data/persist.wal", \
+     "--metrics_listen=0.0.0.0:9090"]

@@ -28,55 +28,19 @@ echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "redis: $(redis-server --version)"
 
 work=$(mktemp -d)
-pids=()  # the servers of the row running
+source bench/persistd_rows.sh
 cleanup() {
   stop
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# Stops the servers a row started.
-stop() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  pids=()
-}
-
-# Sets row to "calls/s p50_ms p99_ms" for persist at durability $1, on a
-# fresh persistd with an empty data file (as each Redis row has a fresh
-# AOF).
+# Sets row for persist at durability $1, on a fresh persistd with an empty
+# data file (as each Redis row has a fresh AOF).
 persist_row() {
-  local dir="$work/persist-$1-$round" addr="" line
-  mkdir -p "$dir"
-  mkfifo "$dir/out"
-  build/release/service/persistd --listen=127.0.0.1:0 \
-    --data="$dir/data.wal" >"$dir/out" 2>"$dir/err" &
-  pids+=($!)
-  exec 3<"$dir/out"
-  while read -r line <&3; do  # "persistd: serving HOST:PORT, ..."
-    if [[ $line == *"serving "* ]]; then
-      addr=$(sed -E 's/.*serving ([0-9.]+:[0-9]+).*/\1/' <<<"$line")
-      break
-    fi
-  done
-  [[ -n $addr ]] || { cat "$dir/err"; exit 1; }
-  cat <&3 >/dev/null &  # keep draining its output
-  exec 3<&-
-  if ! build/release/bench/grpc_load --addr="$addr" --clients="$CLIENTS" \
-    --connections=1 --threads=2 --durability="$1" \
-    --value_size="$VALUE_SIZE" --keys="$KEYS" --duration="${DURATION}s" \
-    >"$dir/load" 2>&1; then
-    cat "$dir/load" "$dir/err"
-    exit 1
-  fi
-  row=$(tail -1 "$dir/load" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["calls_per_second"], r["p50_ms"], r["p99_ms"])')
+  local dir="$work/persist-$1-$round"
+  start_persistd "$dir"
+  load_row "$dir" "$1"
   stop
 }
 
