@@ -16,16 +16,11 @@ ROUNDS=${ROUNDS:-5}
 DURABILITY=${DURABILITY:-memory}
 KEYS=100000
 
-scripts/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build --preset release --target persistd grpc_load >/dev/null
-
+source bench/persistd_rows.sh
 echo "command: $0 (DURABILITY=$DURABILITY CLIENTS=$CLIENTS VALUE_SIZE=$VALUE_SIZE DURATION=$DURATION ROUNDS=$ROUNDS)"
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) hardware threads; client and server share it"
-echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+build_and_describe persistd grpc_load
 
 work=$(mktemp -d)
-source bench/persistd_rows.sh
 scraper=""
 cleanup() {
   [[ -z $scraper ]] || kill "$scraper" 2>/dev/null || true

@@ -18,17 +18,12 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 KEYS=100000
 
-scripts/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build --preset release --target persistd grpc_load >/dev/null
-
+source bench/persistd_rows.sh
 echo "command: $0 (CLIENTS=$CLIENTS VALUE_SIZE=$VALUE_SIZE DURATION=$DURATION ROUNDS=$ROUNDS)"
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) hardware threads; client and server share it"
-echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+build_and_describe persistd grpc_load
 echo "redis: $(redis-server --version)"
 
 work=$(mktemp -d)
-source bench/persistd_rows.sh
 cleanup() {
   stop
   rm -rf "$work"

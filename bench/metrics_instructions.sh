@@ -15,17 +15,13 @@ VALUE_SIZE=${VALUE_SIZE:-100}
 DURATION=${DURATION:-5}
 KEYS=1000000000  # fresh keys: live keys count the calls
 
-scripts/install-deps.sh
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }
-cmake --preset release >/dev/null
-cmake --build --preset release --target persistd persistctl grpc_load >/dev/null
-
+source bench/persistd_rows.sh
 echo "command: $0 (CLIENTS=$CLIENTS VALUE_SIZE=$VALUE_SIZE DURATION=$DURATION)"
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) hardware threads; $(valgrind --version)"
-echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+build_and_describe persistd persistctl grpc_load
+echo "valgrind: $(valgrind --version)"
 
 work=$(mktemp -d)
-source bench/persistd_rows.sh
 trap 'stop; rm -rf "$work"' EXIT
 
 live_keys() {

@@ -1,6 +1,17 @@
-# Sourced by the bench/compare_*.sh scripts: a fresh persistd per row, and a
-# grpc_load run against it. The caller sets CLIENTS, VALUE_SIZE, DURATION,
-# KEYS and `work` (a scratch folder), and traps EXIT to call stop.
+# Sourced by the bench/ scripts that drive persistd: the build and the
+# header every result carries, a fresh persistd per row, and a grpc_load
+# run against it. The caller sets CLIENTS, VALUE_SIZE, DURATION, KEYS and
+# `work` (a scratch folder), and traps EXIT to call stop.
+
+# Installs what is missing, builds the targets named, and prints the
+# machine and the date (the caller prints its command line first).
+build_and_describe() {
+  scripts/install-deps.sh
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target "$@" >/dev/null
+  echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) hardware threads; client and server share it"
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+}
 
 pids=()  # the servers of the row running
 launcher=()  # a command persistd runs under, such as valgrind
