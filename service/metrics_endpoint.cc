@@ -41,10 +41,26 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     int yes = 1;
     ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  // Scrapes are rare and cheap: two threads, not one per core.
+  // Scrapes are rare and cheap: two threads, not one per core. The port
+  // needs no credentials, so nothing a client sends may cost much: no
+  // bodies, GET only, and connections that do not linger (a kept-alive
+  // idle one would hold a thread, and delay shutdown, for seconds).
   server->new_task_queue = [] { return new httplib::ThreadPool(2); };
-  server->Get("/metrics", [render = std::move(render)](
-                              const httplib::Request&, httplib::Response& res) {
+  server->set_payload_max_length(1024);
+  server->set_read_timeout(2);
+  server->set_write_timeout(2);
+  server->set_keep_alive_max_count(1);
+  server->set_pre_routing_handler(
+      [](const httplib::Request& req, httplib::Response& res) {
+        if (req.method == "GET" || req.method == "HEAD") {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        res.status = 405;
+        res.set_header("Allow", "GET, HEAD");
+        return httplib::Server::HandlerResponse::Handled;
+      });
+  server->Get("/metrics", [render = std::move(render)](const httplib::Request&,
+                                                       httplib::Response& res) {
     res.set_content(render(), std::string(kPrometheusContentType).c_str());
   });
   server->Get("/", [](const httplib::Request&, httplib::Response& res) {

@@ -1,6 +1,7 @@
 // MetricsEndpoint: a plain-HTTP server for Prometheus (GET /metrics), on a
 // port of its own so that scrapers need neither gRPC nor persistd's TLS
-// certificates or tokens. It serves only numbers: no keys, no values.
+// certificates or tokens. It serves only figures and the names of maps and
+// their types: no keys, no values. GET and HEAD only, small requests.
 //
 // Thread-safety: `render` runs on the endpoint's threads, concurrently with
 // everything else, once per scrape.

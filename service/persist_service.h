@@ -10,7 +10,6 @@
 #define PERSIST_SERVICE_PERSIST_SERVICE_H_
 
 #include <atomic>
-#include <functional>
 
 #include "persist/v1/persist.grpc.pb.h"
 #include "service/rpc_metrics.h"

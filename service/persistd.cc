@@ -26,9 +26,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "service/metrics_endpoint.h"
 #include "service/persist_service.h"
 #include "service/persistd_flags.h"
@@ -37,7 +35,7 @@
 #include "service/rpc_metrics.h"
 #include "service/server_config.h"
 #include "service/server_log.h"
-#include "service/serving_status.h"
+#include "service/persistd_servers.h"
 #include "service/store_metrics.h"
 #include "storage/store.h"
 
@@ -54,6 +52,12 @@ const ServerLog& Log() {
 
 int Fail(absl::string_view what, const absl::Status& status) {
   Log().Error(absl::StrCat(what, ": ", status.message()));
+  return 1;
+}
+
+// For messages that already say what they are about.
+int Fail(const absl::Status& status) {
+  Log().Error(status.message());
   return 1;
 }
 
@@ -119,42 +123,6 @@ absl::StatusOr<v1::ServerConfig> LoadConfig() {
   return config;
 }
 
-// Limits and keepalive, the same on every port.
-void ConfigureServer(const v1::ServerConfig& config,
-                     grpc::ServerBuilder* builder) {
-  // Larger messages are RESOURCE_EXHAUSTED, before they reach the store.
-  const int max_message_bytes = config.limits().max_message_bytes() > 0
-                                    ? config.limits().max_message_bytes()
-                                    : 4 << 20;
-  builder->SetMaxReceiveMessageSize(max_message_bytes);
-  builder->SetMaxSendMessageSize(max_message_bytes);
-  // Find dead clients on idle connections, and let live ones ping us.
-  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
-  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
-  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder->AddChannelArgument(
-      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
-}
-
-// Builds and starts `builder`'s server on `address`, logging where.
-absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
-    grpc::ServerBuilder& builder, const std::string& address,
-    const std::shared_ptr<grpc::ServerCredentials>& credentials,
-    absl::string_view what, int* port) {
-  builder.AddListeningPort(address, credentials, port);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || *port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot serve ", what, " on ", address,
-                     "; is the address valid and the port free?"));
-  }
-  return server;
-}
-
-std::string HostPort(const std::string& address, int port) {
-  return absl::StrCat(address.substr(0, address.rfind(':')), ":", port);
-}
-
 // Once the store is open: what it holds, where it is served.
 void LogServing(const v1::ServerConfig& config, const std::string& address,
                 const Store& store, bool tokens, absl::Duration load_time) {
@@ -212,6 +180,9 @@ absl::StatusOr<Setup> Prepare(const v1::ServerConfig& config) {
   if (!store_options.ok()) return in("maps", store_options.status());
   setup.store_options = *std::move(store_options);
   setup.store_options.log = Log().EngineSink();
+  if (absl::Status status = CheckAddresses(config); !status.ok()) {
+    return in("config", status);
+  }
   absl::StatusOr<ServiceOptions> service_options = MakeServiceOptions(config);
   if (!service_options.ok()) return in("config", service_options.status());
   setup.service_options = *std::move(service_options);
@@ -249,126 +220,74 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(
   return metrics;
 }
 
-// Answers every call on the health port but grpc.health.v1's. Registering
-// it also gives that server the callback method gRPC insists on before it
-// adds its default health service.
-class HealthPortFallback final : public grpc::CallbackGenericService {
- public:
-  grpc::ServerGenericBidiReactor* CreateReactor(
-      grpc::GenericCallbackServerContext* context) override {
-    class Refusal final : public grpc::ServerGenericBidiReactor {
-     public:
-      explicit Refusal(const std::string& method) {
-        Finish(grpc::Status(
-            grpc::StatusCode::UNIMPLEMENTED,
-            absl::StrCat("this port serves only grpc.health.v1.Health, not ",
-                         method, "; call persistd's main port (--listen)")));
-      }
-      void OnDone() override { delete this; }
-    };
-    return new Refusal(context->method());
+// The services whose calls are counted: persist.v1.Persist counts its own
+// (unary_call.h); the health port, when there is one, its checks.
+// Reflection is not counted.
+std::vector<const google::protobuf::ServiceDescriptor*> CountedServices(
+    const v1::ServerConfig& config) {
+  std::vector<const google::protobuf::ServiceDescriptor*> services = {
+      v1::GetRequest::descriptor()->file()->FindServiceByName("Persist")};
+  if (!config.health_listen().empty()) {
+    services.push_back(grpc::health::v1::HealthCheckRequest::descriptor()
+                           ->file()
+                           ->FindServiceByName("Health"));
   }
-};
-
-// The plaintext port with only grpc.health.v1 (gRPC's default health
-// service), if configured (null otherwise).
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartHealthServer(
-    const v1::ServerConfig& config, RpcMetrics& rpc_metrics,
-    HealthPortFallback* fallback) {
-  if (config.health_listen().empty()) return nullptr;
-  grpc::ServerBuilder builder;
-  ConfigureServer(config, &builder);
-  // Health checks are counted here only: on the main port an interceptor
-  // would cost every call (rpc_metrics.h).
-  if (!config.metrics_listen().empty()) {
-    builder.experimental().SetInterceptorCreators(rpc_metrics.Interceptors(
-        grpc::health::v1::Health::service_full_name()));
-  }
-  builder.RegisterCallbackGenericService(fallback);
-  int port = 0;
-  absl::StatusOr<std::unique_ptr<grpc::Server>> server =
-      Listen(builder, config.health_listen(),
-             grpc::InsecureServerCredentials(), "health checks", &port);
-  if (!server.ok()) return server.status();
-  Log().Info(absl::StrCat("health on ", HostPort(config.health_listen(), port),
-                          " (plaintext, grpc.health.v1 only)"));
-  return server;
+  return services;
 }
 
 // Serves `config` until SIGTERM or SIGINT.
 int Serve(const v1::ServerConfig& config) {
   absl::StatusOr<Setup> setup = Prepare(config);
-  if (!setup.ok()) {  // the message names the part that is wrong
-    Log().Error(setup.status().message());
-    return 1;
-  }
+  // Messages here name the part of the configuration that is wrong.
+  if (!setup.ok()) return Fail(setup.status());
   // Metrics first, so that a slow load shows as persist_store_loaded 0.
-  // persist.v1.Persist counts its own calls (unary_call.h); the health port
-  // counts its checks. Reflection is not counted.
-  RpcMetrics rpc_metrics(
-      {v1::GetRequest::descriptor()->file()->FindServiceByName("Persist"),
-       grpc::health::v1::HealthCheckRequest::descriptor()->file()
-           ->FindServiceByName("Health")});
+  RpcMetrics rpc_metrics(CountedServices(config));
   std::atomic<const Store*> served{nullptr};
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
       StartMetrics(config, rpc_metrics, served);
-  if (!metrics.ok()) return Fail("metrics", metrics.status());
+  if (!metrics.ok()) return Fail(metrics.status());
+  const bool counting = *metrics != nullptr;
 
   // Serve first, NOT_SERVING and UNAVAILABLE while the data file loads, so
   // that probes and clients see a live server that is not ready yet.
-  ServingStatus serving;
-  // The engine logs the error.
-  setup->store_options.on_write_failure = [&serving](const absl::Status&) {
-    serving.Set(false);
-  };
   // Without a metrics endpoint nobody reads the counts: calls skip them.
-  if (!config.metrics_listen().empty()) {
-    setup->service_options.metrics = &rpc_metrics;
-  }
+  if (counting) setup->service_options.metrics = &rpc_metrics;
   PersistService service(setup->service_options);
-  grpc::EnableDefaultHealthCheckService(true);
   ReflectionService reflection(ReflectedFiles(config, setup->schema),
                                ServiceNames(ApiFiles()), setup->auth.get());
-  grpc::ServerBuilder builder;
-  ConfigureServer(config, &builder);
-  builder.RegisterService(&service);
-  builder.RegisterService(&reflection);
-  int port = 0;
-  absl::StatusOr<std::unique_ptr<grpc::Server>> server =
-      Listen(builder, config.listen(), setup->credentials, "gRPC", &port);
-  if (!server.ok()) return Fail("listen", server.status());
-  serving.Add((*server)->GetHealthCheckService());
-  HealthPortFallback health_fallback;
-  absl::StatusOr<std::unique_ptr<grpc::Server>> health_server =
-      StartHealthServer(config, rpc_metrics, &health_fallback);
-  if (!health_server.ok()) return Fail("health", health_server.status());
-  if (*health_server != nullptr) {
-    serving.Add((*health_server)->GetHealthCheckService());
+  PersistdServers servers;  // after the services: stopped before they go
+  // The engine logs the error itself.
+  setup->store_options.on_write_failure = [&servers](const absl::Status&) {
+    servers.serving().MarkFailed();
+  };
+  if (absl::Status started =
+          servers.Start(config, setup->credentials, {&service, &reflection},
+                        counting ? &rpc_metrics : nullptr);
+      !started.ok()) {
+    return Fail(started);
   }
-  const std::string address = HostPort(config.listen(), port);
-  Log().Info(absl::StrCat("listening on ", address, ", loading ",
+  if (!servers.health_address().empty()) {
+    Log().Info(absl::StrCat("health on ", servers.health_address(),
+                            " (plaintext, grpc.health.v1 only)"));
+  }
+  Log().Info(absl::StrCat("listening on ", servers.address(), ", loading ",
                           config.data_file()));
 
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<Store>> store =
       Store::Open(setup->store_options);
   if (!store.ok()) {
-    (*server)->Shutdown();
+    servers.Stop();
     return FailToOpen(config, store.status());
   }
   service.SetStore(store->get());
   served = store->get();
-  serving.Set(true);
-  LogServing(config, address, **store, setup->auth != nullptr,
+  servers.serving().Set(true);
+  LogServing(config, servers.address(), **store, setup->auth != nullptr,
              absl::Now() - start);
 
   WaitForShutdownSignal();
-  serving.Set(false);
-  // Calls in flight get a few seconds to finish, then are cancelled.
-  (*server)->Shutdown(std::chrono::system_clock::now() +
-                      std::chrono::seconds(5));
-  (*server)->Wait();
-  if (*health_server != nullptr) (*health_server)->Shutdown();
+  servers.Stop();
   metrics->reset();  // no scrape may outlive the store
   if (absl::Status closed = (*store)->Close(); !closed.ok()) {
     return Fail("closing the data file", closed);

@@ -10,13 +10,23 @@ namespace {
 
 using grpc::experimental::InterceptionHookPoints;
 
-constexpr absl::string_view kCodeNames[] = {
-    "OK",           "Canceled",         "Unknown",
-    "InvalidArgument", "DeadlineExceeded", "NotFound",
-    "AlreadyExists", "PermissionDenied", "ResourceExhausted",
-    "FailedPrecondition", "Aborted",     "OutOfRange",
-    "Unimplemented", "Internal",         "Unavailable",
-    "DataLoss",      "Unauthenticated"};
+constexpr absl::string_view kCodeNames[] = {"OK",
+                                            "Canceled",
+                                            "Unknown",
+                                            "InvalidArgument",
+                                            "DeadlineExceeded",
+                                            "NotFound",
+                                            "AlreadyExists",
+                                            "PermissionDenied",
+                                            "ResourceExhausted",
+                                            "FailedPrecondition",
+                                            "Aborted",
+                                            "OutOfRange",
+                                            "Unimplemented",
+                                            "Internal",
+                                            "Unavailable",
+                                            "DataLoss",
+                                            "Unauthenticated"};
 
 const char* MethodType(const google::protobuf::MethodDescriptor& method) {
   if (method.client_streaming() && method.server_streaming()) {
@@ -51,10 +61,10 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
  private:
   void Count(grpc::StatusCode code) {
     counted_ = true;
-    method_->Handled(static_cast<int>(code),
-                     std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start_)
-                         .count());
+    method_->Handled(
+        static_cast<int>(code),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+            .count());
   }
 
   RpcMetrics::Method* const method_;
@@ -112,9 +122,9 @@ RpcMetrics::RpcMetrics(
       const google::protobuf::MethodDescriptor& method = *service->method(i);
       auto counters = std::make_unique<Method>(method);
       ordered_.push_back(counters.get());
-      methods_.emplace(absl::StrCat("/", service->full_name(), "/",
-                                    method.name()),
-                       std::move(counters));
+      methods_.emplace(
+          absl::StrCat("/", service->full_name(), "/", method.name()),
+          std::move(counters));
     }
   }
 }
@@ -142,10 +152,10 @@ void RpcMetrics::AppendTo(PrometheusText* page) const {
   page->Family("grpc_server_handled_total", "counter",
                "Calls completed, by service, method and status code.");
   for (const Method* method : ordered_) {
+    // Every code, 0 until it happens, so that the first error of a kind is
+    // a step rate() sees (as go-grpc-prometheus' InitializeMetrics does).
     for (size_t code = 0; code < method->handled.size(); ++code) {
       const uint64_t count = method->handled[code].load();
-      // Codes never returned stay out, as in go-grpc-prometheus.
-      if (count == 0) continue;
       page->Sample("grpc_server_handled_total",
                    {{"grpc_service", method->service},
                     {"grpc_method", method->name},
@@ -155,7 +165,7 @@ void RpcMetrics::AppendTo(PrometheusText* page) const {
     }
   }
   page->Family("grpc_server_handling_seconds", "histogram",
-               "Time from a call's start to its status being sent.");
+               "Time from a call's start to its completion.");
   for (const Method* method : ordered_) {
     page->Histogram("grpc_server_handling_seconds",
                     {{"grpc_service", method->service},

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "example/v1/user.pb.h"
 #include "google/protobuf/util/time_util.h"
@@ -155,6 +156,41 @@ absl::StatusOr<StoreOptions> MakeStoreOptions(const v1::ServerConfig& config,
   options.ignore_unknown_fields = config.recovery().ignore_unknown_fields();
   if (schema.schema != nullptr) options.any_type_pool = schema.schema->pool();
   return options;
+}
+
+absl::Status CheckAddresses(const v1::ServerConfig& config) {
+  struct Address {
+    const char* setting;
+    const std::string& value;
+    int port = 0;
+  };
+  Address addresses[] = {{"listen (--listen)", config.listen()},
+                         {"metricsListen (--metrics_listen)",
+                          config.metrics_listen()},
+                         {"healthListen (--health_listen)",
+                          config.health_listen()}};
+  for (Address& address : addresses) {
+    if (address.value.empty()) continue;
+    const size_t colon = address.value.rfind(':');
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(address.value.substr(colon + 1), &address.port) ||
+        address.port < 0 || address.port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          address.setting, ": \"", address.value,
+          "\" is not host:port (for example 0.0.0.0:50051, [::]:50051 or "
+          "127.0.0.1:0)"));
+    }
+  }
+  for (const Address& a : addresses) {
+    for (const Address& b : addresses) {
+      if (&a < &b && a.port != 0 && a.port == b.port) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(a.setting, " and ", b.setting, " both use port ",
+                         a.port, "; give each its own port"));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ServiceOptions> MakeServiceOptions(

@@ -38,6 +38,11 @@ absl::StatusOr<LoadedSchema> LoadSchema(const v1::Schema& schema);
 absl::StatusOr<StoreOptions> MakeStoreOptions(const v1::ServerConfig& config,
                                               const LoadedSchema& schema);
 
+// The addresses (listen, metrics_listen, health_listen), each host:port
+// with a port from 0 to 65535 when set, and no two on one port (0 picks a
+// free one each time). InvalidArgument naming the settings and their flags.
+absl::Status CheckAddresses(const v1::ServerConfig& config);
+
 absl::StatusOr<ServiceOptions> MakeServiceOptions(
     const v1::ServerConfig& config);
 

@@ -1,9 +1,11 @@
 // ServingStatus: persistd's grpc.health.v1 status, kept the same on every
 // server that answers health checks (the main port and, when configured,
-// the plaintext health port).
+// the plaintext health port). A store that stopped taking writes stays
+// NOT_SERVING: MarkFailed wins over any later Set(true).
 //
 // Thread-safety: all methods may be called from any thread; the store's
-// failure callback calls Set from the WAL's thread.
+// failure callback calls MarkFailed from the WAL's thread. Lock order: mu_,
+// then gRPC's health service's own lock (SetServingStatus takes it).
 #ifndef PERSIST_SERVICE_SERVING_STATUS_H_
 #define PERSIST_SERVICE_SERVING_STATUS_H_
 
@@ -28,17 +30,30 @@ class ServingStatus {
     services_.push_back(health);
   }
 
+  // SERVING or NOT_SERVING; SERVING is ignored after MarkFailed.
   void Set(bool serving) {
     MutexLock lock(&mu_);
+    SetLocked(serving && !failed_);
+  }
+
+  // NOT_SERVING from now on.
+  void MarkFailed() {
+    MutexLock lock(&mu_);
+    failed_ = true;
+    SetLocked(false);
+  }
+
+ private:
+  void SetLocked(bool serving) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     serving_ = serving;
     for (grpc::HealthCheckServiceInterface* health : services_) {
       health->SetServingStatus(serving);
     }
   }
 
- private:
   Mutex mu_;
   bool serving_ ABSL_GUARDED_BY(mu_) = false;
+  bool failed_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<grpc::HealthCheckServiceInterface*> services_
       ABSL_GUARDED_BY(mu_);
 };

@@ -6,8 +6,8 @@
 namespace persist::service {
 namespace {
 
-void Gauge(PrometheusText* page, absl::string_view name,
-           absl::string_view help, double value) {
+void Gauge(PrometheusText* page, absl::string_view name, absl::string_view help,
+           double value) {
   page->Family(name, "gauge", help);
   page->Sample(name, {}, value);
 }

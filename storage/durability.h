@@ -22,7 +22,8 @@ enum class Durability {
   // crash of the machine.
   kFsync,
 };
-inline constexpr int kDurabilityCount = 4;
+// Arrays indexed by Durability have this many entries.
+inline constexpr int kDurabilityCount = static_cast<int>(Durability::kFsync) + 1;
 
 // "MEMORY", "ASYNC", "WRITE" or "FSYNC".
 absl::string_view DurabilityName(Durability durability);

@@ -78,21 +78,20 @@ GroupCommitQueue::Counters GroupCommitQueue::counters() const {
 }
 
 void GroupCommitQueue::Fail(const absl::Status& status) {
-  absl::Status failure;
-  {
-    MutexLock lock(&failure_mu_);
-    if (!failure_.ok()) return;
-    failure_ = absl::Status(
-        status.code(),
-        absl::StrCat("the WAL stopped taking writes after an I/O error: ",
-                     status.message(),
-                     ". Reads go on; writes fail until the store is reopened "
-                     "(fix the disk, then restart)."));
-    failed_.store(true, std::memory_order_release);
-    failure = failure_;
-  }
-  // Outside failure_mu_, which the callback's health() takes.
-  if (on_failure_) on_failure_(failure);
+  MutexLock lock(&failure_mu_);
+  if (!failure_.ok()) return;
+  failure_ = absl::Status(
+      status.code(),
+      absl::StrCat("the WAL stopped taking writes after an I/O error: ",
+                   status.message(),
+                   ". Reads go on; writes fail until the store is reopened "
+                   "(fix the disk, then restart)."));
+  failed_.store(true, std::memory_order_release);
+}
+
+void GroupCommitQueue::ReportFailure() {
+  if (!failed() || failure_reported_.exchange(true)) return;
+  if (on_failure_) on_failure_(health());
 }
 
 void GroupCommitQueue::Run() {
@@ -135,6 +134,7 @@ void GroupCommitQueue::Run() {
         status = health();
       }
     }
+    ReportFailure();  // no lock held
     // WRITE waiters are done once the kernel has the bytes.
     for (Waiter& waiter : waiters) {
       if (waiter.durability != Durability::kFsync && waiter.done != nullptr) {
@@ -162,6 +162,7 @@ void GroupCommitQueue::Run() {
         }
       }
     }
+    ReportFailure();
     for (Waiter& waiter : waiters) {
       if (waiter.done != nullptr) std::move(waiter.done)(status);
     }
@@ -194,7 +195,20 @@ absl::Status GroupCommitQueue::SwapFile(
     std::unique_ptr<WritableFile> new_file, uint64_t new_file_bytes_before,
     uint64_t new_records_before,
     absl::FunctionRef<FinishResult(absl::string_view remaining)> finish) {
-  MutexLock lock(&file_mu_);
+  absl::Status status;
+  {
+    MutexLock lock(&file_mu_);
+    status = SwapFileLocked(std::move(new_file), new_file_bytes_before,
+                            new_records_before, finish);
+  }
+  ReportFailure();
+  return status;
+}
+
+absl::Status GroupCommitQueue::SwapFileLocked(
+    std::unique_ptr<WritableFile> new_file, uint64_t new_file_bytes_before,
+    uint64_t new_records_before,
+    absl::FunctionRef<FinishResult(absl::string_view remaining)> finish) {
   capturing_ = false;
   std::string remaining;
   remaining.swap(captured_);

@@ -58,8 +58,8 @@ class GroupCommitQueue {
   // Takes over `file`, which already holds `file_bytes` bytes and `records`
   // records, and starts the writer thread. `on_failure`, if set, runs once,
   // with the error that stopped the queue, on the thread that hit it (the
-  // writer's, or SwapFile's caller) with the file lock held: it must not
-  // call into the queue but health() and failed().
+  // writer's, or SwapFile's caller), with no lock of the queue held, before
+  // that batch's waiters complete. It must not wait for the queue.
   using FailureCallback = absl::AnyInvocable<void(const absl::Status&)>;
   GroupCommitQueue(std::unique_ptr<WritableFile> file, uint64_t file_bytes,
                    uint64_t records, FailureCallback on_failure = nullptr);
@@ -120,6 +120,14 @@ class GroupCommitQueue {
   void Run();
   // Marks the queue failed with `status` (first error wins).
   void Fail(const absl::Status& status);
+  // Calls on_failure_ once the queue failed, the first time only. Called
+  // with no lock held.
+  void ReportFailure();
+  absl::Status SwapFileLocked(
+      std::unique_ptr<WritableFile> new_file, uint64_t new_file_bytes_before,
+      uint64_t new_records_before,
+      absl::FunctionRef<FinishResult(absl::string_view remaining)> finish)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(file_mu_);
 
   // Guards the queue. Held only briefly, also by callers holding shard locks.
   mutable Mutex mu_;
@@ -138,7 +146,8 @@ class GroupCommitQueue {
   std::string captured_ ABSL_GUARDED_BY(file_mu_);
   uint64_t synced_bytes_ ABSL_GUARDED_BY(file_mu_) = 0;
 
-  FailureCallback on_failure_;  // called by the first Fail only
+  FailureCallback on_failure_;  // called by ReportFailure only
+  std::atomic<bool> failure_reported_{false};
   // The error that stopped the queue; a leaf lock.
   mutable Mutex failure_mu_;
   absl::Status failure_ ABSL_GUARDED_BY(failure_mu_);

@@ -4,9 +4,10 @@
 // the count, so the service can expose it without converting.
 //
 // Thread-safety: Observe and Snapshot may be called from any thread; Observe
-// is lock-free (relaxed atomics). A snapshot taken during Observe calls may
-// count an observation in `count` but not yet in its bucket, or the other
-// way round; monitoring tolerates that, and the next snapshot agrees.
+// is lock-free (relaxed atomics). The counts of a snapshot always agree
+// (`count` is the sum of the buckets), but a snapshot taken during Observe
+// calls may have a `sum` that includes an observation its buckets do not
+// yet count, or the other way round; the next snapshot agrees.
 #ifndef PERSIST_STORAGE_HISTOGRAM_H_
 #define PERSIST_STORAGE_HISTOGRAM_H_
 

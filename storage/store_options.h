@@ -75,8 +75,8 @@ struct StoreOptions {
 
   // Called once, when a failed write or fsync of the WAL stops writes
   // (Health() then returns the error), after the error is logged. Runs on
-  // the WAL's writer thread, or the thread of a Shrink, with the WAL's file
-  // lock held: it may read the store's Health and Stats but must not write
+  // the WAL's writer thread, or the thread of a Shrink, holding no lock of
+  // the WAL: it may read the store (Health, Stats, Get) but must not write
   // to it or wait for a write. persistd turns its health to NOT_SERVING.
   std::function<void(const absl::Status&)> on_write_failure;
 };

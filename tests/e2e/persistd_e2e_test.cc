@@ -211,6 +211,37 @@ TEST_F(PersistdTest, SkipCorruptFlagOpensADamagedFile) {
   EXPECT_EQ(GetUser(*stub, "c")->name(), "C");
 }
 
+TEST_F(PersistdTest, RefusesPortsThatAreTakenOrShared) {
+  auto first = Start();
+  // gRPC would let a second server share the port (SO_REUSEPORT) and take
+  // half of its connections.
+  const std::string taken = first->address();
+  const std::string port = taken.substr(taken.rfind(':') + 1);
+  for (const std::vector<std::string>& flags :
+       std::vector<std::vector<std::string>>{
+           {absl::StrCat("--listen=", taken)},
+           {"--listen=127.0.0.1:" + port, "--health_listen=127.0.0.1:" + port},
+           {"--listen=127.0.0.1:0", "--metrics_listen=0.0.0.0:" + port,
+            "--health_listen=127.0.0.1:" + port},
+           {"--listen=127.0.0.1:0", "--health_listen=localhost"}}) {
+    std::vector<std::string> args = flags;
+    args.push_back(absl::StrCat("--data=", dir_.Path("other.wal")));
+    args.push_back("--log_format=json");
+    Persistd persistd(args);
+    EXPECT_TRUE(persistd.address().empty()) << flags.back();
+    const int status = persistd.ExitStatus();
+    ASSERT_TRUE(WIFEXITED(status)) << flags.back();
+    EXPECT_EQ(WEXITSTATUS(status), 1) << flags.back();
+    const std::string output = persistd.Output();
+    EXPECT_TRUE(absl::StrContains(output, "cannot serve gRPC on") ||
+                absl::StrContains(output, "both use port") ||
+                absl::StrContains(output, "is not host:port"))
+        << output;
+  }
+  // The first one still serves.
+  EXPECT_TRUE(SetUser(*first->Stub(), "a", 1, v1::WRITE).ok());
+}
+
 TEST_F(PersistdTest, RefusesOutOfRangeTuningFlags) {
   for (const char* flag :
        {"--sync_interval=0s", "--auto_shrink_ratio=0.5",

@@ -5,20 +5,20 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "persist/test/v1/engine.pb.h"
 #include "service/prometheus_text.h"
 #include "service/store_metrics.h"
 #include "storage/store.h"
-#include "persist/test/v1/engine.pb.h"
 #include "tests/storage/fault_injection_file_system.h"
 #include "tests/storage/test_files.h"
 
 namespace persist::service {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using persist::test::v1::Item;
 using testing::FaultInjectionFileSystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(PrometheusTextTest, WritesFamiliesSamplesAndEscapedLabels) {
   PrometheusText page;

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
+#include "storage/mutex.h"
 #include "storage/store.h"
 #include "tests/storage/fault_injection_file_system.h"
 #include "tests/storage/test_files.h"
@@ -43,14 +44,15 @@ Item MakeItem(const std::string& name) {
 class StoreFailureTest : public ::testing::Test {
  protected:
   std::unique_ptr<Store> Open(
-      std::function<void(const absl::Status&)> on_write_failure = nullptr) {
+      std::function<void(const absl::Status&)> on_write_failure = nullptr,
+      absl::Duration sync_interval = absl::Hours(1)) {
     StoreOptions options;
     options.on_write_failure = std::move(on_write_failure);
     options.path = path_;
     options.maps = {{"items", Item::descriptor()}};
     options.log = log_.Sink();
     options.file_system = &fs_;
-    options.sync_interval = absl::Hours(1);  // no background writes
+    options.sync_interval = sync_interval;  // by default no background writes
     options.auto_shrink.enabled = false;
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
     EXPECT_TRUE(store.ok()) << store.status();
@@ -100,14 +102,32 @@ TEST_F(StoreFailureTest, FailedWriteStopsWritesAndReadsGoOn) {
   EXPECT_EQ(Contents(*store), (State{{"before", "ok"}}));
 }
 
+TEST_F(StoreFailureTest, FailureOfTheBackgroundFlushIsReportedAtOnce) {
+  // Only the flusher writes ASYNC changes: no caller sees its failure, yet
+  // the store must say at once that writes stopped.
+  Notification reported;
+  std::string report;
+  auto store = Open(
+      [&](const absl::Status& status) {
+        report = std::string(status.message());
+        reported.Notify();
+      },
+      absl::Milliseconds(10));
+  Map<Item> items = *store->GetMap<Item>("items");
+  fs_.FailAfter(Op::kAppend, 0, absl::InternalError("injected EIO"));
+  ASSERT_TRUE(items.Set("async", MakeItem("a"), With(Durability::kAsync)).ok());
+  ASSERT_TRUE(reported.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_THAT(report, HasSubstr("injected EIO"));
+  EXPECT_TRUE(log_.Contains("stopped taking writes"));
+  EXPECT_FALSE(store->Health().ok());
+}
+
 TEST_F(StoreFailureTest, FailureIsLoggedAndReportedOnceWhoeverHitIt) {
   std::vector<std::string> reports;
   auto store = Open([&reports](const absl::Status& status) {
     reports.emplace_back(status.message());
   });
   Map<Item> items = *store->GetMap<Item>("items");
-  // Only the flusher writes ASYNC changes: no caller sees its failure, yet
-  // the store must say at once that writes stopped.
   ASSERT_TRUE(items.Set("async", MakeItem("a"), With(Durability::kAsync)).ok());
   fs_.FailAfter(Op::kAppend, 0, absl::InternalError("injected EIO"));
   EXPECT_FALSE(store->Flush().ok());

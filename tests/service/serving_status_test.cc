@@ -1,0 +1,95 @@
+// persistd's health status and the engine's failure report, wired as
+// persistd wires them: a store on the fault-injecting file layer whose
+// on_write_failure marks a ServingStatus failed, over the health services
+// of two real gRPC servers (the main port and the health port).
+#include "service/serving_status.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "persist/test/v1/engine.pb.h"
+#include "storage/store.h"
+#include "tests/storage/fault_injection_file_system.h"
+#include "tests/storage/test_files.h"
+
+namespace persist::service {
+namespace {
+
+using grpc::health::v1::HealthCheckResponse;
+using persist::test::v1::Item;
+using testing::FaultInjectionFileSystem;
+
+class HealthServer {
+ public:
+  HealthServer() {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    builder.RegisterCallbackGenericService(&fallback_);
+    server_ = builder.BuildAndStart();
+  }
+  ~HealthServer() { server_->Shutdown(); }
+
+  grpc::HealthCheckServiceInterface* health() {
+    return server_->GetHealthCheckService();
+  }
+  HealthCheckResponse::ServingStatus Check() {
+    auto stub = grpc::health::v1::Health::NewStub(
+        server_->InProcessChannel(grpc::ChannelArguments()));
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(stub->Check(&context, {}, &response).ok());
+    return response.status();
+  }
+
+ private:
+  grpc::CallbackGenericService fallback_;  // a callback method gRPC wants
+  std::unique_ptr<grpc::Server> server_;
+};
+
+TEST(ServingStatusTest, AFailedWriteTurnsEveryPortNotServingForGood) {
+  HealthServer main_port;
+  HealthServer health_port;
+  ServingStatus serving;
+  serving.Add(main_port.health());
+  serving.Add(health_port.health());
+  EXPECT_EQ(main_port.Check(), HealthCheckResponse::NOT_SERVING);  // loading
+
+  testing::TempDir dir;
+  FaultInjectionFileSystem fs;
+  StoreOptions options;
+  options.path = dir.Path("data.wal");
+  options.maps = {{"items", Item::descriptor()}};
+  options.file_system = &fs;
+  options.log = [](LogLevel, absl::string_view) {};
+  options.sync_interval = absl::Hours(1);
+  options.auto_shrink.enabled = false;
+  // As persistd does; runs on the WAL's thread.
+  options.on_write_failure = [&serving](const absl::Status&) {
+    serving.MarkFailed();
+  };
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  serving.Set(true);
+  EXPECT_EQ(main_port.Check(), HealthCheckResponse::SERVING);
+  EXPECT_EQ(health_port.Check(), HealthCheckResponse::SERVING);
+
+  Map<Item> items = *(*store)->GetMap<Item>("items");
+  fs.FailAfter(FaultInjectionFileSystem::Op::kAppend, 0,
+               absl::InternalError("injected EIO"));
+  ASSERT_FALSE(items.Set("a", Item()).ok());
+  // Reported before the write's caller heard of it.
+  EXPECT_EQ(main_port.Check(), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(health_port.Check(), HealthCheckResponse::NOT_SERVING);
+  // A later "serving" (persistd's, once loaded) does not undo it.
+  serving.Set(true);
+  EXPECT_EQ(main_port.Check(), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(health_port.Check(), HealthCheckResponse::NOT_SERVING);
+}
+
+}  // namespace
+}  // namespace persist::service
