@@ -3,8 +3,8 @@
 # callgrind, which counts the instructions it executes (the same count for
 # the same work however busy the machine is), with instrumentation on only
 # while grpc_load sends MEMORY Sets to fresh keys. Rows: persistd without
-# --metrics_listen (no interceptor), and with it (every call counted, the
-# page scraped twice). Instructions per call = the count / the keys written.
+# --metrics_listen, and with it (every call counted, the page scraped once).
+# Instructions per call = the count / the keys written.
 #
 #   bench/metrics_instructions.sh
 #   CLIENTS=20 DURATION=5 bench/metrics_instructions.sh
@@ -43,7 +43,7 @@ measure() {
     --duration="${DURATION}s" >"$dir/load" 2>&1 || { cat "$dir/load"; exit 1; }
   if [[ $* == *metrics_listen* ]]; then
     local port=${*##*:}
-    python3 -c "import urllib.request as u; [u.urlopen('http://127.0.0.1:$port/metrics').read() for _ in range(2)]"
+    python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/metrics').read()"
   fi
   callgrind_control -i off "${pids[0]}" >/dev/null
   after=$(live_keys)
@@ -56,7 +56,7 @@ port=$(free_port)
 on=$(measure "$work/on" --metrics_listen="127.0.0.1:$port")
 python3 - "$off" "$on" <<'PY'
 import sys
-rows = {"metrics off": sys.argv[1], "metrics on, scraped twice": sys.argv[2]}
+rows = {"metrics off": sys.argv[1], "metrics on, scraped once": sys.argv[2]}
 print("\n| row | instructions | calls | instructions per call |")
 print("|---|---:|---:|---:|")
 per_call = {}

@@ -61,7 +61,8 @@ void AppendRecovery(const StoreStats& stats, PrometheusText* page) {
         "Bytes of an incomplete last record cut when the file was opened.",
         static_cast<double>(stats.torn_tail_bytes));
   Gauge(page, "persist_recovery_skipped_records",
-        "Damaged records skipped when the file was opened (skip_corrupt).",
+        "Damaged records skipped under skip_corrupt: when the file was "
+        "opened, or when a map declared later adopted its orphan records.",
         static_cast<double>(stats.skipped_corrupt));
   Gauge(page, "persist_recovery_ignored_unknown_fields",
         "Unknown JSON fields skipped when the file was opened "

@@ -211,6 +211,34 @@ TEST_F(PersistdTest, SkipCorruptFlagOpensADamagedFile) {
   EXPECT_EQ(GetUser(*stub, "c")->name(), "C");
 }
 
+TEST_F(PersistdTest, SigtermEndsOpenHealthWatchesAndExitsZero) {
+  auto persistd = Start({"--health_listen=127.0.0.1:0"});
+  ASSERT_TRUE(SetUser(*persistd->Stub(), "kept", 1, v1::ASYNC).ok());
+  // Watch streams never end by themselves: clients doing client-side health
+  // checking keep one open on each port.
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<
+      grpc::ClientReader<grpc::health::v1::HealthCheckResponse>>>
+      watches;
+  for (const std::string& address :
+       {persistd->address(), persistd->LoggedAddress("health on ")}) {
+    auto health = grpc::health::v1::Health::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    watches.push_back(health->Watch(contexts.back().get(), {}));
+    grpc::health::v1::HealthCheckResponse response;
+    ASSERT_TRUE(watches.back()->Read(&response)) << address;
+    EXPECT_EQ(response.status(),
+              grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+  const int status = persistd->Kill(SIGTERM);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // It closed the store: the ASYNC write is in the file.
+  auto again = Start();
+  ASSERT_TRUE(GetUser(*again->Stub(), "kept").has_value());
+}
+
 TEST_F(PersistdTest, RefusesPortsThatAreTakenOrShared) {
   auto first = Start();
   // gRPC would let a second server share the port (SO_REUSEPORT) and take
