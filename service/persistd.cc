@@ -262,6 +262,7 @@ int Serve(const v1::ServerConfig& config) {
   };
   if (absl::Status started =
           servers.Start(config, setup->credentials, {&service, &reflection},
+                        ServiceNames(ApiFiles()),
                         counting ? &rpc_metrics : nullptr);
       !started.ok()) {
     return Fail(started);

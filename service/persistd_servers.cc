@@ -71,7 +71,8 @@ PersistdServers::~PersistdServers() { Stop(); }
 absl::Status PersistdServers::Start(
     const v1::ServerConfig& config,
     const std::shared_ptr<grpc::ServerCredentials>& credentials,
-    const std::vector<grpc::Service*>& services, RpcMetrics* rpc_metrics) {
+    const std::vector<grpc::Service*>& services,
+    const std::vector<std::string>& service_names, RpcMetrics* rpc_metrics) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   Configure(config, &builder);
@@ -79,7 +80,8 @@ absl::Status PersistdServers::Start(
   int port = 0;
   PERSIST_ASSIGN_OR_RETURN(
       main_, Listen(builder, config.listen(), credentials, "gRPC", &port));
-  serving_.Add(main_->GetHealthCheckService());
+  service_names_ = service_names;
+  serving_.Add(main_->GetHealthCheckService(), service_names_);
   address_ = HostPort(config.listen(), port);
   return StartHealthPort(config, rpc_metrics);
 }
@@ -100,7 +102,7 @@ absl::Status PersistdServers::StartHealthPort(const v1::ServerConfig& config,
   PERSIST_ASSIGN_OR_RETURN(health_, Listen(builder, config.health_listen(),
                                            grpc::InsecureServerCredentials(),
                                            "health checks", &port));
-  serving_.Add(health_->GetHealthCheckService());
+  serving_.Add(health_->GetHealthCheckService(), service_names_);
   health_address_ = HostPort(config.health_listen(), port);
   return absl::OkStatus();
 }

@@ -34,13 +34,16 @@ class PersistdServers {
   PersistdServers& operator=(const PersistdServers&) = delete;
 
   // Starts the main server with `services` (which must outlive this
-  // object), then the health port. Both start NOT_SERVING. With
-  // `rpc_metrics` (which must outlive this object), the health port counts
-  // its checks. Unavailable naming the address that cannot be served.
+  // object), then the health port. Both start NOT_SERVING, and both report
+  // on the server as a whole (service "") and on each of `service_names`.
+  // With `rpc_metrics` (which must outlive this object), the health port
+  // counts its checks. Unavailable naming the address that cannot be
+  // served.
   absl::Status Start(
       const v1::ServerConfig& config,
       const std::shared_ptr<grpc::ServerCredentials>& credentials,
-      const std::vector<grpc::Service*>& services, RpcMetrics* rpc_metrics);
+      const std::vector<grpc::Service*>& services,
+      const std::vector<std::string>& service_names, RpcMetrics* rpc_metrics);
 
   // NOT_SERVING; then calls in flight, open health Watch streams included,
   // get a few seconds to finish before they are cancelled. Idempotent.
@@ -71,6 +74,7 @@ class PersistdServers {
   std::unique_ptr<grpc::Server> health_;  // null without health_listen
   std::string address_;
   std::string health_address_;
+  std::vector<std::string> service_names_;  // of the main server's services
   bool stopped_ = false;
 };
 

@@ -9,6 +9,7 @@
 #ifndef PERSIST_SERVICE_SERVING_STATUS_H_
 #define PERSIST_SERVICE_SERVING_STATUS_H_
 
+#include <string>
 #include <vector>
 
 #include "grpcpp/health_check_service_interface.h"
@@ -23,10 +24,16 @@ class ServingStatus {
   ServingStatus& operator=(const ServingStatus&) = delete;
 
   // `health` (which must outlive this object's use) takes the current
-  // status now and every later one.
-  void Add(grpc::HealthCheckServiceInterface* health) {
+  // status now and every later one, for the server as a whole (service "")
+  // and for each of `names` (so that a check of "persist.v1.Persist" is not
+  // NOT_FOUND).
+  void Add(grpc::HealthCheckServiceInterface* health,
+           std::vector<std::string> names = {}) {
     MutexLock lock(&mu_);
-    health->SetServingStatus(serving_);
+    for (const std::string& name : names) {
+      health->SetServingStatus(name, serving_);
+    }
+    health->SetServingStatus(serving_);  // sets the named ones too
     services_.push_back(health);
   }
 

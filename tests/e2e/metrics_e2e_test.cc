@@ -281,6 +281,12 @@ TEST_F(PersistdTest, HealthPortAnswersPlaintextProbesOfAMutualTlsServer) {
   grpc::ClientContext context;
   ASSERT_TRUE(health->Check(&context, {}, &response).ok());
   EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  // By service name too, as load balancers ask.
+  grpc::health::v1::HealthCheckRequest by_name;
+  by_name.set_service("persist.v1.Persist");
+  grpc::ClientContext by_name_context;
+  ASSERT_TRUE(health->Check(&by_name_context, by_name, &response).ok());
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 
   // Nothing else is served there without TLS.
   v1::GetRequest get;
@@ -305,7 +311,7 @@ TEST_F(PersistdTest, HealthPortAnswersPlaintextProbesOfAMutualTlsServer) {
   EXPECT_EQ(page.Value("grpc_server_handled_total{grpc_service=\"grpc.health."
                        "v1.Health\",grpc_method=\"Check\",grpc_type=\"unary\","
                        "grpc_code=\"OK\"}"),
-            1);
+            2);
   EXPECT_EQ(page.Value("grpc_server_started_total" + Method("Get")), 0);
   EXPECT_EQ(page.Value("grpc_server_handled_total" + Method("Set", "OK")), 1);
 }
