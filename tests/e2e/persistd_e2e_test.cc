@@ -301,9 +301,16 @@ TEST_F(PersistdTest, RefusesOutOfRangeTuningFlags) {
 }
 
 TEST_F(PersistdTest, JsonLogsAreOneObjectPerLine) {
-  auto persistd = Start({"--log_format=json"});
+  auto persistd =
+      Start({"--log_format=json", "--metrics_listen=127.0.0.1:0",
+             "--health_listen=127.0.0.1:0"});
   auto stub = persistd->Stub();
   ASSERT_TRUE(SetUser(*stub, "a", 1, v1::WRITE).ok());
+  {
+    v1::ShrinkResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->Shrink(&context, {}, &response).ok());
+  }
   stub.reset();
   const int status = persistd->Kill(SIGTERM);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -321,15 +328,19 @@ TEST_F(PersistdTest, JsonLogsAreOneObjectPerLine) {
     messages.push_back(absl::StrCat(fields.at("source").string_value(), ": ",
                                     fields.at("message").string_value()));
   }
-  // The events an operator needs: start, load, shutdown, from both persistd
-  // and the engine.
+  // The events an operator needs: start (and where), load, shrink,
+  // shutdown, from both persistd and the engine.
   const auto has = [&](absl::string_view part) {
     return std::any_of(
         messages.begin(), messages.end(),
         [&](const std::string& m) { return absl::StrContains(m, part); });
   };
   EXPECT_TRUE(has("persistd: serving 127.0.0.1:")) << persistd->banner();
+  EXPECT_TRUE(has("persistd: metrics on http://127.0.0.1:"));
+  EXPECT_TRUE(has("persistd: health on 127.0.0.1:"));
   EXPECT_TRUE(has("persist: created ")) << messages.size();
+  EXPECT_TRUE(has("persist: opened "));
+  EXPECT_TRUE(has("persist: shrank "));
   EXPECT_TRUE(has("persistd: SIGTERM: shutting down"));
   EXPECT_TRUE(has("persist: closed "));
   EXPECT_TRUE(has("persistd: stopped; "));
