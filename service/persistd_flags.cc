@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "storage/status_macros.h"
 
 ABSL_FLAG(std::string, config, "",
           "a JSON file holding a persist.v1.ServerConfig");
@@ -85,12 +86,8 @@ absl::Status SetDurationFlag(
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::Status ApplyFlags(v1::ServerConfig* config) {
-  if (!absl::GetFlag(FLAGS_listen).empty()) {
-    config->set_listen(absl::GetFlag(FLAGS_listen));
-  }
+// The data file, the schema and the maps.
+absl::Status ApplyDataFlags(v1::ServerConfig* config) {
   if (!absl::GetFlag(FLAGS_data).empty()) {
     config->set_data_file(absl::GetFlag(FLAGS_data));
   }
@@ -115,6 +112,20 @@ absl::Status ApplyFlags(v1::ServerConfig* config) {
     entry->set_name(parts[0]);
     entry->set_type(parts[1]);
   }
+  return absl::OkStatus();
+}
+
+// Where and how persistd serves: ports, TLS, tokens, limits.
+void ApplyServingFlags(v1::ServerConfig* config) {
+  if (!absl::GetFlag(FLAGS_listen).empty()) {
+    config->set_listen(absl::GetFlag(FLAGS_listen));
+  }
+  if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
+    config->set_metrics_listen(absl::GetFlag(FLAGS_metrics_listen));
+  }
+  if (!absl::GetFlag(FLAGS_health_listen).empty()) {
+    config->set_health_listen(absl::GetFlag(FLAGS_health_listen));
+  }
   if (!absl::GetFlag(FLAGS_tls_cert).empty()) {
     config->mutable_tls()->set_cert_file(absl::GetFlag(FLAGS_tls_cert));
   }
@@ -132,6 +143,14 @@ absl::Status ApplyFlags(v1::ServerConfig* config) {
     config->mutable_limits()->set_max_message_bytes(
         absl::GetFlag(FLAGS_max_message_bytes));
   }
+  if (absl::GetFlag(FLAGS_max_page_size) != 0) {
+    config->mutable_limits()->set_max_page_size(
+        absl::GetFlag(FLAGS_max_page_size));
+  }
+}
+
+// How the store writes, shrinks and recovers.
+absl::Status ApplyStoreFlags(v1::ServerConfig* config) {
   if (absl::Status status =
           SetDurationFlag("sync_interval", absl::GetFlag(FLAGS_sync_interval),
                           [config] { return config->mutable_sync_interval(); });
@@ -159,16 +178,6 @@ absl::Status ApplyFlags(v1::ServerConfig* config) {
   if (absl::GetFlag(FLAGS_ignore_unknown_fields)) {
     config->mutable_recovery()->set_ignore_unknown_fields(true);
   }
-  if (absl::GetFlag(FLAGS_max_page_size) != 0) {
-    config->mutable_limits()->set_max_page_size(
-        absl::GetFlag(FLAGS_max_page_size));
-  }
-  if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
-    config->set_metrics_listen(absl::GetFlag(FLAGS_metrics_listen));
-  }
-  if (!absl::GetFlag(FLAGS_health_listen).empty()) {
-    config->set_health_listen(absl::GetFlag(FLAGS_health_listen));
-  }
   const std::string durability = absl::GetFlag(FLAGS_default_durability);
   if (!durability.empty()) {
     v1::Durability value;
@@ -181,6 +190,14 @@ absl::Status ApplyFlags(v1::ServerConfig* config) {
     config->set_default_durability(value);
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ApplyFlags(v1::ServerConfig* config) {
+  ApplyServingFlags(config);
+  PERSIST_RETURN_IF_ERROR(ApplyDataFlags(config));
+  return ApplyStoreFlags(config);
 }
 
 std::string LogFormatFlag() { return absl::GetFlag(FLAGS_log_format); }
