@@ -62,14 +62,8 @@ TEST(StoreMetricsTest, WhileLoadingOnlyTheLoadedGaugeIsWritten) {
 TEST(StoreMetricsTest, AFailedFsyncShowsAsNotWritable) {
   testing::TempDir dir;
   FaultInjectionFileSystem fs;
-  StoreOptions options;
-  options.path = dir.Path("data.wal");
-  options.maps = {{"items", Item::descriptor()}};
-  options.file_system = &fs;
-  options.log = [](LogLevel, absl::string_view) {};
-  options.sync_interval = absl::Hours(1);
-  options.auto_shrink.enabled = false;
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(
+      testing::QuietStoreOptions(dir, {{"items", Item::descriptor()}}, &fs));
   ASSERT_TRUE(store.ok()) << store.status();
   Map<Item> items = *(*store)->GetMap<Item>("items");
   WriteOptions fsync;

@@ -60,13 +60,8 @@ class HealthServer {
 std::unique_ptr<Store> OpenStore(const testing::TempDir& dir,
                                  FaultInjectionFileSystem& fs,
                                  ServingStatus& serving) {
-  StoreOptions options;
-  options.path = dir.Path("data.wal");
-  options.maps = {{"items", Item::descriptor()}};
-  options.file_system = &fs;
-  options.log = [](LogLevel, absl::string_view) {};
-  options.sync_interval = absl::Hours(1);
-  options.auto_shrink.enabled = false;
+  StoreOptions options =
+      testing::QuietStoreOptions(dir, {{"items", Item::descriptor()}}, &fs);
   options.on_write_failure = [&serving](const absl::Status&) {
     serving.MarkFailed();
   };

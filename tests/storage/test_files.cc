@@ -89,4 +89,17 @@ bool CapturedLog::WaitFor(absl::string_view part,
   }
 }
 
+StoreOptions QuietStoreOptions(const TempDir& dir,
+                               std::vector<MapDeclaration> maps,
+                               FileSystem* file_system) {
+  StoreOptions options;
+  options.path = dir.Path("data.wal");
+  options.maps = std::move(maps);
+  options.file_system = file_system;
+  options.log = [](LogLevel, absl::string_view) {};
+  options.sync_interval = absl::Hours(1);
+  options.auto_shrink.enabled = false;
+  return options;
+}
+
 }  // namespace persist::testing

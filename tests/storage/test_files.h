@@ -9,10 +9,20 @@
 #include "absl/time/time.h"
 #include "storage/logger.h"
 #include "storage/mutex.h"
+#include "storage/store_options.h"
 
 namespace persist::testing {
 
 // A fresh folder under $TEST_TMPDIR or /tmp, removed with its contents.
+class TempDir;
+
+// A store at `dir`/data.wal holding `maps`, on `file_system` (null: the
+// real one), with a silent log and no background work (no timed flush, no
+// auto-shrink): what a test writes is all that happens.
+StoreOptions QuietStoreOptions(const TempDir& dir,
+                               std::vector<MapDeclaration> maps,
+                               FileSystem* file_system = nullptr);
+
 class TempDir {
  public:
   TempDir();
