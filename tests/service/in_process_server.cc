@@ -9,13 +9,8 @@ namespace persist::testing {
 InProcessServer::InProcessServer(std::vector<MapDeclaration> maps,
                                  service::ServiceOptions options,
                                  FileSystem* file_system) {
-  StoreOptions store_options;
-  store_options.path = dir_.Path("data.wal");
-  store_options.maps = std::move(maps);
-  store_options.file_system = file_system;
-  store_options.log = [](LogLevel, absl::string_view) {};
-  store_options.auto_shrink.enabled = false;
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(store_options);
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(QuietStoreOptions(dir_, std::move(maps), file_system));
   if (!store.ok()) {
     std::fprintf(stderr, "InProcessServer: %s\n",
                  store.status().ToString().c_str());
