@@ -4,32 +4,23 @@
 
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
+#include "service/host_port.h"
 #include "service/prometheus_text.h"
 
 namespace persist::service {
-namespace {
-
-absl::Status BadAddress(const std::string& address) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "metrics address \"", address,
-      "\" is not host:port (for example 0.0.0.0:9090 or 127.0.0.1:0)"));
-}
-
-}  // namespace
+namespace {}  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const std::string& address, std::function<std::string()> render) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) return BadAddress(address);
-  std::string host = address.substr(0, colon);
-  int port = 0;
-  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
-      port > 65535) {
-    return BadAddress(address);
+  absl::StatusOr<HostAndPort> split = SplitHostPort(address);
+  if (!split.ok()) {
+    return absl::Status(split.status().code(),
+                        absl::StrCat("metrics: ", split.status().message()));
   }
+  std::string host = split->host;
+  int port = split->port;
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }

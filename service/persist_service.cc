@@ -85,8 +85,8 @@ absl::StatusOr<PersistService::WriteTarget> PersistService::PrepareWrite(
     const grpc::CallbackServerContext& context, const std::string& map_name,
     v1::Durability durability, const v1::Precondition& precondition) const {
   WriteTarget target;
-  PERSIST_ASSIGN_OR_RETURN(target.store, Begin(context, /*write=*/true));
-  PERSIST_ASSIGN_OR_RETURN(target.map, target.store->GetMap(map_name));
+  PERSIST_ASSIGN_OR_RETURN(Store * store, Begin(context, /*write=*/true));
+  PERSIST_ASSIGN_OR_RETURN(target.map, store->GetMap(map_name));
   PERSIST_ASSIGN_OR_RETURN(target.options,
                            MakeWriteOptions(durability, precondition));
   return target;

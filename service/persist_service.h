@@ -84,7 +84,6 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   // What a Set, Delete or Update writes to, once the call is authorized,
   // the store loaded, the map found and the options valid.
   struct WriteTarget {
-    Store* store = nullptr;
     DynamicMap* map = nullptr;
     WriteOptions options;
   };

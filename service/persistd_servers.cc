@@ -46,10 +46,6 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
 
 }  // namespace
 
-std::string HostPort(const std::string& address, int port) {
-  return absl::StrCat(address.substr(0, address.rfind(':')), ":", port);
-}
-
 grpc::ServerGenericBidiReactor*
 PersistdServers::HealthPortFallback::CreateReactor(
     grpc::GenericCallbackServerContext* context) {
@@ -80,14 +76,14 @@ absl::Status PersistdServers::Start(
   int port = 0;
   PERSIST_ASSIGN_OR_RETURN(
       main_, Listen(builder, config.listen(), credentials, "gRPC", &port));
-  service_names_ = service_names;
-  serving_.Add(main_->GetHealthCheckService(), service_names_);
+  serving_.Add(main_->GetHealthCheckService(), service_names);
   address_ = HostPort(config.listen(), port);
-  return StartHealthPort(config, rpc_metrics);
+  return StartHealthPort(config, service_names, rpc_metrics);
 }
 
-absl::Status PersistdServers::StartHealthPort(const v1::ServerConfig& config,
-                                              RpcMetrics* rpc_metrics) {
+absl::Status PersistdServers::StartHealthPort(
+    const v1::ServerConfig& config,
+    const std::vector<std::string>& service_names, RpcMetrics* rpc_metrics) {
   if (config.health_listen().empty()) return absl::OkStatus();
   grpc::ServerBuilder builder;
   Configure(config, &builder);
@@ -102,7 +98,7 @@ absl::Status PersistdServers::StartHealthPort(const v1::ServerConfig& config,
   PERSIST_ASSIGN_OR_RETURN(health_, Listen(builder, config.health_listen(),
                                            grpc::InsecureServerCredentials(),
                                            "health checks", &port));
-  serving_.Add(health_->GetHealthCheckService(), service_names_);
+  serving_.Add(health_->GetHealthCheckService(), service_names);
   health_address_ = HostPort(config.health_listen(), port);
   return absl::OkStatus();
 }

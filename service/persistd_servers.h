@@ -20,6 +20,7 @@
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 #include "persist/v1/config.pb.h"
+#include "service/host_port.h"
 #include "service/rpc_metrics.h"
 #include "service/serving_status.h"
 
@@ -66,6 +67,7 @@ class PersistdServers {
   };
 
   absl::Status StartHealthPort(const v1::ServerConfig& config,
+                               const std::vector<std::string>& service_names,
                                RpcMetrics* rpc_metrics);
 
   ServingStatus serving_;
@@ -74,12 +76,8 @@ class PersistdServers {
   std::unique_ptr<grpc::Server> health_;  // null without health_listen
   std::string address_;
   std::string health_address_;
-  std::vector<std::string> service_names_;  // of the main server's services
   bool stopped_ = false;
 };
-
-// `address` ("host:port") with `port` for its port.
-std::string HostPort(const std::string& address, int port);
 
 }  // namespace persist::service
 

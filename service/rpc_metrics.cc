@@ -42,9 +42,7 @@ const char* MethodType(const google::protobuf::MethodDescriptor& method) {
 class CallInterceptor final : public grpc::experimental::Interceptor {
  public:
   explicit CallInterceptor(RpcMetrics::Method* method)
-      : method_(method), start_(std::chrono::steady_clock::now()) {
-    method_->started.fetch_add(1, std::memory_order_relaxed);
-  }
+      : method_(method), start_(method->Started()) {}
   ~CallInterceptor() override {
     if (!counted_) Count(grpc::StatusCode::CANCELLED);
   }
@@ -61,14 +59,11 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
  private:
   void Count(grpc::StatusCode code) {
     counted_ = true;
-    method_->Handled(
-        static_cast<int>(code),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
-            .count());
+    method_->Handled(code, start_);
   }
 
   RpcMetrics::Method* const method_;
-  const std::chrono::steady_clock::time_point start_;
+  const RpcMetrics::Method::Clock::time_point start_;
   bool counted_ = false;
 };
 
@@ -81,12 +76,24 @@ RpcMetrics::Method::Method(const google::protobuf::MethodDescriptor& descriptor)
       // 50 us to 3.3 s.
       seconds(Histogram::ExponentialBounds(0.00005, 2, 17)) {}
 
-void RpcMetrics::Method::Handled(int code, double seconds_taken) {
-  if (code < 0 || code >= static_cast<int>(handled.size())) {
-    code = static_cast<int>(grpc::StatusCode::UNKNOWN);
+PrometheusText::Labels RpcMetrics::Method::Labels() const {
+  return {
+      {"grpc_service", service}, {"grpc_method", name}, {"grpc_type", type}};
+}
+
+RpcMetrics::Method::Clock::time_point RpcMetrics::Method::Started() {
+  started.fetch_add(1, std::memory_order_relaxed);
+  return Clock::now();
+}
+
+void RpcMetrics::Method::Handled(grpc::StatusCode code,
+                                 Clock::time_point start) {
+  int index = static_cast<int>(code);
+  if (index < 0 || index >= static_cast<int>(handled.size())) {
+    index = static_cast<int>(grpc::StatusCode::UNKNOWN);
   }
-  handled[code].fetch_add(1, std::memory_order_relaxed);
-  seconds.Observe(seconds_taken);
+  handled[index].fetch_add(1, std::memory_order_relaxed);
+  seconds.Observe(std::chrono::duration<double>(Clock::now() - start).count());
 }
 
 RpcMetrics::Method* RpcMetrics::Find(absl::string_view full_method) const {
@@ -143,10 +150,7 @@ void RpcMetrics::AppendTo(PrometheusText* page) const {
   page->Family("grpc_server_started_total", "counter",
                "Calls started, by service and method.");
   for (const Method* method : ordered_) {
-    page->Sample("grpc_server_started_total",
-                 {{"grpc_service", method->service},
-                  {"grpc_method", method->name},
-                  {"grpc_type", method->type}},
+    page->Sample("grpc_server_started_total", method->Labels(),
                  static_cast<double>(method->started.load()));
   }
   page->Family("grpc_server_handled_total", "counter",
@@ -154,23 +158,18 @@ void RpcMetrics::AppendTo(PrometheusText* page) const {
   for (const Method* method : ordered_) {
     // Every code, 0 until it happens, so that the first error of a kind is
     // a step rate() sees (as go-grpc-prometheus' InitializeMetrics does).
+    PrometheusText::Labels labels = method->Labels();
+    labels.emplace_back("grpc_code", "");
     for (size_t code = 0; code < method->handled.size(); ++code) {
-      const uint64_t count = method->handled[code].load();
-      page->Sample("grpc_server_handled_total",
-                   {{"grpc_service", method->service},
-                    {"grpc_method", method->name},
-                    {"grpc_type", method->type},
-                    {"grpc_code", kCodeNames[code]}},
-                   static_cast<double>(count));
+      labels.back().second = kCodeNames[code];
+      page->Sample("grpc_server_handled_total", labels,
+                   static_cast<double>(method->handled[code].load()));
     }
   }
   page->Family("grpc_server_handling_seconds", "histogram",
                "Time from a call's start to its completion.");
   for (const Method* method : ordered_) {
-    page->Histogram("grpc_server_handling_seconds",
-                    {{"grpc_service", method->service},
-                     {"grpc_method", method->name},
-                     {"grpc_type", method->type}},
+    page->Histogram("grpc_server_handling_seconds", method->Labels(),
                     method->seconds.Snapshot());
   }
 }

@@ -22,6 +22,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "grpcpp/support/status.h"
 #include "service/prometheus_text.h"
 #include "storage/histogram.h"
 
@@ -62,7 +64,14 @@ class RpcMetrics {
   // The counters of one method.
   struct Method {
     explicit Method(const google::protobuf::MethodDescriptor& descriptor);
-    void Handled(int code, double seconds);
+    // grpc_service, grpc_method and grpc_type.
+    PrometheusText::Labels Labels() const;
+
+    using Clock = std::chrono::steady_clock;
+    // A call starts: counts it and returns the time to pass to Handled.
+    Clock::time_point Started();
+    // The call that Started at `start` finished with `code`.
+    void Handled(grpc::StatusCode code, Clock::time_point start);
 
     const std::string service;
     const std::string name;

@@ -4,11 +4,11 @@
 #include <sstream>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "example/v1/user.pb.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/security/server_credentials.h"
+#include "service/host_port.h"
 #include "storage/json_codec.h"
 #include "storage/status_macros.h"
 
@@ -171,15 +171,12 @@ absl::Status CheckAddresses(const v1::ServerConfig& config) {
                           config.health_listen()}};
   for (Address& address : addresses) {
     if (address.value.empty()) continue;
-    const size_t colon = address.value.rfind(':');
-    if (colon == std::string::npos || colon == 0 ||
-        !absl::SimpleAtoi(address.value.substr(colon + 1), &address.port) ||
-        address.port < 0 || address.port > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          address.setting, ": \"", address.value,
-          "\" is not host:port (for example 0.0.0.0:50051, [::]:50051 or "
-          "127.0.0.1:0)"));
+    absl::StatusOr<HostAndPort> split = SplitHostPort(address.value);
+    if (!split.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(address.setting, ": ", split.status().message()));
     }
+    address.port = split->port;
   }
   for (const Address& a : addresses) {
     for (const Address& b : addresses) {

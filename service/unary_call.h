@@ -7,9 +7,9 @@
 //   return call.reactor();                             // later
 //
 // Counting here costs two clock reads, a cancellation check and a few
-// atomic adds per call, far less than a gRPC interceptor (rpc_metrics.h). A call the client cancelled, or
-// whose deadline passed, before it finished counts as CANCELLED. A
-// copyable value: lambdas capture it.
+// atomic adds per call, far less than a gRPC interceptor (rpc_metrics.h). A
+// call the client cancelled, or whose deadline passed, before it finished
+// counts as CANCELLED. A copyable value: lambdas capture it.
 #ifndef PERSIST_SERVICE_UNARY_CALL_H_
 #define PERSIST_SERVICE_UNARY_CALL_H_
 
@@ -29,10 +29,7 @@ class UnaryCall {
       : context_(context),
         reactor_(context->DefaultReactor()),
         method_(method) {
-    if (method_ != nullptr) {
-      method_->started.fetch_add(1, std::memory_order_relaxed);
-      start_ = std::chrono::steady_clock::now();
-    }
+    if (method_ != nullptr) start_ = method_->Started();
   }
 
   // Finishes the call with `status` (mapped by ToGrpcStatus) and counts
@@ -44,10 +41,7 @@ class UnaryCall {
       const grpc::StatusCode code = context_->IsCancelled()
                                         ? grpc::StatusCode::CANCELLED
                                         : sent.error_code();
-      method_->Handled(static_cast<int>(code),
-                       std::chrono::duration<double>(
-                           std::chrono::steady_clock::now() - start_)
-                           .count());
+      method_->Handled(code, start_);
     }
     reactor_->Finish(sent);
     return reactor_;
@@ -60,7 +54,7 @@ class UnaryCall {
   grpc::CallbackServerContext* context_;
   grpc::ServerUnaryReactor* reactor_;
   RpcMetrics::Method* method_;
-  std::chrono::steady_clock::time_point start_;
+  RpcMetrics::Method::Clock::time_point start_;
 };
 
 }  // namespace persist::service

@@ -69,11 +69,12 @@ GroupCommitQueue::Counters GroupCommitQueue::counters() const {
   Counters counters;
   counters.file_bytes = file_bytes_.load(std::memory_order_relaxed);
   counters.records = records_.load(std::memory_order_relaxed);
-  counters.batches = batches_.load(std::memory_order_relaxed);
-  counters.syncs = syncs_.load(std::memory_order_relaxed);
   counters.appended_bytes = appended_bytes_.load(std::memory_order_relaxed);
   counters.batch_records = batch_records_.Snapshot();
   counters.sync_seconds = sync_seconds_.Snapshot();
+  // One observation per batch written and per fdatasync.
+  counters.batches = counters.batch_records.count;
+  counters.syncs = counters.sync_seconds.count;
   return counters;
 }
 
@@ -125,7 +126,6 @@ void GroupCommitQueue::Run() {
       if (status.ok()) {
         file_bytes_.fetch_add(batch.size(), std::memory_order_relaxed);
         records_.fetch_add(batch_records, std::memory_order_relaxed);
-        batches_.fetch_add(1, std::memory_order_relaxed);
         appended_bytes_.fetch_add(batch.size(), std::memory_order_relaxed);
         batch_records_.Observe(static_cast<double>(batch_records));
         if (capturing_) captured_.append(batch);
@@ -153,7 +153,6 @@ void GroupCommitQueue::Run() {
         sync_seconds_.Observe(std::chrono::duration<double>(
                                   std::chrono::steady_clock::now() - sync_start)
                                   .count());
-        syncs_.fetch_add(1, std::memory_order_relaxed);
         if (status.ok()) {
           synced_bytes_ = written;
         } else {

@@ -353,9 +353,9 @@ StoreStats Store::Stats() const {
   for (int i = 0; i < kDurabilityCount; ++i) {
     stats.writes[i] = context_->writes[i].load(std::memory_order_relaxed);
   }
-  stats.shrinks = shrinks_.load();
   stats.shrink_failures = shrink_failures_.load();
   stats.shrink_seconds = shrink_seconds_.Snapshot();
+  stats.shrinks = stats.shrink_seconds.count;  // one per completed Shrink
   stats.open_duration = open_duration_;
   stats.torn_tail_bytes = torn_tail_bytes_;
   stats.skipped_corrupt = skipped_corrupt_.load();
@@ -405,7 +405,6 @@ absl::StatusOr<ShrinkResult> Store::Shrink() {
                                        " failed: ", result.status().message()));
     return result;
   }
-  shrinks_.fetch_add(1);
   shrink_seconds_.Observe(absl::ToDoubleSeconds(result->duration));
   Log(LogLevel::kInfo,
       absl::StrFormat("shrank %s from %d records (%.1f MB) to %d records "

@@ -170,7 +170,6 @@ class Store {
       ABSL_GUARDED_BY(maps_mu_);
   OrphanRecords orphans_ ABSL_GUARDED_BY(maps_mu_);
 
-  std::atomic<uint64_t> shrinks_{0};
   std::atomic<uint64_t> shrink_failures_{0};
   // 10 ms to about 1.5 hours.
   Histogram shrink_seconds_{Histogram::ExponentialBounds(0.01, 2, 20)};

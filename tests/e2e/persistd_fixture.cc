@@ -44,10 +44,8 @@ Persistd::Persistd(std::vector<std::string> args) {
     read_ += line;
     if (banner_.find("serving ") != std::string::npos) break;
   }
-  const size_t at = banner_.find("serving ");
-  const size_t end = banner_.find_first_of(" ,", at + 8);
-  if (at != std::string::npos && end != std::string::npos) {
-    address_ = banner_.substr(at + 8, end - at - 8);
+  if (banner_.find("serving ") != std::string::npos) {
+    address_ = LoggedAddress("serving ");
   }
 }
 
