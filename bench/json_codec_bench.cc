@@ -9,7 +9,7 @@
 #include "benchmark/benchmark.h"
 #include "google/protobuf/util/json_util.h"
 #include "persist/bench/v1/records.pb.h"
-#include "storage/json_codec.h"
+#include "json/json_codec.h"
 
 namespace persist::bench {
 namespace {

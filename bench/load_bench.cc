@@ -29,9 +29,9 @@
 #include "absl/time/clock.h"
 #include "bench/run_header.h"
 #include "persist/bench/v1/records.pb.h"
-#include "storage/json_codec.h"
+#include "json/json_codec.h"
 #include "storage/store.h"
-#include "storage/wal_format.h"
+#include "storage/internal/wal_format.h"
 
 extern char** environ;
 

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/kv_rows.h"
-#include "storage/status_macros.h"
+#include "base/status_macros.h"
 #include "storage/store.h"
 
 namespace persist::bench {

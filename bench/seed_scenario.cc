@@ -30,7 +30,7 @@
 #include "absl/time/clock.h"
 #include "bench/kv_rows.h"
 #include "bench/run_header.h"
-#include "storage/mutex.h"
+#include "base/mutex.h"
 
 namespace persist::bench {
 namespace {

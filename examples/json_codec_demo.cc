@@ -5,7 +5,7 @@
 #include <string>
 
 #include "example/v1/user.pb.h"
-#include "storage/json_codec.h"
+#include "json/json_codec.h"
 
 int main() {
   persist::JsonCodec codec;

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "storage/mutex.h"
+#include "base/mutex.h"
 
 namespace httplib {
 class Server;

@@ -11,7 +11,7 @@
 #include "service/grpc_status.h"
 #include "service/list_pages.h"
 #include "service/unary_call.h"
-#include "storage/status_macros.h"
+#include "base/status_macros.h"
 
 namespace persist::service {
 namespace {

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "storage/status_macros.h"
+#include "base/status_macros.h"
 
 ABSL_FLAG(std::string, config, "",
           "a JSON file holding a persist.v1.ServerConfig");

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "storage/status_macros.h"
+#include "base/status_macros.h"
 
 namespace persist::service {
 namespace {

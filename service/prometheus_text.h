@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "storage/histogram.h"
+#include "base/histogram.h"
 
 namespace persist::service {
 

@@ -33,7 +33,7 @@
 #include "grpcpp/support/server_interceptor.h"
 #include "grpcpp/support/status.h"
 #include "service/prometheus_text.h"
-#include "storage/histogram.h"
+#include "base/histogram.h"
 
 namespace persist::service {
 

@@ -9,8 +9,8 @@
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/security/server_credentials.h"
 #include "service/host_port.h"
-#include "storage/json_codec.h"
-#include "storage/status_macros.h"
+#include "json/json_codec.h"
+#include "base/status_macros.h"
 
 namespace persist::service {
 namespace {

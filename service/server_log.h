@@ -14,7 +14,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "storage/logger.h"
+#include "base/logger.h"
 
 namespace persist::service {
 

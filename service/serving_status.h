@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "grpcpp/health_check_service_interface.h"
-#include "storage/mutex.h"
+#include "base/mutex.h"
 
 namespace persist::service {
 

@@ -8,9 +8,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "storage/names.h"
-#include "storage/status_macros.h"
-#include "storage/store_context.h"
-#include "storage/wal_format.h"
+#include "base/status_macros.h"
+#include "storage/internal/store_context.h"
+#include "storage/internal/wal_format.h"
 
 namespace persist {
 namespace {

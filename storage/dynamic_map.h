@@ -41,7 +41,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
-#include "storage/mutex.h"
+#include "base/mutex.h"
 #include "storage/write_options.h"
 
 namespace persist {

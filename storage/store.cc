@@ -11,10 +11,10 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/message.h"
 #include "storage/names.h"
-#include "storage/status_macros.h"
-#include "storage/store_context.h"
-#include "storage/wal_reader.h"
-#include "storage/wal_recovery.h"
+#include "base/status_macros.h"
+#include "storage/internal/store_context.h"
+#include "storage/internal/wal_reader.h"
+#include "storage/internal/wal_recovery.h"
 
 namespace persist {
 namespace {

@@ -42,11 +42,11 @@
 #include "google/protobuf/dynamic_message.h"
 #include "storage/durability.h"
 #include "storage/dynamic_map.h"
-#include "storage/histogram.h"
+#include "base/histogram.h"
 #include "storage/map.h"
-#include "storage/mutex.h"
-#include "storage/orphan_records.h"
-#include "storage/shrinker.h"
+#include "base/mutex.h"
+#include "storage/internal/orphan_records.h"
+#include "storage/internal/shrinker.h"
 #include "storage/store_options.h"
 
 namespace persist {

@@ -9,7 +9,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "storage/file_system.h"
-#include "storage/logger.h"
+#include "base/logger.h"
 
 namespace persist {
 

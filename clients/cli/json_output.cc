@@ -1,7 +1,7 @@
 #include "clients/cli/json_output.h"
 
 #include "absl/strings/str_cat.h"
-#include "storage/json_escape.h"
+#include "base/json_escape.h"
 
 namespace persist::cli {
 

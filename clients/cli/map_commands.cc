@@ -10,8 +10,8 @@
 #include "clients/cli/remote_types.h"
 #include "clients/cpp/persist_client.h"
 #include "persist/v1/persist.grpc.pb.h"
-#include "storage/json_codec.h"
-#include "storage/status_macros.h"
+#include "json/json_codec.h"
+#include "base/status_macros.h"
 
 namespace persist::cli {
 namespace {

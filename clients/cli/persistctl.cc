@@ -42,7 +42,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "persist/v1/persist.grpc.pb.h"
-#include "storage/json_codec.h"
+#include "json/json_codec.h"
 #include "storage/schema.h"
 
 ABSL_FLAG(std::string, addr, "127.0.0.1:50051", "persistd's address");

@@ -8,11 +8,11 @@
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/struct.pb.h"
 #include "storage/file_system.h"
-#include "storage/json_codec.h"
+#include "json/json_codec.h"
 #include "storage/names.h"
-#include "storage/status_macros.h"
-#include "storage/wal_format.h"
-#include "storage/wal_reader.h"
+#include "base/status_macros.h"
+#include "storage/internal/wal_format.h"
+#include "storage/internal/wal_reader.h"
 
 namespace persist::cli {
 namespace {

@@ -17,7 +17,7 @@
 #include "example/v1/user.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/mutex.h"
+#include "base/mutex.h"
 #include "tests/e2e/persistd_fixture.h"
 
 namespace persist {

@@ -22,7 +22,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "persist/v1/persist.grpc.pb.h"
-#include "storage/json_codec.h"
+#include "json/json_codec.h"
 #include "tests/e2e/persistd_fixture.h"
 #include "tests/storage/test_files.h"
 

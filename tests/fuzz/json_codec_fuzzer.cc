@@ -10,7 +10,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/field_comparator.h"
 #include "persist/test/v1/all_types.pb.h"
-#include "storage/json_codec.h"
+#include "json/json_codec.h"
 
 namespace {
 

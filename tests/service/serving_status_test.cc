@@ -16,7 +16,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
-#include "storage/mutex.h"
+#include "base/mutex.h"
 #include "storage/store.h"
 #include "tests/storage/fault_injection_file_system.h"
 #include "tests/storage/test_files.h"

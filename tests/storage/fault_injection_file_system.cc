@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "storage/status_macros.h"
+#include "base/status_macros.h"
 
 namespace persist::testing {
 namespace {

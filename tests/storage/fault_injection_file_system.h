@@ -24,7 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "storage/file_system.h"
-#include "storage/mutex.h"
+#include "base/mutex.h"
 
 namespace persist::testing {
 

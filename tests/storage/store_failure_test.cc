@@ -12,7 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
-#include "storage/mutex.h"
+#include "base/mutex.h"
 #include "storage/store.h"
 #include "tests/storage/fault_injection_file_system.h"
 #include "tests/storage/test_files.h"

@@ -7,8 +7,8 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "storage/logger.h"
-#include "storage/mutex.h"
+#include "base/logger.h"
+#include "base/mutex.h"
 #include "storage/store_options.h"
 
 namespace persist::testing {

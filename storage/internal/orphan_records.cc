@@ -1,0 +1,53 @@
+#include "storage/internal/orphan_records.h"
+
+#include "storage/internal/wal_format.h"
+
+namespace persist {
+
+void OrphanRecords::Apply(const WalRecord& record) {
+  if (record.kind == RecordKind::kSet) {
+    auto& records = by_map_[record.map];
+    auto [it, inserted] = records.try_emplace(record.record_key);
+    it->second.json.assign(record.json.data(), record.json.size());
+    it->second.line = record.line;
+    if (inserted) ++keys_;
+    return;
+  }
+  auto map_it = by_map_.find(record.map);
+  if (map_it == by_map_.end()) return;
+  if (map_it->second.erase(record.record_key) > 0) --keys_;
+  if (map_it->second.empty()) by_map_.erase(map_it);
+}
+
+std::vector<OrphanRecords::Orphan> OrphanRecords::Collect(
+    absl::string_view map) const {
+  std::vector<Orphan> collected;
+  auto map_it = by_map_.find(map);
+  if (map_it == by_map_.end()) return collected;
+  collected.reserve(map_it->second.size());
+  for (const auto& [record_key, value] : map_it->second) {
+    collected.push_back(
+        {record_key.substr(map.size() + 1), value.json, value.line});
+  }
+  return collected;
+}
+
+void OrphanRecords::Drop(absl::string_view map) {
+  auto map_it = by_map_.find(map);
+  if (map_it == by_map_.end()) return;
+  keys_ -= static_cast<int64_t>(map_it->second.size());
+  by_map_.erase(map_it);
+}
+
+int64_t OrphanRecords::AppendTo(std::string* out) const {
+  int64_t count = 0;
+  for (const auto& [map, records] : by_map_) {
+    for (const auto& [record_key, value] : records) {
+      AppendRecord(RecordKind::kSet, record_key, value.json, out);
+      ++count;
+    }
+  }
+  return count;
+}
+
+}  // namespace persist

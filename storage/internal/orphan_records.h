@@ -1,0 +1,56 @@
+// Records of maps that are not declared (DESIGN.md section 3): kept as raw
+// JSON, rewritten unchanged by Shrink, adopted when their map is declared.
+// Nothing in a file is dropped because the current schema does not know it.
+//
+// Thread-safety: none; the Store guards it.
+#ifndef PERSIST_STORAGE_INTERNAL_ORPHAN_RECORDS_H_
+#define PERSIST_STORAGE_INTERNAL_ORPHAN_RECORDS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "storage/internal/wal_reader.h"
+
+namespace persist {
+
+class OrphanRecords {
+ public:
+  struct Orphan {
+    std::string key;   // the key within its map
+    std::string json;  // the value line, verbatim
+    int64_t line;      // where it was read
+  };
+
+  // A set keeps the record's value, a delete drops it.
+  void Apply(const WalRecord& record);
+
+  // The live records of `map`, in no particular order.
+  std::vector<Orphan> Collect(absl::string_view map) const;
+  // Forgets the records of `map` (once adopted).
+  void Drop(absl::string_view map);
+
+  // Appends every live record, as set records with their original record
+  // keys. Returns how many.
+  int64_t AppendTo(std::string* out) const;
+
+  int64_t keys() const { return keys_; }
+  // Distinct map names ("" counts for record keys without ':').
+  int64_t maps() const { return static_cast<int64_t>(by_map_.size()); }
+
+ private:
+  struct Value {
+    std::string json;
+    int64_t line;
+  };
+  // map -> record key ("map:key" as written) -> value
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, Value>>
+      by_map_;
+  int64_t keys_ = 0;
+};
+
+}  // namespace persist
+
+#endif  // PERSIST_STORAGE_INTERNAL_ORPHAN_RECORDS_H_

@@ -1,0 +1,43 @@
+// The WAL format, go-persist's (DESIGN.md section 3):
+//
+//   go-persist 1\n              header, exactly this line
+//   S <map>:<key>\n<json>\n     set: the key's value as one line of JSON
+//   D <map>:<key>\n\n           delete: an empty second line
+//
+// The map is everything before the first ':' of the record key, the key
+// everything after it. Records are complete only when their second line
+// ends with '\n'; an incomplete last record is a torn tail (a crash while
+// appending), anything else malformed is corruption. Keys never contain a
+// line break (names.h forbids control characters) and JSON is one line (the
+// codec escapes line breaks), so every record is exactly two lines: record i
+// starts on line 2 + 2i when nothing was skipped.
+//
+// Record keys without ':' are go-persist's untyped store (`S config`); they
+// and the records of maps that are not declared are kept as orphans.
+#ifndef PERSIST_STORAGE_INTERNAL_WAL_FORMAT_H_
+#define PERSIST_STORAGE_INTERNAL_WAL_FORMAT_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace persist {
+
+inline constexpr absl::string_view kWalHeaderLine = "go-persist 1";
+inline constexpr absl::string_view kWalHeader = "go-persist 1\n";
+
+enum class RecordKind { kSet, kDelete };
+
+// Appends "S <map>:<key>\n<json>\n" to `*out`.
+void AppendSetRecord(absl::string_view map, absl::string_view key,
+                     absl::string_view json, std::string* out);
+// Appends "D <map>:<key>\n\n" to `*out`.
+void AppendDeleteRecord(absl::string_view map, absl::string_view key,
+                        std::string* out);
+// The same for a record key kept verbatim (orphans): "S <record_key>\n...".
+void AppendRecord(RecordKind kind, absl::string_view record_key,
+                  absl::string_view json, std::string* out);
+
+}  // namespace persist
+
+#endif  // PERSIST_STORAGE_INTERNAL_WAL_FORMAT_H_
