@@ -71,12 +71,17 @@ JsonCodec::~JsonCodec() = default;
 const JsonCodecOptions& JsonCodec::options() const { return state_->options(); }
 
 absl::Status JsonCodec::Encode(const google::protobuf::Message& message,
-                               std::string* out) const {
+                               std::string* out, JsonEncodeStats* stats) const {
   rapidjson::StringBuffer& buffer = EncodeBuffer();
   JsonEncoder encoder(*state_, message.GetDescriptor()->file()->pool(),
                       &buffer);
   absl::Status status = encoder.WriteMessage(message, JsonPath::Root(), 0);
-  if (status.ok()) out->append(buffer.GetString(), buffer.GetSize());
+  if (status.ok()) {
+    out->append(buffer.GetString(), buffer.GetSize());
+    if (stats != nullptr) {
+      stats->ignored_unknown_fields = encoder.ignored_unknown_fields();
+    }
+  }
   if (buffer.GetSize() > kKeptScratchBytes) buffer.ShrinkToFit();
   return status;
 }

@@ -56,13 +56,22 @@ struct JsonCodecOptions {
   const google::protobuf::DescriptorPool* any_type_pool = nullptr;
 
   // When reading, skip (and count) fields the message type does not have and
-  // enum names it does not know, instead of failing.
+  // enum names it does not know, instead of failing. When writing, skip
+  // (and count) the unknown fields a message carries (fields protobuf's
+  // parser found in its bytes but not in its type, or with another wire
+  // type), instead of failing: JSON has no form for them.
   bool ignore_unknown_fields = false;
 
   // Deepest nesting of JSON objects and arrays accepted when reading; deeper
   // input is an error rather than a stack overflow. Protobuf's own parser
   // uses the same limit.
   int max_depth = 100;
+};
+
+// What a successful Encode passed over.
+struct JsonEncodeStats {
+  // Unknown fields skipped under ignore_unknown_fields.
+  int64_t ignored_unknown_fields = 0;
 };
 
 // What a successful Decode passed over.
@@ -83,9 +92,13 @@ class JsonCodec {
   // it was. Fails for values that have no JSON form: strings that are not
   // valid UTF-8, Timestamps and Durations out of range, an Any whose type is
   // unknown or whose bytes do not parse, a Value with no kind or a
-  // non-finite number, FieldMask paths that do not map to lowerCamelCase.
+  // non-finite number, FieldMask paths that do not map to lowerCamelCase,
+  // and messages (or Any payloads) holding unknown fields, unless
+  // ignore_unknown_fields. `stats`, if not null, receives counts of what
+  // was skipped.
   absl::Status Encode(const google::protobuf::Message& message,
-                      std::string* out) const;
+                      std::string* out,
+                      JsonEncodeStats* stats = nullptr) const;
   absl::StatusOr<std::string> Encode(
       const google::protobuf::Message& message) const;
 

@@ -4,36 +4,21 @@
 
 namespace persist::service {
 
+static_assert(static_cast<int>(absl::StatusCode::kUnavailable) ==
+                      grpc::StatusCode::UNAVAILABLE &&
+                  static_cast<int>(absl::StatusCode::kUnauthenticated) ==
+                      grpc::StatusCode::UNAUTHENTICATED,
+              "abseil's canonical codes are gRPC's");
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  const std::string message(status.message());
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-      return {grpc::StatusCode::INVALID_ARGUMENT, message};
-    case absl::StatusCode::kNotFound:
-      return {grpc::StatusCode::NOT_FOUND, message};
-    case absl::StatusCode::kAborted:
-      return {grpc::StatusCode::ABORTED, message};
-    case absl::StatusCode::kUnauthenticated:
-      return {grpc::StatusCode::UNAUTHENTICATED, message};
-    case absl::StatusCode::kPermissionDenied:
-      return {grpc::StatusCode::PERMISSION_DENIED, message};
-    case absl::StatusCode::kFailedPrecondition:
-      // The engine says "closed" when the store shuts down: come back later.
-      if (message.find("is closed") != std::string::npos) {
-        return {grpc::StatusCode::UNAVAILABLE, message};
-      }
-      return {grpc::StatusCode::FAILED_PRECONDITION, message};
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kDataLoss:
-    case absl::StatusCode::kInternal:
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kUnknown:
-      // The WAL failed: the store stopped taking writes, reads go on.
-      return {grpc::StatusCode::UNAVAILABLE, message};
-    default:
-      return {grpc::StatusCode::INTERNAL, message};
+  const int code = static_cast<int>(status.code());
+  // A code this build of gRPC does not know (none today) is INTERNAL, not a
+  // value no client could interpret.
+  if (code < 0 || code > grpc::StatusCode::UNAUTHENTICATED) {
+    return {grpc::StatusCode::INTERNAL, std::string(status.message())};
   }
+  return {static_cast<grpc::StatusCode>(code), std::string(status.message())};
 }
 
 }  // namespace persist::service

@@ -1,4 +1,11 @@
 // The one place where engine statuses become gRPC statuses (DESIGN.md 6).
+//
+// The engine decides each error's code where it makes the error (abseil's
+// canonical codes): Unavailable for a store that is closed or stopped taking
+// writes (whatever the errno), InvalidArgument, NotFound,
+// FailedPrecondition, Aborted and so on for the rest. abseil's codes are
+// gRPC's, number for number, so each keeps its code; the message is kept
+// too. Nothing is recognised by its text.
 #ifndef PERSIST_SERVICE_GRPC_STATUS_H_
 #define PERSIST_SERVICE_GRPC_STATUS_H_
 
@@ -7,11 +14,6 @@
 
 namespace persist::service {
 
-// InvalidArgument, NotFound, FailedPrecondition, Aborted, Unauthenticated
-// and PermissionDenied keep their codes; a closed store and every I/O error
-// of the WAL (DataLoss, Internal, ResourceExhausted for a full disk...: the
-// store stopped taking writes) become UNAVAILABLE; anything else is
-// INTERNAL. The message is kept.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace persist::service

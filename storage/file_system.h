@@ -57,14 +57,16 @@ class FileSystem {
   virtual absl::StatusOr<std::unique_ptr<FileContents>> ReadFile(
       const std::string& path) = 0;
 
-  // Opens for appending, creating an empty file if there is none.
+  // Opens for appending, creating an empty file (owner-only, 0600) if there
+  // is none.
   virtual absl::StatusOr<std::unique_ptr<WritableFile>> OpenForAppend(
       const std::string& path) = 0;
 
   // Creates an empty file, replacing one that exists. With
   // `permissions_of`, the new file gets that file's permission bits (a
   // rewrite of a 0600 WAL stays 0600), plus read and write for its owner;
-  // else 0644 less the umask.
+  // else 0600 less the umask (the file holds every value). It is never
+  // readable by others before it has its final bits.
   virtual absl::StatusOr<std::unique_ptr<WritableFile>> CreateEmpty(
       const std::string& path, const std::string& permissions_of) = 0;
 
@@ -84,7 +86,8 @@ class FileSystem {
   // NotFound if the file does not exist.
   virtual absl::Status Remove(const std::string& path) = 0;
 
-  // An exclusive lock between processes on `path` (created if missing).
+  // An exclusive lock between processes on `path` (created 0600 if
+  // missing).
   // FailedPrecondition if another process holds it.
   virtual absl::StatusOr<std::unique_ptr<FileLock>> Lock(
       const std::string& path) = 0;

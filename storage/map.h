@@ -31,7 +31,7 @@ class Map {
  public:
   using UpdateFunction =
       absl::FunctionRef<UpdateDecision<T>(const T* current)>;
-  using RangeFunction =
+  using ScanFunction =
       absl::FunctionRef<bool(absl::string_view key, const Entry<T>&)>;
 
   // Store::DeclareMap<T> and Store::GetMap<T> check that `map` holds T.
@@ -88,13 +88,16 @@ class Map {
 
   int64_t Size() const { return map_->Size(); }
 
-  absl::Status Range(RangeFunction fn) const {
-    return map_->Range(
-        [&fn](absl::string_view key,
-              const Entry<google::protobuf::Message>& entry) {
-          return fn(key, Cast(entry));
-        });
+  // In key order; see DynamicMap::Scan.
+  absl::Status Scan(absl::string_view prefix, absl::string_view start_after,
+                    ScanFunction fn) const {
+    return map_->Scan(prefix, start_after,
+                      [&fn](absl::string_view key,
+                            const Entry<google::protobuf::Message>& entry) {
+                        return fn(key, Cast(entry));
+                      });
   }
+  absl::Status Range(ScanFunction fn) const { return Scan("", "", fn); }
 
  private:
   static Entry<T> Cast(Entry<google::protobuf::Message> entry) {

@@ -16,8 +16,10 @@
 // sync_interval; auto-shrink rewrites the file when it holds too many dead
 // records. Close (or the destructor) flushes everything and fsyncs.
 //
-// Failure: once a write or fsync of the WAL fails, writes fail with that
-// error and reads go on; Health() and Stats() report it. Reopen to recover.
+// Failure: once a write or fsync of the WAL fails, every write fails with
+// Unavailable (naming the I/O error and its errno) and reads go on;
+// Health() and Stats() report it. Reopen to recover. A closed store answers
+// Unavailable too.
 //
 // Thread-safety: every method may be called concurrently, except that
 // nothing may be called during or after destruction.
@@ -25,33 +27,24 @@
 #define PERSIST_STORAGE_STORE_H_
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/histogram.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/dynamic_message.h"
 #include "storage/durability.h"
 #include "storage/dynamic_map.h"
-#include "base/histogram.h"
 #include "storage/map.h"
-#include "base/mutex.h"
-#include "storage/internal/orphan_records.h"
-#include "storage/internal/shrinker.h"
 #include "storage/store_options.h"
 
 namespace persist {
-
-struct StoreContext;
 
 struct MapStats {
   std::string name;
@@ -78,19 +71,32 @@ struct StoreStats {
   HistogramSnapshot shrink_seconds;
   absl::Duration open_duration;  // how long Open took: read, scan, decode
   // What opening found: torn tail bytes cut, damaged records skipped under
-  // skip_corrupt, unknown fields skipped under ignore_unknown_fields.
+  // skip_corrupt; unknown fields skipped under ignore_unknown_fields, in
+  // the file and in values written since.
   uint64_t torn_tail_bytes = 0;
   int64_t skipped_corrupt = 0;
   int64_t ignored_unknown_fields = 0;
   absl::Status health;  // OK, or why writes stopped
 };
 
+struct ShrinkResult {
+  uint64_t bytes_before = 0;
+  uint64_t bytes_after = 0;
+  uint64_t records_before = 0;
+  uint64_t records_after = 0;
+  absl::Duration duration;
+};
+
 class Store {
  public:
+  using FlushCallback = absl::AnyInvocable<void(absl::Status)>;
+  using ShrinkCallback =
+      absl::AnyInvocable<void(absl::StatusOr<ShrinkResult>)>;
+
   static absl::StatusOr<std::unique_ptr<Store>> Open(StoreOptions options);
 
   // Close()s.
-  ~Store();
+  virtual ~Store() = default;
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
@@ -99,8 +105,8 @@ class Store {
   // returns it; with another type is FailedPrecondition. A bad name is
   // InvalidArgument; orphans that do not decode are DataLoss (the map is
   // then not declared and its records stay orphans).
-  absl::StatusOr<DynamicMap*> DeclareMap(
-      absl::string_view name, const google::protobuf::Descriptor* type);
+  virtual absl::StatusOr<DynamicMap*> DeclareMap(
+      absl::string_view name, const google::protobuf::Descriptor* type) = 0;
   template <typename T>
   absl::StatusOr<Map<T>> DeclareMap(absl::string_view name) {
     absl::StatusOr<DynamicMap*> map = DeclareMap(name, T::descriptor());
@@ -108,84 +114,55 @@ class Store {
     return Map<T>(*map);
   }
 
-  // NotFound if no map has that name.
-  absl::StatusOr<DynamicMap*> GetMap(absl::string_view name) const;
+  // NotFound if no map has that name; InvalidArgument if it is not a
+  // valid map name.
+  virtual absl::StatusOr<DynamicMap*> GetMap(absl::string_view name) const = 0;
   // Also InvalidArgument if the map does not hold T.
   template <typename T>
   absl::StatusOr<Map<T>> GetMap(absl::string_view name) const {
     absl::StatusOr<DynamicMap*> map = GetMap(name);
     if (!map.ok()) return map.status();
-    if ((*map)->type() != T::descriptor()) return WrongTypeError(**map, T::descriptor());
+    if ((*map)->type() != T::descriptor()) {
+      return WrongTypeError(**map, T::descriptor());
+    }
     return Map<T>(*map);
   }
 
   // The declared maps, by name.
-  std::vector<DynamicMap*> Maps() const;
+  virtual std::vector<DynamicMap*> Maps() const = 0;
 
-  StoreStats Stats() const;
+  virtual StoreStats Stats() const = 0;
 
   // OK while the store takes writes.
-  absl::Status Health() const;
+  virtual absl::Status Health() const = 0;
 
   // Writes every ASYNC change and fsyncs the WAL (go-persist's FSyncAll).
+  // `done` runs once it is on disk, on the WAL's thread, or inline on error.
+  virtual void StartFlush(FlushCallback done) = 0;
   absl::Status Flush();
-  void StartFlush(absl::AnyInvocable<void(absl::Status)> done);
 
-  // Rewrites the WAL as the live state, online (shrinker.h). One at a time:
-  // a Shrink while another runs waits for it.
+  // Rewrites the WAL as the live state, online (DESIGN.md section 5), on a
+  // thread of the store's: the caller's thread only waits. One runs at a
+  // time; a Shrink asked for while one runs joins it and gets its result.
+  // `done` runs on the shrink thread (or inline if the store is closed); it
+  // must not wait for the store. A failure that leaves the store writable
+  // keeps its cause's code (ResourceExhausted for a full disk, ...) and says
+  // that writes go on.
+  virtual void StartShrink(ShrinkCallback done) = 0;
   absl::StatusOr<ShrinkResult> Shrink();
 
   // Flushes, fsyncs and stops background work. Later calls fail with
-  // FailedPrecondition. Returns the WAL's error if it failed. Idempotent.
-  absl::Status Close();
+  // Unavailable. Returns the WAL's error if it failed. Idempotent.
+  virtual absl::Status Close() = 0;
 
-  const std::string& path() const;
+  virtual const std::string& path() const = 0;
+
+ protected:
+  Store() = default;
 
  private:
-  explicit Store(StoreOptions options, std::unique_ptr<StoreContext> context);
-
-  absl::Status Recover();
-  // A new map, not yet visible through the store.
-  absl::StatusOr<std::unique_ptr<DynamicMap>> NewMap(
-      absl::string_view name, const google::protobuf::Descriptor* type);
   static absl::Status WrongTypeError(const DynamicMap& map,
                                      const google::protobuf::Descriptor* type);
-  void RunBackground();
-  void MaybeAutoShrink();
-  void Log(LogLevel level, absl::string_view message) const;
-
-  const StoreOptions options_;
-  FileSystem* const file_system_;
-  const std::unique_ptr<StoreContext> context_;
-  const int shards_per_map_;
-  std::unique_ptr<FileLock> lock_;
-
-  // Makes values of types outside the generated pool. Thread-safe.
-  google::protobuf::DynamicMessageFactory dynamic_factory_;
-
-  // Lock order: shrink_mu_, then maps_mu_, then a map's shards.
-  Mutex shrink_mu_;  // one Shrink or DeclareMap at a time
-  mutable Mutex maps_mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<DynamicMap>> maps_
-      ABSL_GUARDED_BY(maps_mu_);
-  OrphanRecords orphans_ ABSL_GUARDED_BY(maps_mu_);
-
-  std::atomic<uint64_t> shrink_failures_{0};
-  // 10 ms to about 1.5 hours.
-  Histogram shrink_seconds_{Histogram::ExponentialBounds(0.01, 2, 20)};
-  absl::Duration open_duration_;  // set while opening
-  uint64_t torn_tail_bytes_ = 0;        // set while opening
-  std::atomic<int64_t> skipped_corrupt_{0};
-  std::atomic<int64_t> ignored_unknown_fields_{0};
-
-  Mutex background_mu_;
-  CondVar background_wake_;
-  bool background_stop_ ABSL_GUARDED_BY(background_mu_) = false;
-  std::thread background_;
-
-  Mutex close_mu_;
-  bool closed_ ABSL_GUARDED_BY(close_mu_) = false;
-  absl::Status close_status_ ABSL_GUARDED_BY(close_mu_);
 };
 
 }  // namespace persist

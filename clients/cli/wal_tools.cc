@@ -58,10 +58,10 @@ std::string CheckRecord(const WalRecord& record, const MapTypes& types,
 absl::StatusOr<Scanned> Scan(const std::string& path, const MapTypes& types) {
   Scanned scanned;
   PERSIST_ASSIGN_OR_RETURN(scanned.contents, PosixFileSystem()->ReadFile(path));
-  PERSIST_ASSIGN_OR_RETURN(scanned.scan, ScanWal(scanned.contents->data(), path,
-                                                 /*skip_corrupt=*/true));
+  PERSIST_ASSIGN_OR_RETURN(scanned.scan,
+                           ScanWal(scanned.contents->data(), path));
   google::protobuf::DynamicMessageFactory factory;
-  for (const SkippedLine& skipped : scanned.scan.skipped) {
+  for (const persist::WalProblem& skipped : scanned.scan.problems) {
     scanned.problems.push_back({skipped.line, skipped.offset, skipped.reason});
   }
   for (const WalRecord& record : scanned.scan.records) {

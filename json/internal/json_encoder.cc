@@ -10,6 +10,7 @@
 #include "base/json_escape.h"
 #include "json/internal/json_numbers.h"
 #include "json/internal/json_time.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "base/status_macros.h"
 #include "base/utf8.h"
 
@@ -104,11 +105,28 @@ JsonEncoder::JsonEncoder(const JsonCodecState& state,
                          rapidjson::StringBuffer* out)
     : state_(state), any_pool_(any_pool), out_(*out), w_(*out) {}
 
+absl::Status JsonEncoder::CheckUnknownFields(const Message& message,
+                                             const JsonPath& path) {
+  const google::protobuf::UnknownFieldSet& unknown =
+      message.GetReflection()->GetUnknownFields(message);
+  if (unknown.empty()) return absl::OkStatus();
+  if (state_.options().ignore_unknown_fields) {
+    ignored_unknown_fields_ += unknown.field_count();
+    return absl::OkStatus();
+  }
+  return path.Error(absl::StrCat(
+      "holds field number ", unknown.field(0).number(), ", which ",
+      message.GetDescriptor()->full_name(),
+      " does not have (or has with another wire type); JSON cannot keep "
+      "fields of unknown types"));
+}
+
 absl::Status JsonEncoder::WriteMessage(const Message& message,
                                        const JsonPath& path, int depth) {
   if (depth > state_.options().max_depth) {
     return TooDeep(path, state_.options().max_depth);
   }
+  PERSIST_RETURN_IF_ERROR(CheckUnknownFields(message, path));
   if (message.GetDescriptor()->well_known_type() !=
       Descriptor::WELLKNOWNTYPE_UNSPECIFIED) {
     return WriteWellKnown(message, path, depth);
@@ -349,6 +367,7 @@ absl::Status JsonEncoder::WriteAny(const Message& message, const JsonPath& path,
                                    "not parse as its type \"",
                                    type_url, "\""));
   }
+  PERSIST_RETURN_IF_ERROR(CheckUnknownFields(**inner, path));
   w_.StartObject();
   w_.Key("@type");
   PERSIST_RETURN_IF_ERROR(WriteString(type_url, path));

@@ -31,10 +31,18 @@ class JsonEncoder {
   absl::Status WriteMessage(const google::protobuf::Message& message,
                             const JsonPath& path, int depth);
 
+  // Unknown fields skipped so far (under ignore_unknown_fields).
+  int64_t ignored_unknown_fields() const { return ignored_unknown_fields_; }
+
  private:
   using Message = google::protobuf::Message;
   using FieldDescriptor = google::protobuf::FieldDescriptor;
 
+  // Fields of `message` that its type does not know (protobuf keeps them
+  // as unknown fields): an error naming the first, or counted and skipped
+  // under ignore_unknown_fields.
+  absl::Status CheckUnknownFields(const Message& message,
+                                  const JsonPath& path);
   // The members of `message`'s object, without the braces.
   absl::Status WriteMembers(const Message& message, const JsonPath& path,
                             int depth);
@@ -66,6 +74,7 @@ class JsonEncoder {
   const google::protobuf::DescriptorPool* const any_pool_;
   rapidjson::StringBuffer& out_;
   JsonWriter w_;
+  int64_t ignored_unknown_fields_ = 0;
 };
 
 }  // namespace persist

@@ -10,19 +10,42 @@ namespace persist {
 namespace {
 
 absl::Status StoppedError() {
-  return absl::FailedPreconditionError(
-      "the store is closed; open it again to write");
+  return absl::UnavailableError("the store is closed; open it again to write");
 }
 
 }  // namespace
 
+void GroupCommitQueue::Failure::Set(const absl::Status& io_error) {
+  MutexLock lock(&mu_);
+  if (!status_.ok()) return;  // the first error wins
+  // Unavailable whatever the errno: the store as a whole stopped taking
+  // writes, and clients should go elsewhere or wait for a restart. The I/O
+  // error's own words (with its errno) say why.
+  status_ = absl::UnavailableError(absl::StrCat(
+      "the WAL stopped taking writes after an I/O error: ", io_error.message(),
+      ". Reads go on; writes fail until the store is reopened (fix the "
+      "disk, then restart)."));
+  failed_.store(true, std::memory_order_release);
+}
+
+absl::Status GroupCommitQueue::Failure::status() const {
+  if (!failed()) return absl::OkStatus();
+  MutexLock lock(&mu_);
+  return status_;
+}
+
+void GroupCommitQueue::Failure::Report(FailureCallback& callback) {
+  if (!failed() || reported_.exchange(true)) return;
+  if (callback) callback(status());
+}
+
 GroupCommitQueue::GroupCommitQueue(std::unique_ptr<WritableFile> file,
-                                   uint64_t file_bytes, uint64_t records,
-                                   FailureCallback on_failure)
-    : file_(std::move(file)),
-      on_failure_(std::move(on_failure)),
-      file_bytes_(file_bytes),
-      records_(records) {
+                                   Options options)
+    : max_batch_bytes_(std::max<size_t>(options.max_batch_bytes, 1)),
+      file_(std::move(file)),
+      on_failure_(std::move(options.on_failure)),
+      file_bytes_(options.file_bytes),
+      records_(options.records) {
   // synced_bytes_ stays 0: nothing says the bytes found at open are on
   // disk (a killed process leaves them in the page cache), so the first
   // Sync fsyncs them.
@@ -32,14 +55,14 @@ GroupCommitQueue::GroupCommitQueue(std::unique_ptr<WritableFile> file,
 
 GroupCommitQueue::~GroupCommitQueue() { Stop(); }
 
-void GroupCommitQueue::Enqueue(absl::string_view records, int count,
+void GroupCommitQueue::Enqueue(absl::string_view records, int64_t count,
                                Durability durability, Done done) {
   {
     MutexLock lock(&mu_);
     if (!stopped_) {
       pending_.append(records.data(), records.size());
-      pending_records_ += count;
-      if (done != nullptr) waiters_.push_back({durability, std::move(done)});
+      segments_.push_back(
+          {pending_.size(), count, durability, std::move(done)});
       work_.Signal();
       return;
     }
@@ -51,18 +74,13 @@ void GroupCommitQueue::Sync(Done done) {
   {
     MutexLock lock(&mu_);
     if (!stopped_) {
-      waiters_.push_back({Durability::kFsync, std::move(done)});
+      segments_.push_back(
+          {pending_.size(), 0, Durability::kFsync, std::move(done)});
       work_.Signal();
       return;
     }
   }
   if (done != nullptr) std::move(done)(StoppedError());
-}
-
-absl::Status GroupCommitQueue::health() const {
-  if (!failed()) return absl::OkStatus();
-  MutexLock lock(&failure_mu_);
-  return failure_;
 }
 
 GroupCommitQueue::Counters GroupCommitQueue::counters() const {
@@ -78,95 +96,94 @@ GroupCommitQueue::Counters GroupCommitQueue::counters() const {
   return counters;
 }
 
-void GroupCommitQueue::Fail(const absl::Status& status) {
-  MutexLock lock(&failure_mu_);
-  if (!failure_.ok()) return;
-  failure_ = absl::Status(
-      status.code(),
-      absl::StrCat("the WAL stopped taking writes after an I/O error: ",
-                   status.message(),
-                   ". Reads go on; writes fail until the store is reopened "
-                   "(fix the disk, then restart)."));
-  failed_.store(true, std::memory_order_release);
+bool GroupCommitQueue::TakeBatch(Batch* batch) {
+  MutexLock lock(&mu_);
+  while (segments_.empty() && !stopping_) work_.Wait(&mu_);
+  if (segments_.empty()) {  // stopping, all done
+    stopped_ = true;
+    return false;
+  }
+  // The longest run of whole segments within the cap, and at least one.
+  size_t taken = 1;
+  while (taken < segments_.size() &&
+         segments_[taken].end <= max_batch_bytes_) {
+    ++taken;
+  }
+  const size_t bytes = segments_[taken - 1].end;
+  if (taken == segments_.size()) {
+    batch->bytes.swap(pending_);
+    batch->segments.swap(segments_);
+  } else {
+    batch->bytes.assign(pending_, 0, bytes);
+    pending_.erase(0, bytes);
+    batch->segments.assign(std::make_move_iterator(segments_.begin()),
+                           std::make_move_iterator(segments_.begin() + taken));
+    segments_.erase(segments_.begin(), segments_.begin() + taken);
+    for (Segment& rest : segments_) rest.end -= bytes;
+    work_.Signal();  // the rest is for the next round
+  }
+  for (const Segment& segment : batch->segments) {
+    batch->records += segment.records;
+    batch->wants_sync |= segment.durability == Durability::kFsync;
+  }
+  return true;
 }
 
-void GroupCommitQueue::ReportFailure() {
-  if (!failed() || failure_reported_.exchange(true)) return;
-  if (on_failure_) on_failure_(health());
+absl::Status GroupCommitQueue::WriteBatch(const Batch& batch) {
+  if (absl::Status status = health(); !status.ok() || batch.bytes.empty()) {
+    return status;
+  }
+  MutexLock lock(&file_mu_);
+  if (absl::Status status = file_->Append(batch.bytes); !status.ok()) {
+    failure_.Set(status);
+    return health();
+  }
+  file_bytes_.fetch_add(batch.bytes.size(), std::memory_order_relaxed);
+  records_.fetch_add(static_cast<uint64_t>(batch.records),
+                     std::memory_order_relaxed);
+  appended_bytes_.fetch_add(batch.bytes.size(), std::memory_order_relaxed);
+  batch_records_.Observe(static_cast<double>(batch.records));
+  if (capturing_) captured_.append(batch.bytes);
+  return absl::OkStatus();
+}
+
+absl::Status GroupCommitQueue::SyncWritten() {
+  MutexLock lock(&file_mu_);
+  // A Shrink may have swapped files, and failed, since the append.
+  if (absl::Status status = health(); !status.ok()) return status;
+  const uint64_t written = file_bytes_.load(std::memory_order_relaxed);
+  if (synced_bytes_ == written) return absl::OkStatus();
+  const auto start = std::chrono::steady_clock::now();
+  const absl::Status status = file_->Sync();
+  sync_seconds_.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count());
+  if (!status.ok()) {
+    failure_.Set(status);
+    return health();
+  }
+  synced_bytes_ = written;
+  return absl::OkStatus();
 }
 
 void GroupCommitQueue::Run() {
-  std::string batch;
-  std::vector<Waiter> waiters;
-  for (;;) {
-    int64_t batch_records = 0;
-    {
-      MutexLock lock(&mu_);
-      while (pending_.empty() && waiters_.empty() && !stopping_) {
-        work_.Wait(&mu_);
-      }
-      if (pending_.empty() && waiters_.empty()) {  // stopping, all done
-        stopped_ = true;
-        return;
-      }
-      batch.swap(pending_);
-      waiters.swap(waiters_);
-      batch_records = pending_records_;
-      pending_records_ = 0;
-    }
-    const bool wants_sync =
-        std::any_of(waiters.begin(), waiters.end(), [](const Waiter& w) {
-          return w.durability == Durability::kFsync;
-        });
-
-    absl::Status status = health();
-    if (status.ok() && !batch.empty()) {
-      MutexLock lock(&file_mu_);
-      status = file_->Append(batch);
-      if (status.ok()) {
-        file_bytes_.fetch_add(batch.size(), std::memory_order_relaxed);
-        records_.fetch_add(batch_records, std::memory_order_relaxed);
-        appended_bytes_.fetch_add(batch.size(), std::memory_order_relaxed);
-        batch_records_.Observe(static_cast<double>(batch_records));
-        if (capturing_) captured_.append(batch);
-      } else {
-        Fail(status);
-        status = health();
-      }
-    }
-    ReportFailure();  // no lock held
+  Batch batch;
+  while (TakeBatch(&batch)) {
+    absl::Status status = WriteBatch(batch);
+    failure_.Report(on_failure_);  // no lock held
     // WRITE waiters are done once the kernel has the bytes.
-    for (Waiter& waiter : waiters) {
-      if (waiter.durability != Durability::kFsync && waiter.done != nullptr) {
-        std::move(waiter.done)(status);
-        waiter.done = nullptr;
+    for (Segment& segment : batch.segments) {
+      if (segment.durability != Durability::kFsync && segment.done) {
+        std::move(segment.done)(status);
+        segment.done = nullptr;
       }
     }
-    if (status.ok() && wants_sync) {
-      MutexLock lock(&file_mu_);
-      // A Shrink may have swapped files, and failed, since the append.
-      status = health();
-      const uint64_t written = file_bytes_.load(std::memory_order_relaxed);
-      if (status.ok() && synced_bytes_ != written) {
-        const auto sync_start = std::chrono::steady_clock::now();
-        status = file_->Sync();
-        sync_seconds_.Observe(std::chrono::duration<double>(
-                                  std::chrono::steady_clock::now() - sync_start)
-                                  .count());
-        if (status.ok()) {
-          synced_bytes_ = written;
-        } else {
-          Fail(status);
-          status = health();
-        }
-      }
+    if (status.ok() && batch.wants_sync) status = SyncWritten();
+    failure_.Report(on_failure_);
+    for (Segment& segment : batch.segments) {
+      if (segment.done) std::move(segment.done)(status);
     }
-    ReportFailure();
-    for (Waiter& waiter : waiters) {
-      if (waiter.done != nullptr) std::move(waiter.done)(status);
-    }
-    batch.clear();
-    waiters.clear();
+    batch = Batch();
   }
 }
 
@@ -200,7 +217,7 @@ absl::Status GroupCommitQueue::SwapFile(
     status = SwapFileLocked(std::move(new_file), new_file_bytes_before,
                             new_records_before, finish);
   }
-  ReportFailure();
+  failure_.Report(on_failure_);
   return status;
 }
 
@@ -225,12 +242,12 @@ absl::Status GroupCommitQueue::SwapFileLocked(
   file_bytes_.store(bytes, std::memory_order_relaxed);
   records_.store(new_records_before + remaining_records,
                  std::memory_order_relaxed);
-  if (result.status.ok()) {
-    synced_bytes_ = bytes;
-  } else {
-    Fail(result.status);
+  if (!result.status.ok()) {
+    failure_.Set(result.status);
+    return health();
   }
-  return result.status;
+  synced_bytes_ = bytes;
+  return absl::OkStatus();
 }
 
 void GroupCommitQueue::Stop() {

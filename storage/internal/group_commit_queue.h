@@ -1,16 +1,19 @@
 // GroupCommitQueue: the one writer of the WAL file (DESIGN.md section 5).
 //
 // Writers never call write(2) or fsync themselves. They queue complete
-// records; the queue's thread takes everything queued as one batch, writes
-// it with one write, and when any waiter in the batch asked for FSYNC, syncs
-// it with one fdatasync. WRITE waiters are completed as soon as the write
-// returned, FSYNC waiters once the sync returned. Concurrent FSYNC writers
-// therefore share each fsync, and records reach the file in queue order.
+// records; the queue's thread takes what is queued as one batch (up to
+// `max_batch_bytes`, cut between two Enqueue calls, never inside one),
+// writes it with one write, and when any waiter in the batch asked for
+// FSYNC, syncs it with one fdatasync. WRITE waiters are completed as soon as
+// the write returned, FSYNC waiters once the sync returned. Concurrent FSYNC
+// writers therefore share each fsync, and records reach the file in queue
+// order.
 //
 // Failure: the first failed write or sync stops the queue for good. That
-// batch's waiters and every later one complete with the error; nothing is
-// written again, and a failed fsync is never retried as if it had not
-// happened (the kernel may have dropped the unsynced pages).
+// batch's waiters and every later one complete with Unavailable, naming the
+// I/O error; nothing is written again, and a failed fsync is never retried
+// as if it had not happened (the kernel may have dropped the unsynced
+// pages).
 //
 // Shrink support: while capturing, every batch written is also kept in
 // memory, so Shrink can append what arrived during its snapshot to the new
@@ -34,16 +37,30 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "storage/durability.h"
-#include "storage/file_system.h"
 #include "base/histogram.h"
 #include "base/mutex.h"
+#include "storage/durability.h"
+#include "storage/file_system.h"
 
 namespace persist {
 
 class GroupCommitQueue {
  public:
   using Done = absl::AnyInvocable<void(absl::Status)>;
+  // Runs once, with the error that stopped the queue, on the thread that hit
+  // it (the writer's, or SwapFile's caller), with no lock of the queue
+  // held, before that batch's waiters complete. It must not wait for the
+  // queue.
+  using FailureCallback = absl::AnyInvocable<void(const absl::Status&)>;
+
+  struct Options {
+    // The bytes the file already holds (header included) and its records.
+    uint64_t file_bytes = 0;
+    uint64_t records = 0;
+    // The most bytes one write takes, unless a single Enqueue is larger.
+    size_t max_batch_bytes = 1 << 20;
+    FailureCallback on_failure;
+  };
 
   struct Counters {
     uint64_t file_bytes = 0;  // bytes in the WAL file, header included
@@ -55,14 +72,8 @@ class GroupCommitQueue {
     HistogramSnapshot sync_seconds;    // how long each fdatasync took
   };
 
-  // Takes over `file`, which already holds `file_bytes` bytes and `records`
-  // records, and starts the writer thread. `on_failure`, if set, runs once,
-  // with the error that stopped the queue, on the thread that hit it (the
-  // writer's, or SwapFile's caller), with no lock of the queue held, before
-  // that batch's waiters complete. It must not wait for the queue.
-  using FailureCallback = absl::AnyInvocable<void(const absl::Status&)>;
-  GroupCommitQueue(std::unique_ptr<WritableFile> file, uint64_t file_bytes,
-                   uint64_t records, FailureCallback on_failure = nullptr);
+  // Takes over `file` and starts the writer thread.
+  GroupCommitQueue(std::unique_ptr<WritableFile> file, Options options);
   // Stop()s if that has not happened.
   ~GroupCommitQueue();
   GroupCommitQueue(const GroupCommitQueue&) = delete;
@@ -71,15 +82,16 @@ class GroupCommitQueue {
   // Queues `records` (`count` complete records). `done`, if set, runs when
   // they reached `durability`: kWrite after the write, kFsync after the
   // sync; kAsync and kMemory never wait, so they take no `done`.
-  void Enqueue(absl::string_view records, int count, Durability durability,
+  void Enqueue(absl::string_view records, int64_t count, Durability durability,
                Done done = nullptr);
 
   // `done` runs once everything queued before is on disk.
   void Sync(Done done);
 
-  // OK, or the error that stopped the queue. failed() is the cheap check.
-  absl::Status health() const;
-  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  // OK, or the Unavailable error that stopped the queue. failed() is the
+  // cheap check.
+  absl::Status health() const { return failure_.status(); }
+  bool failed() const { return failure_.failed(); }
 
   Counters counters() const;
 
@@ -107,34 +119,64 @@ class GroupCommitQueue {
 
   // Writes and completes everything queued, then stops the thread. Later
   // Enqueue and Sync calls complete `done` at once, inline, with
-  // FailedPrecondition: callers must not hold locks then (Store stops its
-  // maps' writes before it stops the queue, so none reaches it).
+  // Unavailable: callers must not hold locks then (Store stops its maps'
+  // writes before it stops the queue, so none reaches it).
   void Stop();
 
  private:
-  struct Waiter {
-    Durability durability;
+  // Records queued by one Enqueue (or none, for Sync), with their waiter.
+  struct Segment {
+    size_t end = 0;  // offset in pending_ just after its records
+    int64_t records = 0;
+    Durability durability = Durability::kAsync;
     Done done;
+  };
+  // One batch as the writer takes it.
+  struct Batch {
+    std::string bytes;
+    int64_t records = 0;
+    std::vector<Segment> segments;
+    bool wants_sync = false;
+  };
+
+  // The first error that stopped the queue, kept for good: the one failure
+  // state of the queue. Set takes the I/O error and keeps it as
+  // Unavailable; Report hands it to the failure callback once.
+  class Failure {
+   public:
+    void Set(const absl::Status& io_error);
+    bool failed() const { return failed_.load(std::memory_order_acquire); }
+    absl::Status status() const;
+    // Calls `callback` with the error the first time only, once failed.
+    void Report(FailureCallback& callback);
+
+   private:
+    std::atomic<bool> failed_{false};
+    std::atomic<bool> reported_{false};
+    mutable Mutex mu_;  // a leaf lock
+    absl::Status status_ ABSL_GUARDED_BY(mu_);
   };
 
   void Run();
-  // Marks the queue failed with `status` (first error wins).
-  void Fail(const absl::Status& status);
-  // Calls on_failure_ once the queue failed, the first time only. Called
-  // with no lock held.
-  void ReportFailure();
+  // Waits for work; false once stopping with nothing left.
+  bool TakeBatch(Batch* batch);
+  // Writes the batch's bytes; returns OK or the queue's failure.
+  absl::Status WriteBatch(const Batch& batch);
+  // Syncs everything written so far; returns OK or the queue's failure.
+  absl::Status SyncWritten();
   absl::Status SwapFileLocked(
       std::unique_ptr<WritableFile> new_file, uint64_t new_file_bytes_before,
       uint64_t new_records_before,
       absl::FunctionRef<FinishResult(absl::string_view remaining)> finish)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(file_mu_);
 
+  const size_t max_batch_bytes_;
+
   // Guards the queue. Held only briefly, also by callers holding shard locks.
   mutable Mutex mu_;
   CondVar work_;
   std::string pending_ ABSL_GUARDED_BY(mu_);
-  int64_t pending_records_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  std::vector<Segment> segments_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 
@@ -146,12 +188,8 @@ class GroupCommitQueue {
   std::string captured_ ABSL_GUARDED_BY(file_mu_);
   uint64_t synced_bytes_ ABSL_GUARDED_BY(file_mu_) = 0;
 
-  FailureCallback on_failure_;  // called by ReportFailure only
-  std::atomic<bool> failure_reported_{false};
-  // The error that stopped the queue; a leaf lock.
-  mutable Mutex failure_mu_;
-  absl::Status failure_ ABSL_GUARDED_BY(failure_mu_);
-  std::atomic<bool> failed_{false};
+  FailureCallback on_failure_;  // called through failure_.Report only
+  Failure failure_;
   std::atomic<uint64_t> file_bytes_;
   std::atomic<uint64_t> records_;
   std::atomic<uint64_t> appended_bytes_{0};

@@ -16,12 +16,16 @@
 namespace persist {
 namespace {
 
+// Files persist creates hold every value: only their owner may read them.
+constexpr mode_t kNewFileMode = 0600;
+
 // "<operation> <path>: <reason> (errno N)", with the matching status code
-// (NotFound, PermissionDenied, ResourceExhausted for ENOSPC, ...).
+// (NotFound, PermissionDenied, ResourceExhausted for ENOSPC, ...). Not
+// absl::ErrnoToStatus, which would append the reason a second time.
 absl::Status ErrnoError(absl::string_view operation, const std::string& path,
                         int error_number) {
-  return absl::ErrnoToStatus(
-      error_number,
+  return absl::Status(
+      absl::ErrnoToStatusCode(error_number),
       absl::StrCat(operation, " ", path, ": ", std::strerror(error_number),
                    " (errno ", error_number, ")"));
 }
@@ -125,7 +129,7 @@ class Posix final : public FileSystem {
 
   absl::StatusOr<std::unique_ptr<WritableFile>> CreateEmpty(
       const std::string& path, const std::string& permissions_of) override {
-    mode_t mode = 0644;
+    mode_t mode = kNewFileMode;
     if (!permissions_of.empty()) {
       struct stat st;
       if (::stat(permissions_of.c_str(), &st) != 0) {
@@ -135,9 +139,12 @@ class Posix final : public FileSystem {
       // writable by its owner: persist appends to what it creates.
       mode = (st.st_mode & 0777) | S_IRUSR | S_IWUSR;
     }
+    // Created owner-only, then given the bits it is to keep: never readable
+    // by others in between.
     const int fd =
         ::open(path.c_str(),
-               O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, mode);
+               O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+               kNewFileMode);
     if (fd < 0) return ErrnoError("create", path, errno);
     // open() applied the umask, and kept the mode of a file that existed.
     if (!permissions_of.empty() && ::fchmod(fd, mode) != 0) {
@@ -190,7 +197,8 @@ class Posix final : public FileSystem {
 
   absl::StatusOr<std::unique_ptr<FileLock>> Lock(
       const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    const int fd =
+        ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kNewFileMode);
     if (fd < 0) return ErrnoError("open lock file", path, errno);
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int error = errno;
@@ -209,7 +217,7 @@ class Posix final : public FileSystem {
  private:
   static absl::StatusOr<std::unique_ptr<WritableFile>> Open(
       const std::string& path, int flags, absl::string_view operation) {
-    const int fd = ::open(path.c_str(), flags, 0644);
+    const int fd = ::open(path.c_str(), flags, kNewFileMode);
     if (fd < 0) return ErrnoError(operation, path, errno);
     return std::make_unique<PosixWritableFile>(path, fd);
   }

@@ -1,14 +1,12 @@
 #include "storage/internal/shrinker.h"
 
 #include <algorithm>
-#include <memory>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
-#include "storage/internal/store_context.h"
 #include "storage/internal/wal_format.h"
 
 namespace persist {
@@ -20,110 +18,130 @@ constexpr size_t kWriteChunkBytes = 1 << 20;
 constexpr int kCatchUpRounds = 3;
 constexpr size_t kSmallEnoughToPause = 64 << 10;
 
+int64_t CountRecords(absl::string_view records) {
+  // Each record is two lines.
+  return static_cast<int64_t>(
+      std::count(records.begin(), records.end(), '\n') / 2);
+}
+
 }  // namespace
 
 std::string Shrinker::TempPath(const std::string& wal_path) {
   return wal_path + ".shrink";
 }
 
-absl::StatusOr<ShrinkResult> Shrinker::Run(StoreContext* context,
-                                           FileSystem* file_system,
-                                           const std::vector<DynamicMap*>& maps,
-                                           const std::string& orphans,
-                                           int64_t orphan_count) {
-  const absl::Time start = absl::Now();
-  GroupCommitQueue& queue = *context->queue;
-  PERSIST_RETURN_IF_ERROR(queue.health());
-  ShrinkResult result;
-  const GroupCommitQueue::Counters before = queue.counters();
-  result.bytes_before = before.file_bytes;
-  result.records_before = before.records;
+Shrinker::Shrinker(const Input& input)
+    : input_(input), temp_path_(TempPath(input.path)) {}
 
-  const std::string temp_path = TempPath(context->path);
-  PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> temp,
-                           file_system->CreateEmpty(temp_path, context->path));
-  queue.BeginCapture();
-  bool swapped = false;
-  absl::Cleanup undo = [&] {
-    if (swapped) return;
-    queue.EndCapture();
-    (void)temp->Close();
-    (void)file_system->Remove(temp_path);
-  };
+absl::Status Shrinker::Failed(const absl::Status& status) const {
+  // The WAL stopped meanwhile, or when the rename could not be made
+  // durable: its own error (Unavailable) says so.
+  if (input_.wal->failed()) return input_.wal->health();
+  return absl::Status(
+      status.code(),
+      absl::StrCat("shrink of ", input_.path, " failed: ", status.message(),
+                   ". The store still takes writes, on its old file."));
+}
 
-  uint64_t bytes = 0;
-  uint64_t records = 0;
+absl::Status Shrinker::Append(absl::string_view records, int64_t count) {
+  PERSIST_RETURN_IF_ERROR(temp_->Append(records));
+  bytes_ += records.size();
+  records_ += static_cast<uint64_t>(count);
+  return absl::OkStatus();
+}
+
+absl::Status Shrinker::WriteLiveState() {
   std::string buffer(kWalHeader);
-  auto drain = [&]() -> absl::Status {
-    PERSIST_RETURN_IF_ERROR(temp->Append(buffer));
-    bytes += buffer.size();
-    buffer.clear();
-    return absl::OkStatus();
-  };
-  buffer += orphans;
-  records += static_cast<uint64_t>(orphan_count);
+  buffer += input_.orphans;
+  int64_t buffered = input_.orphan_count;
   std::string json;
-  for (DynamicMap* map : maps) {
-    PERSIST_RETURN_IF_ERROR(
-        map->ForEachShardSnapshot([&](const auto& snapshot) -> absl::Status {
+  for (const ShardedMap* map : input_.maps) {
+    PERSIST_RETURN_IF_ERROR(map->ForEachShardSnapshot(
+        [&](const ShardedMap::ShardSnapshot& snapshot) -> absl::Status {
           for (const auto& [key, value] : snapshot) {
             json.clear();
             // Values were encoded once when written; this cannot fail
             // unless the codec changed its mind, which is an error.
-            if (absl::Status s = context->codec.Encode(*value, &json);
+            if (absl::Status s = input_.codec->Encode(*value, &json);
                 !s.ok()) {
               return absl::InternalError(
-                  absl::StrCat("shrink: map \"", map->name(), "\" key \"", key,
+                  absl::StrCat("map \"", map->name(), "\" key \"", key,
                                "\" cannot be written as JSON: ", s.message()));
             }
             AppendSetRecord(map->name(), key, json, &buffer);
-            ++records;
+            ++buffered;
             if (buffer.size() >= kWriteChunkBytes) {
-              PERSIST_RETURN_IF_ERROR(drain());
+              PERSIST_RETURN_IF_ERROR(Append(buffer, buffered));
+              buffer.clear();
+              buffered = 0;
             }
           }
           return absl::OkStatus();
         }));
   }
-  PERSIST_RETURN_IF_ERROR(drain());
+  return Append(buffer, buffered);
+}
 
-  // Catch up with the writes that arrived meanwhile.
+absl::Status Shrinker::CatchUp() {
   for (int round = 0; round < kCatchUpRounds; ++round) {
-    std::string captured = queue.TakeCaptured();
-    records += static_cast<uint64_t>(
-        std::count(captured.begin(), captured.end(), '\n') / 2);
-    PERSIST_RETURN_IF_ERROR(temp->Append(captured));
-    bytes += captured.size();
+    const std::string captured = input_.wal->TakeCaptured();
+    PERSIST_RETURN_IF_ERROR(Append(captured, CountRecords(captured)));
     if (captured.size() < kSmallEnoughToPause) break;
   }
-
   // The bulk of the new file goes to disk while writes go on; the pause
-  // below then syncs only the last captured bytes.
-  PERSIST_RETURN_IF_ERROR(temp->Sync());
+  // then syncs only the last captured bytes.
+  return temp_->Sync();
+}
 
-  WritableFile* const temp_file = temp.get();
-  const std::string dir = DirName(context->path);
-  swapped = true;  // SwapFile ends capturing whatever happens
-  bool renamed = false;
-  const absl::Status swap = queue.SwapFile(
-      std::move(temp), bytes, records,
+absl::Status Shrinker::Swap() {
+  WritableFile* const temp_file = temp_.get();
+  const std::string dir = DirName(input_.path);
+  return input_.wal->SwapFile(
+      std::move(temp_), bytes_, records_,
       [&](absl::string_view remaining) -> GroupCommitQueue::FinishResult {
         GroupCommitQueue::FinishResult finish;
         finish.status = temp_file->Append(remaining);
         if (finish.status.ok()) finish.status = temp_file->Sync();
         if (finish.status.ok()) {
-          finish.status = file_system->Rename(temp_path, context->path);
-          finish.renamed = renamed = finish.status.ok();
+          finish.status = input_.file_system->Rename(temp_path_, input_.path);
+          finish.renamed = renamed_ = finish.status.ok();
         }
-        if (finish.renamed) finish.status = file_system->SyncDir(dir);
+        if (finish.renamed) finish.status = input_.file_system->SyncDir(dir);
         return finish;
       });
-  if (!swap.ok()) {
-    // Before the rename: the old WAL is intact; drop the new file.
-    if (!renamed) (void)file_system->Remove(temp_path);
-    return swap;
-  }
-  const GroupCommitQueue::Counters after = queue.counters();
+}
+
+absl::StatusOr<ShrinkResult> Shrinker::Run(const Input& input) {
+  const absl::Time start = absl::Now();
+  GroupCommitQueue& wal = *input.wal;
+  PERSIST_RETURN_IF_ERROR(wal.health());
+  Shrinker shrinker(input);
+  ShrinkResult result;
+  const GroupCommitQueue::Counters before = wal.counters();
+  result.bytes_before = before.file_bytes;
+  result.records_before = before.records;
+
+  absl::StatusOr<std::unique_ptr<WritableFile>> temp =
+      input.file_system->CreateEmpty(shrinker.temp_path_, input.path);
+  if (!temp.ok()) return shrinker.Failed(temp.status());
+  shrinker.temp_ = *std::move(temp);
+  wal.BeginCapture();
+  bool swapping = false;
+  absl::Cleanup undo = [&] {
+    // SwapFile ends capturing whatever happens.
+    if (!swapping) wal.EndCapture();
+    if (shrinker.temp_ != nullptr) (void)shrinker.temp_->Close();
+    if (!shrinker.renamed_) {
+      (void)input.file_system->Remove(shrinker.temp_path_);
+    }
+  };
+  absl::Status status = shrinker.WriteLiveState();
+  if (status.ok()) status = shrinker.CatchUp();
+  if (!status.ok()) return shrinker.Failed(status);
+  swapping = true;
+  status = shrinker.Swap();
+  if (!status.ok()) return shrinker.Failed(status);
+  const GroupCommitQueue::Counters after = wal.counters();
   result.bytes_after = after.file_bytes;
   result.records_after = after.records;
   result.duration = absl::Now() - start;

@@ -13,46 +13,69 @@
 // every record written after capturing began is replayed after it, in
 // order. A crash at any step leaves the old file or the complete new one
 // ("<path>.shrink" leftovers are removed at the next open). A failure before
-// the rename leaves the store on its old file, healthy; a failure to sync
-// the folder after the rename stops writes (the rename may not be durable).
+// the rename leaves the store on its old file, healthy (the error keeps its
+// cause's code and says so); a failure to sync the folder after the rename
+// stops writes (the rename may not be durable).
 #ifndef PERSIST_STORAGE_INTERNAL_SHRINKER_H_
 #define PERSIST_STORAGE_INTERNAL_SHRINKER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
-#include "storage/dynamic_map.h"
+#include "json/json_codec.h"
 #include "storage/file_system.h"
-#include "base/logger.h"
+#include "storage/internal/group_commit_queue.h"
+#include "storage/internal/sharded_map.h"
+#include "storage/store.h"
 
 namespace persist {
 
-struct StoreContext;
-
-struct ShrinkResult {
-  uint64_t bytes_before = 0;
-  uint64_t bytes_after = 0;
-  uint64_t records_before = 0;
-  uint64_t records_after = 0;
-  absl::Duration duration;
-};
-
 class Shrinker {
  public:
+  // What one Shrink rewrites. Everything must outlive the Shrinker; the
+  // caller keeps the maps' list stable and runs one Shrink at a time.
+  struct Input {
+    std::string path;  // the WAL
+    FileSystem* file_system = nullptr;
+    GroupCommitQueue* wal = nullptr;
+    const JsonCodec* codec = nullptr;
+    std::vector<const ShardedMap*> maps;
+    // The orphan records, already formatted (OrphanRecords::AppendTo),
+    // `orphan_count` of them.
+    std::string orphans;
+    int64_t orphan_count = 0;
+  };
+
   // The temporary file beside the WAL.
   static std::string TempPath(const std::string& wal_path);
 
-  // `orphans` are the orphan records, already formatted (OrphanRecords::
-  // AppendTo), `orphan_count` of them. The caller keeps the maps' list
-  // stable and runs one Shrink at a time.
-  static absl::StatusOr<ShrinkResult> Run(StoreContext* context,
-                                          FileSystem* file_system,
-                                          const std::vector<DynamicMap*>& maps,
-                                          const std::string& orphans,
-                                          int64_t orphan_count);
+  static absl::StatusOr<ShrinkResult> Run(const Input& input);
+
+ private:
+  explicit Shrinker(const Input& input);
+  Shrinker(const Shrinker&) = delete;
+  Shrinker& operator=(const Shrinker&) = delete;
+
+  // Steps 2 to 4 of the file comment.
+  absl::Status WriteLiveState();
+  absl::Status CatchUp();
+  absl::Status Swap();
+  // Appends to the new file, counting what it holds.
+  absl::Status Append(absl::string_view records, int64_t count);
+  // The error a failed Shrink returns: `status`'s code and words, saying
+  // that the store goes on, on its old file; or the WAL's own error if it
+  // stopped taking writes.
+  absl::Status Failed(const absl::Status& status) const;
+
+  const Input& input_;
+  const std::string temp_path_;
+  std::unique_ptr<WritableFile> temp_;
+  uint64_t bytes_ = 0;
+  uint64_t records_ = 0;
+  bool renamed_ = false;
 };
 
 }  // namespace persist

@@ -1,8 +1,9 @@
 // Splits a WAL file's bytes into records (the format is in wal_format.h).
 //
-// This is the structural half of recovery: it finds the header, the records
-// and a torn tail. Whether a record's JSON fits its map's type is decided
-// later, when it is decoded (recovery.h).
+// This is the structural half of recovery: it finds the header, the records,
+// the lines that are no record, and a torn tail. Whether a record's JSON
+// fits its map's type is decided later, when it is decoded
+// (wal_recovery.h).
 #ifndef PERSIST_STORAGE_INTERNAL_WAL_READER_H_
 #define PERSIST_STORAGE_INTERNAL_WAL_READER_H_
 
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "storage/internal/wal_format.h"
@@ -25,17 +27,27 @@ struct WalRecord {
   absl::string_view json;        // the value line of a set; "" for a delete
   int64_t line;                  // 1-based line number of "S ..." / "D ..."
   uint64_t offset;               // byte offset of that line in the file
+  uint64_t size;                 // bytes of the record, both lines
 };
 
-// A line skipped under skip_corrupt.
-struct SkippedLine {
-  int64_t line;
+// Damage before the tail: a line that is no record, or a record whose key
+// or value does not fit its map (found when decoding).
+struct WalProblem {
+  int64_t line;     // 1-based
   uint64_t offset;  // of the line's first byte
+  // What is wrong, naming the map and key when there is a record.
   std::string reason;
+  // Set for a record that did not decode: its index in WalScan::records.
+  // -1 for a line that is no record at all.
+  int64_t record = -1;
 };
 
 struct WalScan {
   std::vector<WalRecord> records;
+  // Lines that are no record, in file order. Reading resumes at the next
+  // line that can start a record, so that one damaged line never hides the
+  // records after it.
+  std::vector<WalProblem> problems;
   // Bytes of the header and the complete records. The rest of the file
   // (torn_bytes of it) is a torn tail to cut off.
   uint64_t valid_bytes = 0;
@@ -43,18 +55,18 @@ struct WalScan {
   // The file is empty or holds only part of the header (a crash while it
   // was being created): it gets a fresh header.
   bool needs_header = false;
-  std::vector<SkippedLine> skipped;
 };
 
 // Scans `contents`, the bytes of the WAL at `path` (used in messages).
-// Errors:
-//   FailedPrecondition: the first line is not the header (a file persist
-//     does not understand is refused, never rewritten).
-//   DataLoss: a malformed record before the tail, naming its line; under
-//     `skip_corrupt` such lines are skipped one at a time and listed in
-//     `skipped` instead.
+// FailedPrecondition if the first line is not the header: a file persist
+// does not understand is refused, never rewritten.
 absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
-                                absl::string_view path, bool skip_corrupt);
+                                absl::string_view path);
+
+// The DataLoss error that refuses to open a file with `problem`, naming its
+// path and line and saying what the user can do.
+absl::Status CorruptionError(absl::string_view path,
+                             const WalProblem& problem);
 
 }  // namespace persist
 

@@ -153,14 +153,25 @@ TEST_F(StoreFailureTest, FailedFsyncIsNeverRetried) {
   EXPECT_EQ(fs_.Count(Op::kSync), syncs);
 }
 
-TEST_F(StoreFailureTest, FullDiskIsResourceExhausted) {
+// Whatever the errno (ENOSPC here, EROFS after ext4's errors=remount-ro,
+// EIO...), a store that stopped taking writes answers Unavailable, and the
+// message names the cause once.
+TEST_F(StoreFailureTest, FullDiskStopsWritesAsUnavailableNamingTheCause) {
   auto store = Open();
   fs_.FailAfter(Op::kAppend, 0,
-                absl::ResourceExhaustedError("write: No space left on device"));
+                absl::ResourceExhaustedError(
+                    "write to data.wal: No space left on device (errno 28)"));
   absl::StatusOr<WriteResult> failed =
       store->GetMap<Item>("items")->Set("a", MakeItem("a"));
-  EXPECT_EQ(failed.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(store->Health().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(failed.status().message(),
+              HasSubstr("No space left on device (errno 28)"));
+  EXPECT_EQ(store->Health().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->GetMap<Item>("items")
+                ->Set("b", MakeItem("b"), With(Durability::kAsync))
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
 }
 
 TEST_F(StoreFailureTest, ShortWriteLeavesATornTailThatRecovers) {

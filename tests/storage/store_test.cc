@@ -468,18 +468,18 @@ TEST_F(StoreTest, ClosedStoreRefusesEveryCall) {
   ASSERT_TRUE(store->Close().ok());
   EXPECT_TRUE(store->Close().ok());  // idempotent
   EXPECT_EQ(items.Get("k").status().code(),
-            absl::StatusCode::kFailedPrecondition);
+            absl::StatusCode::kUnavailable);
   EXPECT_THAT(items.Get("k").status().message(), HasSubstr("closed"));
   EXPECT_EQ(items.Set("k", MakeItem("w", 2)).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+            absl::StatusCode::kUnavailable);
   EXPECT_EQ(items.Set("k", MakeItem("w", 2), With(Durability::kAsync))
                 .status()
                 .code(),
-            absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store->Flush().code(), absl::StatusCode::kFailedPrecondition);
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->Flush().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(store->Shrink().status().code(),
-            absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store->Health().code(), absl::StatusCode::kFailedPrecondition);
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->Health().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(StoreTest, StartFormsCompleteOnceDurable) {

@@ -1,0 +1,231 @@
+#include "storage/internal/map_impl.h"
+
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "storage/internal/wal_format.h"
+#include "storage/names.h"
+
+namespace persist {
+namespace {
+
+// A key quoted for messages, cut to a readable length.
+std::string Quoted(absl::string_view key) {
+  return absl::StrCat("\"", absl::CHexEscape(key.substr(0, 200)),
+                      key.size() > 200 ? "...\"" : "\"");
+}
+
+}  // namespace
+
+MapImpl::MapImpl(const google::protobuf::Descriptor* type,
+                 const Message* prototype, std::unique_ptr<ShardedMap> entries,
+                 const JsonCodec& codec, GroupCommitQueue& wal,
+                 const SequenceClock& clock)
+    : type_(type),
+      prototype_(prototype),
+      entries_(std::move(entries)),
+      codec_(codec),
+      wal_(wal),
+      clock_(clock) {}
+
+std::unique_ptr<google::protobuf::Message> MapImpl::NewValue() const {
+  return std::unique_ptr<Message>(prototype_->New());
+}
+
+absl::Status MapImpl::CheckKey(absl::string_view key) const {
+  if (absl::Status status = ValidateKey(key); !status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("map \"", name(), "\": ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MapImpl::CheckValue(const Message& value) const {
+  if (value.GetDescriptor() != type_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "map \"", name(), "\" holds ", type_->full_name(), ", not ",
+        value.GetDescriptor()->full_name(),
+        value.GetDescriptor()->full_name() == type_->full_name()
+            ? " from another descriptor pool; build values with the map's "
+              "own type (DynamicMap::NewValue)"
+            : ""));
+  }
+  // A DynamicMessage of a generated type has the right descriptor but is
+  // not the generated class that Map<T> hands out.
+  if (value.GetReflection() != prototype_->GetReflection()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "map \"", name(), "\" holds ", type_->full_name(),
+        " made by its own message factory; this value was made by another "
+        "(for example a DynamicMessage of a generated type). Build values "
+        "with DynamicMap::NewValue or the generated class."));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MapImpl::Change> MapImpl::Prepare(
+    absl::string_view key, std::shared_ptr<const Message> value) const {
+  PERSIST_RETURN_IF_ERROR(CheckKey(key));
+  Change change;
+  if (value == nullptr) {
+    change.kind = Change::Kind::kDelete;
+    AppendDeleteRecord(name(), key, &change.record);
+    return change;
+  }
+  PERSIST_RETURN_IF_ERROR(CheckValue(*value));
+  thread_local std::string json;
+  json.clear();
+  JsonEncodeStats stats;
+  if (absl::Status status = codec_.Encode(*value, &json, &stats);
+      !status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("map \"", name(), "\" key ", Quoted(key),
+                     ": the value cannot be written as JSON: ",
+                     status.message()));
+  }
+  if (stats.ignored_unknown_fields > 0) {
+    // The JSON dropped them; so must the value kept in memory, or a read
+    // would return what a restart cannot bring back. The value as its JSON
+    // reads back is exactly what the WAL holds.
+    std::unique_ptr<Message> kept = NewValue();
+    if (absl::Status status = codec_.Decode(json, kept.get()); !status.ok()) {
+      return absl::InternalError(absl::StrCat(
+          "map \"", name(), "\" key ", Quoted(key),
+          ": the value's JSON does not read back: ", status.message()));
+    }
+    value = std::move(kept);
+    ignored_unknown_fields_.fetch_add(stats.ignored_unknown_fields,
+                                      std::memory_order_relaxed);
+  }
+  change.kind = Change::Kind::kSet;
+  AppendSetRecord(name(), key, json, &change.record);
+  change.value = std::move(value);
+  return change;
+}
+
+absl::Status MapImpl::CheckPrecondition(const ShardedMap::Entry* current,
+                                        const Precondition& precondition,
+                                        absl::string_view key) const {
+  switch (precondition.kind) {
+    case Precondition::Kind::kNone:
+      return absl::OkStatus();
+    case Precondition::Kind::kMustExist:
+      if (current != nullptr) return absl::OkStatus();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "map \"", name(), "\" has no key ", Quoted(key),
+          " and the write required it to exist"));
+    case Precondition::Kind::kMustNotExist:
+      if (current == nullptr) return absl::OkStatus();
+      return absl::FailedPreconditionError(
+          absl::StrCat("map \"", name(), "\" already has key ", Quoted(key),
+                       " and the write required it to be absent"));
+    case Precondition::Kind::kEtagMatches: {
+      PERSIST_ASSIGN_OR_RETURN(const Etag wanted,
+                               Etag::Parse(precondition.etag));
+      const Etag actual =
+          clock_.MakeEtag(current == nullptr ? 0 : current->sequence());
+      if (current != nullptr && wanted == actual) return absl::OkStatus();
+      return absl::AbortedError(absl::StrCat(
+          "map \"", name(), "\" key ", Quoted(key), " is ",
+          current == nullptr ? "absent" : "at etag " + actual.ToString(),
+          ", the write expected etag ", precondition.etag,
+          "; read the key again and retry"));
+    }
+  }
+  return absl::InvalidArgumentError("unknown precondition kind");
+}
+
+absl::StatusOr<Entry<google::protobuf::Message>> MapImpl::Get(
+    absl::string_view key) const {
+  if (entries_->closed()) return entries_->ClosedError();
+  PERSIST_RETURN_IF_ERROR(CheckKey(key));
+  Entry<Message> entry;
+  ShardedMap::Found found;
+  if (entries_->Find(key, &found)) {
+    entry.value = std::move(found.value);
+    entry.etag = clock_.MakeEtag(found.sequence);
+  }
+  return entry;
+}
+
+void MapImpl::StartWrite(absl::string_view key,
+                         std::shared_ptr<const Message> value,
+                         const WriteOptions& options, WriteCallback done) {
+  absl::StatusOr<Change> change = Prepare(key, std::move(value));
+  if (!change.ok()) {
+    done(change.status());
+    return;
+  }
+  entries_->Write<WriteResult>(
+      wal_, key, options.durability,
+      [&](const ShardedMap::Entry* current) -> absl::StatusOr<Change> {
+        PERSIST_RETURN_IF_ERROR(
+            CheckPrecondition(current, options.precondition, key));
+        return *std::move(change);
+      },
+      std::move(done));
+}
+
+void MapImpl::StartSet(absl::string_view key,
+                       std::shared_ptr<const Message> value,
+                       const WriteOptions& options, WriteCallback done) {
+  if (value == nullptr) {
+    done(absl::InvalidArgumentError(absl::StrCat(
+        "map \"", name(), "\" key ", Quoted(key),
+        ": Set needs a value (use Delete to remove a key)")));
+    return;
+  }
+  StartWrite(key, std::move(value), options, std::move(done));
+}
+
+void MapImpl::StartDelete(absl::string_view key, const WriteOptions& options,
+                          WriteCallback done) {
+  StartWrite(key, nullptr, options, std::move(done));
+}
+
+void MapImpl::StartUpdate(absl::string_view key, UpdateFunction fn,
+                          const WriteOptions& options, UpdateCallback done) {
+  if (absl::Status status = CheckKey(key); !status.ok()) {
+    done(status);
+    return;
+  }
+  entries_->Write<UpdateResult>(
+      wal_, key, options.durability,
+      [&](const ShardedMap::Entry* current) -> absl::StatusOr<Change> {
+        PERSIST_RETURN_IF_ERROR(
+            CheckPrecondition(current, options.precondition, key));
+        const UpdateDecision<Message> decision =
+            fn(current != nullptr ? current->value().get() : nullptr);
+        switch (decision.kind()) {
+          case UpdateDecision<Message>::Kind::kCancel:
+            return Change{};
+          case UpdateDecision<Message>::Kind::kSet:
+            if (decision.value() == nullptr) {
+              return absl::InvalidArgumentError(absl::StrCat(
+                  "map \"", name(), "\" key ", Quoted(key),
+                  ": the update function chose Set without a value"));
+            }
+            return Prepare(key, decision.value());
+          case UpdateDecision<Message>::Kind::kDelete:
+            return Prepare(key, nullptr);
+        }
+        return absl::InternalError("unknown update decision");
+      },
+      std::move(done));
+}
+
+absl::Status MapImpl::Scan(absl::string_view prefix,
+                           absl::string_view start_after,
+                           ScanFunction fn) const {
+  if (entries_->closed()) return entries_->ClosedError();
+  entries_->Scan(prefix, start_after,
+                 [&](absl::string_view key, const ShardedMap::Found& found) {
+                   return fn(key, Entry<Message>{found.value,
+                                                 clock_.MakeEtag(
+                                                     found.sequence)});
+                 });
+  return absl::OkStatus();
+}
+
+}  // namespace persist

@@ -1,0 +1,12 @@
+#include "storage/internal/sequence_clock.h"
+
+#include <random>
+
+namespace persist {
+
+uint64_t SequenceClock::RandomEpoch() {
+  std::random_device random;
+  return (static_cast<uint64_t>(random()) << 32) ^ random();
+}
+
+}  // namespace persist

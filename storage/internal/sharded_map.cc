@@ -1,0 +1,315 @@
+#include "storage/internal/sharded_map.h"
+
+#include <bit>
+#include <cstring>
+#include <new>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace persist {
+namespace {
+
+// Keys Scan copies from the index per visit of it: enough to amortize the
+// lock, few enough that writers of new keys hardly wait.
+constexpr size_t kScanChunk = 64;
+
+template <typename Result>
+Result ResultOf(const UpdateResult& update);
+template <>
+UpdateResult ResultOf<UpdateResult>(const UpdateResult& update) {
+  return update;
+}
+template <>
+WriteResult ResultOf<WriteResult>(const UpdateResult& update) {
+  return WriteResult{update.existed, update.etag};
+}
+
+}  // namespace
+
+ShardedMap::Entry* ShardedMap::Entry::New(absl::string_view key) {
+  void* memory = ::operator new(sizeof(Entry) + key.size());
+  Entry* entry = new (memory) Entry(key.size());
+  std::memcpy(reinterpret_cast<char*>(entry + 1), key.data(), key.size());
+  return entry;
+}
+
+void ShardedMap::Entry::Delete(Entry* entry) {
+  entry->~Entry();
+  ::operator delete(entry);
+}
+
+size_t ShardedMap::KeyHash::operator()(absl::string_view key) const {
+  return absl::Hash<absl::string_view>{}(key);
+}
+
+ShardedMap::ShardedMap(std::string name, SequenceClock& clock,
+                       int shard_count)
+    : name_(std::move(name)),
+      clock_(clock),
+      shard_shift_(64 - std::countr_zero(static_cast<unsigned>(shard_count))),
+      shard_count_(shard_count),
+      shards_(new Shard[shard_count]) {}
+
+ShardedMap::~ShardedMap() {
+  for (int i = 0; i < shard_count_; ++i) {
+    MutexLock lock(&shards_[i].mu);
+    for (Entry* entry : shards_[i].entries) Entry::Delete(entry);
+  }
+}
+
+ShardedMap::Shard& ShardedMap::ShardFor(absl::string_view key) const {
+  if (shard_count_ == 1) return shards_[0];
+  // The high bits: the hash set uses the low ones inside each shard.
+  return shards_[KeyHash{}(key) >> shard_shift_];
+}
+
+bool ShardedMap::Find(absl::string_view key, Found* found) const {
+  Shard& shard = ShardFor(key);
+  ReaderMutexLock lock(&shard.mu);
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end()) return false;
+  found->value = (*it)->value_;
+  found->sequence = (*it)->sequence_;
+  return true;
+}
+
+std::vector<std::string> ShardedMap::IndexRange(absl::string_view prefix,
+                                                absl::string_view from,
+                                                bool after,
+                                                size_t limit) const {
+  std::vector<std::string> keys;
+  ReaderMutexLock lock(&index_mu_);
+  auto it = after ? index_.upper_bound(from) : index_.lower_bound(from);
+  for (; it != index_.end() && keys.size() < limit; ++it) {
+    const absl::string_view key = (*it)->key();
+    if (!absl::StartsWith(key, prefix)) break;
+    keys.emplace_back(key);
+  }
+  return keys;
+}
+
+void ShardedMap::Scan(absl::string_view prefix, absl::string_view start_after,
+                      ScanFunction fn) const {
+  // Keys starting with `prefix` sort from `prefix` itself on.
+  std::string cursor(start_after < prefix ? prefix : start_after);
+  bool after = start_after >= prefix;
+  for (;;) {
+    const std::vector<std::string> keys =
+        IndexRange(prefix, cursor, after, kScanChunk);
+    for (const std::string& key : keys) {
+      Found found;
+      // Deleted since the index was read: not part of the scan any more.
+      if (!Find(key, &found)) continue;
+      if (!fn(key, found)) return;
+    }
+    if (keys.size() < kScanChunk) return;
+    cursor = keys.back();
+    after = true;
+  }
+}
+
+bool ShardedMap::Put(Shard& shard, absl::string_view key,
+                     std::shared_ptr<const Message> value, uint64_t sequence) {
+  auto it = shard.entries.find(key);
+  const bool existed = it != shard.entries.end();
+  Entry* entry = existed ? *it : Entry::New(key);
+  entry->value_ = std::move(value);
+  entry->sequence_ = sequence;
+  if (!existed) {
+    shard.entries.insert(entry);
+    size_.fetch_add(1, std::memory_order_relaxed);
+    MutexLock lock(&index_mu_);
+    index_.insert(entry);
+  }
+  return existed;
+}
+
+bool ShardedMap::Erase(Shard& shard, absl::string_view key) {
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end()) return false;
+  Entry* const entry = *it;
+  {
+    // Out of the index before it is freed: Scan reads keys under the
+    // index's lock only.
+    MutexLock lock(&index_mu_);
+    index_.erase(entry);
+  }
+  shard.entries.erase(it);
+  Entry::Delete(entry);
+  size_.fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
+
+ShardedMap::Applied ShardedMap::Apply(Shard& shard,
+                                      const GroupCommitQueue& wal,
+                                      absl::string_view key,
+                                      Durability durability, Decide decide) {
+  Applied applied;
+  if (closed()) {
+    applied.result = ClosedError();
+    return applied;
+  }
+  if (wal.failed()) {
+    applied.result = wal.health();
+    return applied;
+  }
+  auto it = shard.entries.find(key);
+  const Entry* current = it == shard.entries.end() ? nullptr : *it;
+  absl::StatusOr<Change> change = decide(current);
+  if (!change.ok()) {
+    applied.result = change.status();
+    return applied;
+  }
+  UpdateResult result;
+  result.existed = current != nullptr;
+  result.etag = clock_.MakeEtag(current ? current->sequence() : 0);
+  switch (change->kind) {
+    case Change::Kind::kKeep:
+      result.outcome = UpdateResult::Outcome::kCancelled;
+      applied.result = result;
+      return applied;
+    case Change::Kind::kSet: {
+      result.outcome = UpdateResult::Outcome::kSet;
+      const uint64_t sequence = clock_.Next();
+      Put(shard, key, std::move(change->value), sequence);
+      result.etag = clock_.MakeEtag(sequence);
+      break;
+    }
+    case Change::Kind::kDelete:
+      result.outcome = UpdateResult::Outcome::kDeleted;
+      Erase(shard, key);
+      result.etag = clock_.MakeEtag(0);
+      break;
+  }
+  writes_[static_cast<int>(durability)].fetch_add(1,
+                                                  std::memory_order_relaxed);
+  switch (durability) {
+    case Durability::kMemory:
+      // The WAL is not written, but an unflushed ASYNC change of this key
+      // must not be flushed over the newer value: the flusher writes the
+      // key's latest state.
+      if (auto dirty = shard.dirty.find(key); dirty != shard.dirty.end()) {
+        dirty->second = std::move(change->record);
+      }
+      break;
+    case Durability::kAsync:
+      shard.dirty.insert_or_assign(key, std::move(change->record));
+      break;
+    case Durability::kWrite:
+    case Durability::kFsync:
+      shard.dirty.erase(key);  // this record supersedes a pending one
+      applied.wal_completes = true;
+      applied.record = std::move(change->record);
+      break;
+  }
+  applied.result = result;
+  return applied;
+}
+
+template <typename Result>
+void ShardedMap::Write(GroupCommitQueue& wal, absl::string_view key,
+                       Durability durability, Decide decide,
+                       Callback<Result> done) {
+  Shard& shard = ShardFor(key);
+  Applied applied;
+  {
+    MutexLock lock(&shard.mu);
+    applied = Apply(shard, wal, key, durability, decide);
+    if (applied.wal_completes) {
+      // Queued under the shard's lock: the key's records stay in order.
+      wal.Enqueue(applied.record, 1, durability,
+                  [done = std::move(done), result = *applied.result](
+                      absl::Status durable) mutable {
+                    if (durable.ok()) {
+                      done(ResultOf<Result>(result));
+                    } else {
+                      done(std::move(durable));
+                    }
+                  });
+      return;
+    }
+  }
+  if (applied.result.ok()) {
+    done(ResultOf<Result>(*applied.result));
+  } else {
+    done(applied.result.status());
+  }
+}
+
+template void ShardedMap::Write<WriteResult>(GroupCommitQueue&,
+                                             absl::string_view, Durability,
+                                             Decide, Callback<WriteResult>);
+template void ShardedMap::Write<UpdateResult>(GroupCommitQueue&,
+                                              absl::string_view, Durability,
+                                              Decide, Callback<UpdateResult>);
+
+void ShardedMap::Restore(absl::string_view key,
+                         std::shared_ptr<const Message> value) {
+  Shard& shard = ShardFor(key);
+  MutexLock lock(&shard.mu);
+  const uint64_t sequence = clock_.Next();
+  if (value != nullptr) {
+    Put(shard, key, std::move(value), sequence);
+  } else {
+    Erase(shard, key);
+  }
+}
+
+int64_t ShardedMap::FlushDirty(GroupCommitQueue& wal) {
+  int64_t flushed = 0;
+  std::string batch;
+  for (int i = 0; i < shard_count_; ++i) {
+    Shard& shard = shards_[i];
+    MutexLock lock(&shard.mu);
+    if (shard.dirty.empty()) continue;
+    batch.clear();
+    for (const auto& [key, record] : shard.dirty) batch += record;
+    const auto count = static_cast<int64_t>(shard.dirty.size());
+    shard.dirty.clear();
+    wal.Enqueue(batch, count, Durability::kAsync);
+    flushed += count;
+  }
+  return flushed;
+}
+
+absl::Status ShardedMap::ForEachShardSnapshot(
+    absl::FunctionRef<absl::Status(const ShardSnapshot&)> fn) const {
+  ShardSnapshot snapshot;
+  for (int i = 0; i < shard_count_; ++i) {
+    snapshot.clear();
+    {
+      ReaderMutexLock lock(&shards_[i].mu);
+      snapshot.reserve(shards_[i].entries.size());
+      for (const Entry* entry : shards_[i].entries) {
+        snapshot.emplace_back(entry->key(), entry->value());
+      }
+    }
+    if (absl::Status status = fn(snapshot); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+void ShardedMap::Close() {
+  closed_.store(true, std::memory_order_release);
+  // A write checks `closed_` with its shard locked, so once every shard has
+  // been locked here, no write can change the map any more.
+  for (int i = 0; i < shard_count_; ++i) MutexLock lock(&shards_[i].mu);
+}
+
+absl::Status ShardedMap::ClosedError() const {
+  return absl::UnavailableError(absl::StrCat(
+      "map \"", name_, "\" is closed with its store; open the store again to "
+      "use it"));
+}
+
+std::array<uint64_t, kDurabilityCount> ShardedMap::writes() const {
+  std::array<uint64_t, kDurabilityCount> counts{};
+  for (int i = 0; i < kDurabilityCount; ++i) {
+    counts[i] = writes_[i].load(std::memory_order_relaxed);
+  }
+  return counts;
+}
+
+}  // namespace persist

@@ -1,0 +1,221 @@
+// ShardedMap: one map's entries in memory, and the one path by which they
+// change (DESIGN.md section 5).
+//
+// Entries live in a fixed number of shards, each a hash set under its own
+// mutex, so that writers of different keys rarely meet and readers of a
+// shard share its lock. Each entry is one allocation holding its key, its
+// value and its sequence number. An ordered index of the keys (one per map,
+// under its own mutex) serves Scan in O(log n + entries visited); only writes
+// that add or remove a key touch it, never a write of an existing key.
+//
+// Every write of a key happens with its shard locked (Write): it is refused
+// if the map is closed or the WAL stopped, the caller decides from the
+// current entry, the change takes the store's next sequence number and its
+// record goes to the WAL (ASYNC: to the shard's dirty set, which FlushDirty
+// hands to the WAL later). So for any key, the order of its records in the
+// WAL is the order of its changes in memory.
+//
+// Close is a barrier: once it returned, no write changes the map any more.
+//
+// Thread-safety: every method may be called concurrently. Lock order: a
+// shard, then the index, then the WAL queue's own lock; Scan takes the
+// index and the shards one at a time, never together.
+#ifndef PERSIST_STORAGE_INTERNAL_SHARDED_MAP_H_
+#define PERSIST_STORAGE_INTERNAL_SHARDED_MAP_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "base/mutex.h"
+#include "google/protobuf/message.h"
+#include "storage/durability.h"
+#include "storage/internal/group_commit_queue.h"
+#include "storage/internal/sequence_clock.h"
+#include "storage/write_options.h"
+
+namespace persist {
+
+class ShardedMap {
+ public:
+  using Message = google::protobuf::Message;
+
+  // One key's entry. Its value and sequence change only under its shard's
+  // lock; its key never changes.
+  class Entry {
+   public:
+    absl::string_view key() const {
+      return {reinterpret_cast<const char*>(this + 1), key_size_};
+    }
+    const std::shared_ptr<const Message>& value() const { return value_; }
+    uint64_t sequence() const { return sequence_; }
+
+   private:
+    friend class ShardedMap;
+    explicit Entry(size_t key_size) : key_size_(key_size) {}
+    // One allocation: the Entry, then the key's bytes.
+    static Entry* New(absl::string_view key);
+    static void Delete(Entry* entry);
+
+    std::shared_ptr<const Message> value_;
+    uint64_t sequence_ = 0;
+    const size_t key_size_;
+  };
+
+  // An entry as a reader gets it.
+  struct Found {
+    std::shared_ptr<const Message> value;
+    uint64_t sequence = 0;
+  };
+
+  // What a write does to its key, decided with the key's shard locked.
+  struct Change {
+    enum class Kind { kKeep, kSet, kDelete };
+    Kind kind = Kind::kKeep;  // kKeep: nothing (an update that cancelled)
+    std::shared_ptr<const Message> value;  // kSet
+    std::string record;                    // kSet, kDelete: its WAL record
+  };
+  // Sees the key's entry (null: none) and chooses the change, or refuses
+  // the write with an error.
+  using Decide =
+      absl::FunctionRef<absl::StatusOr<Change>(const Entry* current)>;
+  template <typename Result>
+  using Callback = absl::AnyInvocable<void(absl::StatusOr<Result>)>;
+
+  // `name` is for messages; `clock` gives the changes their sequence
+  // numbers and must outlive the map. `shard_count` is a power of two.
+  ShardedMap(std::string name, SequenceClock& clock, int shard_count);
+  ~ShardedMap();
+  ShardedMap(const ShardedMap&) = delete;
+  ShardedMap& operator=(const ShardedMap&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  // The key's entry; false if there is none.
+  bool Find(absl::string_view key, Found* found) const;
+
+  // Calls `fn` for the entries whose keys start with `prefix` and sort
+  // after `start_after`, in key order, until it returns false. Each key is
+  // seen at most once, with a value it had during the call; keys written
+  // meanwhile may or may not be seen. `fn` runs with no lock held.
+  using ScanFunction =
+      absl::FunctionRef<bool(absl::string_view key, const Found& entry)>;
+  void Scan(absl::string_view prefix, absl::string_view start_after,
+            ScanFunction fn) const;
+
+  // Live keys.
+  int64_t size() const { return size_.load(std::memory_order_relaxed); }
+
+  // The one write path (see the file comment). `done` runs exactly once: on
+  // the WAL's thread once a WRITE or FSYNC record is durable, or before
+  // Write returns (errors, cancelled updates, MEMORY and ASYNC). Result is
+  // UpdateResult or WriteResult. `decide` runs with the shard locked: it
+  // must be quick and must not call the store.
+  template <typename Result>
+  void Write(GroupCommitQueue& wal, absl::string_view key,
+             Durability durability, Decide decide, Callback<Result> done);
+
+  // Recovery: sets the key's state as the WAL says (null value: deleted),
+  // as the key's latest change.
+  void Restore(absl::string_view key, std::shared_ptr<const Message> value);
+
+  // Hands every ASYNC change to `wal` (with each shard locked, so that a
+  // later write of the same key queues after it). Returns how many.
+  int64_t FlushDirty(GroupCommitQueue& wal);
+
+  // Shrink: calls `fn` with a copy of each shard's keys and values in turn.
+  using ShardSnapshot =
+      std::vector<std::pair<std::string, std::shared_ptr<const Message>>>;
+  absl::Status ForEachShardSnapshot(
+      absl::FunctionRef<absl::Status(const ShardSnapshot&)> fn) const;
+
+  // Refuses every later write and waits out those in progress.
+  void Close();
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
+  // What calls of a closed map get: Unavailable.
+  absl::Status ClosedError() const;
+
+  // Changes made since open, indexed by Durability.
+  std::array<uint64_t, kDurabilityCount> writes() const;
+
+ private:
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(absl::string_view key) const;
+    size_t operator()(const Entry* entry) const { return (*this)(entry->key()); }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    static absl::string_view KeyOf(absl::string_view key) { return key; }
+    static absl::string_view KeyOf(const Entry* entry) { return entry->key(); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return KeyOf(a) == KeyOf(b);
+    }
+  };
+  struct KeyLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return KeyEq::KeyOf(a) < KeyEq::KeyOf(b);
+    }
+  };
+  // Apart from its neighbours' cache lines: writers of different shards
+  // should not slow each other down.
+  struct alignas(64) Shard {
+    mutable Mutex mu;
+    absl::flat_hash_set<Entry*, KeyHash, KeyEq> entries ABSL_GUARDED_BY(mu);
+    // ASYNC changes not yet in the WAL: key -> its latest record.
+    absl::flat_hash_map<std::string, std::string> dirty ABSL_GUARDED_BY(mu);
+  };
+  // What a write did, and the record it leaves for the WAL to complete.
+  struct Applied {
+    absl::StatusOr<UpdateResult> result;
+    bool wal_completes = false;  // WRITE or FSYNC: `record` is to be queued
+    std::string record;
+  };
+
+  Shard& ShardFor(absl::string_view key) const;
+  Applied Apply(Shard& shard, const GroupCommitQueue& wal,
+                absl::string_view key, Durability durability, Decide decide)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Sets or removes the key's entry; returns whether it existed.
+  bool Put(Shard& shard, absl::string_view key,
+           std::shared_ptr<const Message> value, uint64_t sequence)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  bool Erase(Shard& shard, absl::string_view key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Up to `limit` keys of the index from `from` on (after it if
+  // `after`), while they start with `prefix`.
+  std::vector<std::string> IndexRange(absl::string_view prefix,
+                                      absl::string_view from, bool after,
+                                      size_t limit) const;
+
+  const std::string name_;
+  SequenceClock& clock_;
+  const int shard_shift_;  // shard = hash >> shard_shift_
+  const int shard_count_;
+  const std::unique_ptr<Shard[]> shards_;
+  std::atomic<int64_t> size_{0};
+  std::atomic<bool> closed_{false};
+  std::array<std::atomic<uint64_t>, kDurabilityCount> writes_{};
+
+  mutable Mutex index_mu_;
+  absl::btree_set<const Entry*, KeyLess> index_ ABSL_GUARDED_BY(index_mu_);
+};
+
+}  // namespace persist
+
+#endif  // PERSIST_STORAGE_INTERNAL_SHARDED_MAP_H_

@@ -1,0 +1,631 @@
+#include "storage/internal/store_impl.h"
+
+#include <algorithm>
+#include <bit>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "base/status_macros.h"
+#include "google/protobuf/message.h"
+#include "storage/internal/shrinker.h"
+#include "storage/internal/wal_format.h"
+#include "storage/internal/wal_recovery.h"
+#include "storage/names.h"
+
+namespace persist {
+namespace {
+
+constexpr int kMaxShardsPerMap = 4096;
+// Skipped records logged one by one; the rest are counted.
+constexpr int64_t kMaxLoggedSkips = 100;
+
+absl::Status ValidateOptions(const StoreOptions& options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError(
+        "StoreOptions.path is empty; give the WAL file's path");
+  }
+  if (options.sync_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sync_interval is ", absl::FormatDuration(options.sync_interval),
+        "; it must be positive (the default is 1s)"));
+  }
+  const AutoShrinkOptions& shrink = options.auto_shrink;
+  if (shrink.enabled &&
+      (shrink.ratio < 1.0 || shrink.check_interval <= absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("auto-shrink needs a ratio of at least 1 (got ",
+                     shrink.ratio, ") and a positive check interval (got ",
+                     absl::FormatDuration(shrink.check_interval), ")"));
+  }
+  if (options.shards_per_map < 0 || options.shards_per_map > kMaxShardsPerMap ||
+      !std::has_single_bit(
+          static_cast<unsigned>(std::max(options.shards_per_map, 1)))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shards_per_map is ", options.shards_per_map,
+        "; use 0 (automatic) or a power of two up to ", kMaxShardsPerMap));
+  }
+  for (size_t i = 0; i < options.maps.size(); ++i) {
+    const MapDeclaration& map = options.maps[i];
+    PERSIST_RETURN_IF_ERROR(ValidateMapName(map.name));
+    if (map.type == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("map \"", map.name, "\" is declared without a type"));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (options.maps[j].name == map.name) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("map \"", map.name, "\" is declared twice"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+int ChooseShards(int requested) {
+  if (requested > 0) return requested;
+  // Enough shards that writers on every core rarely meet.
+  const int cores =
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return static_cast<int>(std::bit_ceil(
+      static_cast<unsigned>(std::clamp(16 * cores, 64, kMaxShardsPerMap))));
+}
+
+int DecodeThreads(const StoreOptions& options) {
+  return options.recovery_threads > 0
+             ? options.recovery_threads
+             : static_cast<int>(
+                   std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// The message class of `type`'s values: the generated one, or one made by
+// `factory`.
+absl::StatusOr<const google::protobuf::Message*> Prototype(
+    absl::string_view map, const google::protobuf::Descriptor* type,
+    google::protobuf::DynamicMessageFactory* factory) {
+  const google::protobuf::Message* prototype =
+      type->file()->pool() == google::protobuf::DescriptorPool::generated_pool()
+          ? google::protobuf::MessageFactory::generated_factory()->GetPrototype(
+                type)
+          : factory->GetPrototype(type);
+  if (prototype == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no message class for ", type->full_name(), " (map \"", map, "\")"));
+  }
+  return prototype;
+}
+
+RecoveryOptions MakeRecoveryOptions(const StoreOptions& options,
+                                    const JsonCodec& codec) {
+  RecoveryOptions recovery;
+  recovery.path = options.path;
+  recovery.codec = &codec;
+  recovery.threads = DecodeThreads(options);
+  recovery.all_problems = options.recovery == RecoveryMode::kSkipCorrupt;
+  return recovery;
+}
+
+// Under skip_corrupt, logs the skipped problems (the first ones one by one);
+// in strict mode, the error that refuses the first.
+absl::Status SkipOrRefuse(const StoreOptions& options,
+                          const std::vector<WalProblem>& problems) {
+  if (problems.empty()) return absl::OkStatus();
+  if (options.recovery == RecoveryMode::kStrict) {
+    return CorruptionError(options.path, problems.front());
+  }
+  const int64_t count = static_cast<int64_t>(problems.size());
+  for (int64_t i = 0; i < std::min(count, kMaxLoggedSkips); ++i) {
+    options.log(LogLevel::kWarning,
+                absl::StrCat("skip_corrupt: skipped ", options.path, " line ",
+                             problems[i].line, ": ", problems[i].reason));
+  }
+  if (count > kMaxLoggedSkips) {
+    options.log(LogLevel::kWarning,
+                absl::StrCat("skip_corrupt: skipped ", count,
+                             " damaged records in all (the first ",
+                             kMaxLoggedSkips, " are logged above)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(StoreOptions options) {
+  const absl::Time start = absl::Now();
+  PERSIST_RETURN_IF_ERROR(ValidateOptions(options));
+  Parts parts;
+  parts.started = start;
+  if (!options.log) options.log = StderrLogSink();
+  parts.file_system = options.file_system != nullptr ? options.file_system
+                                                     : PosixFileSystem();
+  parts.options = std::move(options);
+  PERSIST_RETURN_IF_ERROR(LockAndTidy(&parts));
+  PERSIST_RETURN_IF_ERROR(Recover(&parts));
+  PERSIST_RETURN_IF_ERROR(StartWal(&parts));
+  std::unique_ptr<StoreImpl> store(new StoreImpl(std::move(parts)));
+  store->LogOpened(absl::Now() - start);
+  return store;
+}
+
+absl::Status StoreImpl::LockAndTidy(Parts* parts) {
+  const std::string& path = parts->options.path;
+  PERSIST_ASSIGN_OR_RETURN(parts->lock,
+                           parts->file_system->Lock(path + ".lock"));
+  const std::string temp = Shrinker::TempPath(path);
+  if (parts->file_system->FileSize(temp).ok()) {
+    PERSIST_RETURN_IF_ERROR(parts->file_system->Remove(temp));
+    parts->options.log(
+        LogLevel::kWarning,
+        absl::StrCat("removed ", temp,
+                     ", left by a Shrink that did not finish; ", path,
+                     " is complete without it"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::Recover(Parts* parts) {
+  const StoreOptions& options = parts->options;
+  absl::StatusOr<std::unique_ptr<FileContents>> read =
+      parts->file_system->ReadFile(options.path);
+  if (!read.ok() && !absl::IsNotFound(read.status())) return read.status();
+  const bool existed = read.ok();
+  const std::unique_ptr<FileContents> contents =
+      existed ? *std::move(read) : nullptr;
+
+  parts->clock = std::make_unique<SequenceClock>(SequenceClock::RandomEpoch());
+  parts->factory = std::make_unique<google::protobuf::DynamicMessageFactory>();
+  JsonCodecOptions codec_options;
+  codec_options.any_type_pool = options.any_type_pool;
+  codec_options.ignore_unknown_fields = options.ignore_unknown_fields;
+  parts->codec = std::make_unique<JsonCodec>(codec_options);
+
+  const int shards = ChooseShards(options.shards_per_map);
+  absl::flat_hash_map<std::string, RecoveryTarget> targets;
+  for (const MapDeclaration& declaration : options.maps) {
+    PERSIST_ASSIGN_OR_RETURN(
+        const google::protobuf::Message* prototype,
+        Prototype(declaration.name, declaration.type, parts->factory.get()));
+    auto entries =
+        std::make_unique<ShardedMap>(declaration.name, *parts->clock, shards);
+    targets[declaration.name] = {prototype, entries.get()};
+    parts->maps.push_back({declaration.type, prototype, std::move(entries)});
+  }
+  PERSIST_ASSIGN_OR_RETURN(
+      Recovered recovered,
+      RecoverWal(contents ? contents->data() : absl::string_view(), targets,
+                 &parts->orphans, MakeRecoveryOptions(options, *parts->codec)));
+  PERSIST_RETURN_IF_ERROR(SkipOrRefuse(options, recovered.problems));
+  parts->skipped_corrupt = static_cast<int64_t>(recovered.problems.size());
+  parts->ignored_unknown_fields = recovered.ignored_unknown_fields;
+  // Records that did not decode are records of the file all the same.
+  parts->records = recovered.scan.records.size();
+  return MendFile(parts, recovered.scan.needs_header,
+                  recovered.scan.valid_bytes, recovered.scan.torn_bytes,
+                  existed);
+}
+
+absl::Status StoreImpl::MendFile(Parts* parts, bool needs_header,
+                                 uint64_t valid_bytes, uint64_t torn_bytes,
+                                 bool existed) {
+  const StoreOptions& options = parts->options;
+  FileSystem* const fs = parts->file_system;
+  if (needs_header) {
+    if (torn_bytes > 0) {
+      options.log(LogLevel::kWarning,
+                  absl::StrCat(options.path, " held only ", torn_bytes,
+                               " bytes of a header (a crash while it was "
+                               "created); starting it again"));
+    }
+    PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> fresh,
+                             fs->CreateEmpty(options.path,
+                                             /*permissions_of=*/""));
+    PERSIST_RETURN_IF_ERROR(fresh->Append(kWalHeader));
+    PERSIST_RETURN_IF_ERROR(fresh->Sync());
+    PERSIST_RETURN_IF_ERROR(fresh->Close());
+    PERSIST_RETURN_IF_ERROR(fs->SyncDir(DirName(options.path)));
+    parts->file_bytes = kWalHeader.size();
+    if (!existed) {
+      options.log(LogLevel::kInfo, absl::StrCat("created ", options.path));
+    }
+    return absl::OkStatus();
+  }
+  parts->file_bytes = valid_bytes;
+  if (torn_bytes == 0) return absl::OkStatus();
+  PERSIST_RETURN_IF_ERROR(fs->Truncate(options.path, valid_bytes));
+  parts->torn_tail_bytes = torn_bytes;
+  options.log(LogLevel::kWarning,
+              absl::StrCat("cut a torn tail of ", torn_bytes, " bytes from ",
+                           options.path,
+                           " (an incomplete last record, the usual trace of "
+                           "a crash while writing); ",
+                           parts->records, " complete records kept"));
+  return absl::OkStatus();
+}
+
+absl::Status StoreImpl::StartWal(Parts* parts) {
+  PERSIST_ASSIGN_OR_RETURN(
+      std::unique_ptr<WritableFile> file,
+      parts->file_system->OpenForAppend(parts->options.path));
+  GroupCommitQueue::Options wal;
+  wal.file_bytes = parts->file_bytes;
+  wal.records = parts->records;
+  wal.on_failure = [path = parts->options.path, log = parts->options.log,
+                    report = parts->options.on_write_failure](
+                       const absl::Status& error) {
+    log(LogLevel::kError, absl::StrCat(path, ": ", error.message()));
+    if (report) report(error);
+  };
+  parts->wal = std::make_unique<GroupCommitQueue>(std::move(file),
+                                                  std::move(wal));
+  return absl::OkStatus();
+}
+
+StoreImpl::StoreImpl(Parts parts)
+    : options_(std::move(parts.options)),
+      file_system_(parts.file_system),
+      lock_(std::move(parts.lock)),
+      clock_(std::move(parts.clock)),
+      factory_(std::move(parts.factory)),
+      codec_(std::move(parts.codec)),
+      wal_(std::move(parts.wal)),
+      shards_per_map_(ChooseShards(options_.shards_per_map)),
+      orphans_(std::move(parts.orphans)),
+      torn_tail_bytes_(parts.torn_tail_bytes),
+      open_duration_(absl::Now() - parts.started),
+      skipped_corrupt_(parts.skipped_corrupt),
+      ignored_unknown_fields_(parts.ignored_unknown_fields) {
+  {
+    MutexLock lock(&maps_mu_);
+    for (Parts::MapParts& recovered : parts.maps) {
+      std::unique_ptr<MapImpl> map = Wrap(std::move(recovered));
+      const std::string name = map->name();
+      maps_[name] = std::move(map);
+    }
+  }
+  background_ = std::thread([this] { RunBackground(); });
+  shrinker_ = std::thread([this] { RunShrinks(); });
+}
+
+StoreImpl::~StoreImpl() { (void)Close(); }
+
+std::unique_ptr<MapImpl> StoreImpl::Wrap(Parts::MapParts recovered) {
+  return std::make_unique<MapImpl>(recovered.type, recovered.prototype,
+                                   std::move(recovered.entries), *codec_,
+                                   *wal_, *clock_);
+}
+
+void StoreImpl::LogOpened(absl::Duration took) const {
+  const StoreStats stats = Stats();
+  Log(LogLevel::kInfo,
+      absl::StrFormat(
+          "opened %s: %d records, %d live keys in %d maps, %d orphan keys of "
+          "%d undeclared maps, %.1f MB in %s (%.0f MB/s, decoded on %d "
+          "threads)",
+          options_.path, stats.wal_records, stats.live_keys, stats.maps.size(),
+          stats.orphan_keys, stats.orphan_maps, stats.file_bytes / 1e6,
+          absl::FormatDuration(took),
+          stats.file_bytes / 1e6 / std::max(absl::ToDoubleSeconds(took), 1e-6),
+          DecodeThreads(options_)));
+  if (stats.skipped_corrupt > 0 && options_.auto_shrink.enabled) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("auto-shrink is off for this open: ",
+                     stats.skipped_corrupt,
+                     " damaged records were skipped and stay in the file "
+                     "until an explicit Shrink"));
+  }
+}
+
+void StoreImpl::Log(LogLevel level, absl::string_view message) const {
+  options_.log(level, message);
+}
+
+absl::Status StoreImpl::CheckOpen() const {
+  if (!closing_.load(std::memory_order_acquire)) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "the store ", options_.path, " is closed; open it again to use it"));
+}
+
+absl::StatusOr<DynamicMap*> StoreImpl::DeclareMap(
+    absl::string_view name, const google::protobuf::Descriptor* type) {
+  PERSIST_RETURN_IF_ERROR(ValidateMapName(name));
+  if (type == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("map \"", name, "\" is declared without a type"));
+  }
+  // shrink_mu_ keeps declarations and Shrinks one at a time, so the
+  // orphans cannot change under us; maps_mu_ is held only to look and to
+  // publish, not while orphans are decoded.
+  MutexLock shrink_lock(&shrink_mu_);
+  PERSIST_RETURN_IF_ERROR(CheckOpen());
+  std::vector<OrphanRecords::Orphan> orphans;
+  {
+    ReaderMutexLock lock(&maps_mu_);
+    if (auto it = maps_.find(name); it != maps_.end()) {
+      if (it->second->type() == type) return it->second.get();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "map \"", name, "\" is already declared with type ",
+          it->second->type()->full_name(), ", not ", type->full_name()));
+    }
+    orphans = orphans_.Collect(name);
+  }
+  Parts::MapParts recovered;
+  recovered.type = type;
+  PERSIST_ASSIGN_OR_RETURN(recovered.prototype,
+                           Prototype(name, type, factory_.get()));
+  recovered.entries = std::make_unique<ShardedMap>(std::string(name), *clock_,
+                                                   shards_per_map_);
+  if (!orphans.empty()) {
+    RecoveryOptions recovery = MakeRecoveryOptions(options_, *codec_);
+    const Adopted adopted = AdoptOrphans(
+        orphans, {recovered.prototype, recovered.entries.get()}, recovery);
+    PERSIST_RETURN_IF_ERROR(SkipOrRefuse(options_, adopted.problems));
+    skipped_corrupt_ += static_cast<int64_t>(adopted.problems.size());
+    ignored_unknown_fields_ += adopted.ignored_unknown_fields;
+    Log(LogLevel::kInfo,
+        absl::StrCat("map \"", name, "\" declared: adopted ", adopted.applied,
+                     " records kept for it since the file was opened"));
+  }
+  std::unique_ptr<MapImpl> map = Wrap(std::move(recovered));
+  DynamicMap* const raw = map.get();
+  MutexLock lock(&maps_mu_);
+  orphans_.Drop(name);
+  maps_[name] = std::move(map);
+  return raw;
+}
+
+absl::StatusOr<DynamicMap*> StoreImpl::GetMap(absl::string_view name) const {
+  PERSIST_RETURN_IF_ERROR(CheckOpen());
+  PERSIST_RETURN_IF_ERROR(ValidateMapName(name));
+  ReaderMutexLock lock(&maps_mu_);
+  auto it = maps_.find(name);
+  if (it == maps_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("no map \"", name, "\" is declared in ", options_.path,
+                     "; declare it (name and message type) first"));
+  }
+  return it->second.get();
+}
+
+std::vector<DynamicMap*> StoreImpl::Maps() const {
+  std::vector<DynamicMap*> maps;
+  {
+    ReaderMutexLock lock(&maps_mu_);
+    for (const auto& [name, map] : maps_) maps.push_back(map.get());
+  }
+  std::sort(maps.begin(), maps.end(),
+            [](const DynamicMap* a, const DynamicMap* b) {
+              return a->name() < b->name();
+            });
+  return maps;
+}
+
+StoreStats StoreImpl::Stats() const {
+  StoreStats stats;
+  stats.ignored_unknown_fields = ignored_unknown_fields_.load();
+  {
+    ReaderMutexLock lock(&maps_mu_);
+    for (const auto& [name, map] : maps_) {
+      stats.maps.push_back({name, map->type()->full_name(), map->Size()});
+      stats.live_keys += map->Size();
+      const std::array<uint64_t, kDurabilityCount> writes =
+          map->entries().writes();
+      for (int i = 0; i < kDurabilityCount; ++i) stats.writes[i] += writes[i];
+      stats.ignored_unknown_fields += map->ignored_unknown_fields();
+    }
+    stats.orphan_keys = orphans_.keys();
+    stats.orphan_maps = orphans_.maps();
+  }
+  std::sort(stats.maps.begin(), stats.maps.end(),
+            [](const MapStats& a, const MapStats& b) {
+              return a.name < b.name;
+            });
+  const GroupCommitQueue::Counters counters = wal_->counters();
+  stats.wal_records = counters.records;
+  stats.file_bytes = counters.file_bytes;
+  stats.wal_batches = counters.batches;
+  stats.wal_syncs = counters.syncs;
+  stats.wal_appended_bytes = counters.appended_bytes;
+  stats.wal_batch_records = counters.batch_records;
+  stats.wal_sync_seconds = counters.sync_seconds;
+  stats.shrink_failures = shrink_failures_.load();
+  stats.shrink_seconds = shrink_seconds_.Snapshot();
+  stats.shrinks = stats.shrink_seconds.count;  // one per completed Shrink
+  stats.open_duration = open_duration_;
+  stats.torn_tail_bytes = torn_tail_bytes_;
+  stats.skipped_corrupt = skipped_corrupt_.load();
+  stats.health = Health();
+  return stats;
+}
+
+absl::Status StoreImpl::Health() const {
+  PERSIST_RETURN_IF_ERROR(CheckOpen());
+  return wal_->health();
+}
+
+void StoreImpl::StartFlush(FlushCallback done) {
+  if (absl::Status status = CheckOpen(); !status.ok()) {
+    if (done) done(status);
+    return;
+  }
+  {
+    ReaderMutexLock lock(&maps_mu_);
+    for (const auto& [name, map] : maps_) map->entries().FlushDirty(*wal_);
+  }
+  wal_->Sync(std::move(done));
+}
+
+void StoreImpl::StartShrink(ShrinkCallback done) {
+  if (absl::Status status = CheckOpen(); !status.ok()) {
+    done(status);
+    return;
+  }
+  RequestShrink(std::move(done));
+}
+
+void StoreImpl::RequestShrink(ShrinkCallback done) {
+  {
+    MutexLock lock(&shrink_requests_mu_);
+    if (!shrink_stop_) {
+      if (done) shrink_waiters_.push_back(std::move(done));
+      // One that runs now serves its new waiters too.
+      if (!shrink_running_) shrink_requested_ = true;
+      shrink_wake_.Signal();
+      return;
+    }
+  }
+  if (done) done(CheckOpen());
+}
+
+void StoreImpl::RunShrinks() {
+  for (;;) {
+    {
+      MutexLock lock(&shrink_requests_mu_);
+      while (!shrink_requested_ && !shrink_stop_) {
+        shrink_wake_.Wait(&shrink_requests_mu_);
+      }
+      if (shrink_stop_) return;  // Close completes the waiters left
+      shrink_requested_ = false;
+      shrink_running_ = true;
+    }
+    const absl::StatusOr<ShrinkResult> result = ShrinkNow();
+    std::vector<ShrinkCallback> waiters;
+    {
+      MutexLock lock(&shrink_requests_mu_);
+      shrink_running_ = false;
+      waiters.swap(shrink_waiters_);
+    }
+    for (ShrinkCallback& waiter : waiters) waiter(result);
+  }
+}
+
+absl::StatusOr<ShrinkResult> StoreImpl::ShrinkNow() {
+  MutexLock shrink_lock(&shrink_mu_);
+  PERSIST_RETURN_IF_ERROR(CheckOpen());
+  PERSIST_RETURN_IF_ERROR(wal_->health());
+  Shrinker::Input input;
+  input.path = options_.path;
+  input.file_system = file_system_;
+  input.wal = wal_.get();
+  input.codec = codec_.get();
+  {
+    ReaderMutexLock lock(&maps_mu_);
+    for (const auto& [name, map] : maps_) input.maps.push_back(&map->entries());
+    input.orphan_count = orphans_.AppendTo(&input.orphans);
+  }
+  absl::StatusOr<ShrinkResult> result = Shrinker::Run(input);
+  if (!result.ok()) {
+    shrink_failures_.fetch_add(1);
+    Log(LogLevel::kError, result.status().message());
+    return result;
+  }
+  shrink_seconds_.Observe(absl::ToDoubleSeconds(result->duration));
+  Log(LogLevel::kInfo,
+      absl::StrFormat("shrank %s from %d records (%.1f MB) to %d records "
+                      "(%.1f MB) in %s",
+                      options_.path, result->records_before,
+                      result->bytes_before / 1e6, result->records_after,
+                      result->bytes_after / 1e6,
+                      absl::FormatDuration(result->duration)));
+  return result;
+}
+
+void StoreImpl::MaybeAutoShrink() {
+  // Skipped damaged records stay in the file until an explicit Shrink.
+  if (skipped_corrupt_.load() > 0) return;
+  const AutoShrinkOptions& options = options_.auto_shrink;
+  const StoreStats stats = Stats();
+  if (!stats.health.ok() || stats.file_bytes < options.min_file_bytes) return;
+  const int64_t live = stats.live_keys + stats.orphan_keys;
+  const bool worth_it = live == 0
+                            ? stats.wal_records > 0
+                            : static_cast<double>(stats.wal_records) >=
+                                  options.ratio * static_cast<double>(live);
+  if (!worth_it) return;
+  Log(LogLevel::kInfo,
+      absl::StrFormat("auto-shrink: %d records for %d live keys (ratio %.2f "
+                      ">= %.2f)",
+                      stats.wal_records, live,
+                      static_cast<double>(stats.wal_records) /
+                          static_cast<double>(std::max<int64_t>(live, 1)),
+                      options.ratio));
+  RequestShrink(nullptr);  // logs its own outcome
+}
+
+void StoreImpl::RunBackground() {
+  const bool auto_shrink = options_.auto_shrink.enabled;
+  absl::Time next_sync = absl::Now() + options_.sync_interval;
+  absl::Time next_check = absl::Now() + options_.auto_shrink.check_interval;
+  for (;;) {
+    {
+      MutexLock lock(&background_mu_);
+      for (;;) {
+        if (background_stop_) return;
+        const absl::Time next =
+            auto_shrink ? std::min(next_sync, next_check) : next_sync;
+        const absl::Duration wait = next - absl::Now();
+        if (wait <= absl::ZeroDuration()) break;
+        background_wake_.WaitWithTimeout(&background_mu_, wait);
+      }
+    }
+    const absl::Time now = absl::Now();
+    if (now >= next_sync) {
+      // Write the ASYNC changes and fsync what WRITE left unsynced.
+      StartFlush(nullptr);
+      next_sync = now + options_.sync_interval;
+    }
+    if (auto_shrink && now >= next_check) {
+      MaybeAutoShrink();
+      next_check = absl::Now() + options_.auto_shrink.check_interval;
+    }
+  }
+}
+
+absl::Status StoreImpl::Close() {
+  MutexLock close_lock(&close_mu_);
+  if (closed_) return close_status_;
+  closed_ = true;
+  closing_.store(true, std::memory_order_release);
+  {
+    MutexLock lock(&background_mu_);
+    background_stop_ = true;
+    background_wake_.Signal();
+  }
+  background_.join();
+  std::vector<ShrinkCallback> unserved;
+  {
+    MutexLock lock(&shrink_requests_mu_);
+    shrink_stop_ = true;
+    shrink_wake_.Signal();
+  }
+  shrinker_.join();  // after the Shrink that runs, if one does
+  {
+    MutexLock lock(&shrink_requests_mu_);
+    unserved.swap(shrink_waiters_);
+  }
+  for (ShrinkCallback& waiter : unserved) waiter(CheckOpen());
+  MutexLock shrink_lock(&shrink_mu_);  // waits for a DeclareMap
+  std::vector<ShardedMap*> maps;
+  {
+    ReaderMutexLock lock(&maps_mu_);
+    for (const auto& [name, map] : maps_) maps.push_back(&map->entries());
+  }
+  for (ShardedMap* map : maps) map->Close();
+  for (ShardedMap* map : maps) map->FlushDirty(*wal_);
+  Notification synced;
+  wal_->Sync([&synced](absl::Status) { synced.Notify(); });
+  synced.WaitForNotification();
+  wal_->Stop();
+  close_status_ = wal_->health();
+  lock_.reset();
+  if (close_status_.ok()) {
+    Log(LogLevel::kInfo, absl::StrCat("closed ", options_.path));
+  } else {
+    Log(LogLevel::kError, absl::StrCat("closed ", options_.path,
+                                       " after: ", close_status_.message()));
+  }
+  return close_status_;
+}
+
+}  // namespace persist
