@@ -1,13 +1,14 @@
 #include "service/list_pages.h"
 
-#include <algorithm>
-#include <queue>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/status_macros.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "service/any_values.h"
+#include "service/message_limits.h"
 
 namespace persist::service {
 namespace {
@@ -61,41 +62,57 @@ absl::StatusOr<PageToken> DecodePageToken(absl::string_view text) {
   return token;
 }
 
-absl::StatusOr<Page> CollectPage(const DynamicMap& map,
-                                 absl::string_view prefix,
-                                 absl::string_view after, int size) {
-  using Item = std::pair<std::string, Entry<google::protobuf::Message>>;
-  const auto by_key = [](const Item& a, const Item& b) {
-    return a.first < b.first;
-  };
-  // A max-heap of the size+1 smallest keys seen: one more than the page
-  // tells whether another page follows.
-  std::priority_queue<Item, std::vector<Item>, decltype(by_key)> smallest(
-      by_key);
-  const size_t keep = static_cast<size_t>(size) + 1;
-  absl::Status status = map.Range(
+absl::Status FillPage(const DynamicMap& map, absl::string_view prefix,
+                      absl::string_view after, int size,
+                      size_t max_reply_bytes, v1::ListResponse* response) {
+  const size_t budget = max_reply_bytes > kPageTokenRoomBytes
+                            ? max_reply_bytes - kPageTokenRoomBytes
+                            : 0;
+  size_t used = 0;
+  bool more = false;
+  absl::Status status;
+  PERSIST_RETURN_IF_ERROR(map.Scan(
+      prefix, after,
       [&](absl::string_view key, const Entry<google::protobuf::Message>& e) {
-        if (!absl::StartsWith(key, prefix) || key <= after) return true;
-        if (smallest.size() == keep) {
-          if (key >= smallest.top().first) return true;
-          smallest.pop();
+        if (response->entries_size() == size) {
+          more = true;  // one past the page: another page follows
+          return false;
         }
-        smallest.push({std::string(key), e});
+        v1::Entry* entry = response->add_entries();
+        entry->set_key(std::string(key));
+        PackValue(*e.value, entry->mutable_value());
+        entry->set_etag(e.etag.ToString());
+        // Its field in the reply: a tag byte, its length, its bytes.
+        const size_t bytes = entry->ByteSizeLong();
+        const size_t framed =
+            1 +
+            google::protobuf::io::CodedOutputStream::VarintSize64(bytes) +
+            bytes;
+        if (used + framed > budget) {
+          response->mutable_entries()->RemoveLast();
+          if (response->entries_size() == 0) {
+            status = absl::ResourceExhaustedError(absl::StrCat(
+                "map \"", map.name(), "\" key \"", absl::CHexEscape(key),
+                "\" holds ", bytes, " bytes, more than a reply may carry (",
+                budget,
+                "); raise limits.maxMessageBytes (--max_message_bytes) to "
+                "read it"));
+          } else {
+            more = true;
+          }
+          return false;
+        }
+        used += framed;
         return true;
-      });
-  if (!status.ok()) return status;
-  Page page;
-  page.entries.reserve(smallest.size());
-  while (!smallest.empty()) {
-    page.entries.push_back(smallest.top());
-    smallest.pop();
+      }));
+  PERSIST_RETURN_IF_ERROR(status);
+  if (more) {
+    response->set_next_page_token(
+        EncodePageToken({map.name(), std::string(prefix),
+                         response->entries(response->entries_size() - 1)
+                             .key()}));
   }
-  std::reverse(page.entries.begin(), page.entries.end());
-  if (page.entries.size() == keep) {
-    page.entries.pop_back();
-    page.more = true;
-  }
-  return page;
+  return absl::OkStatus();
 }
 
 }  // namespace persist::service

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -39,6 +40,22 @@ absl::StatusOr<Durability> FromProto(v1::Durability durability,
   }
 }
 
+// AIP-134: the mask names fields of the map's type by their proto names,
+// at least one, none empty.
+absl::Status CheckUpdateMask(const DynamicMap& map,
+                             const google::protobuf::FieldMask& mask) {
+  bool valid = !mask.paths().empty();
+  for (const std::string& path : mask.paths()) {
+    valid = valid && !path.empty() &&
+            FieldMaskUtil::GetFieldDescriptors(map.type(), path, nullptr);
+  }
+  if (valid) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "update_mask \"", FieldMaskUtil::ToString(mask),
+      "\" must name one or more fields of ", map.type()->full_name(),
+      " by their proto names (for example \"email\" or \"address.city\")"));
+}
+
 }  // namespace
 
 namespace {
@@ -66,6 +83,19 @@ PersistService::PersistService(Store* store, ServiceOptions options)
 
 void PersistService::SetStore(Store* store) {
   store_.store(store, std::memory_order_release);
+}
+
+absl::Status PersistService::FitsReply(const google::protobuf::Message& reply,
+                                       absl::string_view map,
+                                       absl::string_view key) const {
+  const size_t bytes = reply.ByteSizeLong();
+  const auto limit =
+      static_cast<size_t>(MaxReplyBytes(options_.max_message_bytes));
+  if (bytes <= limit) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "map \"", map, "\" key \"", absl::CHexEscape(key), "\" holds a value of ",
+      bytes, " bytes, more than a reply may carry (", limit,
+      "); raise limits.maxMessageBytes (--max_message_bytes) to read it"));
 }
 
 absl::StatusOr<Store*> PersistService::Begin(
@@ -130,6 +160,11 @@ grpc::ServerUnaryReactor* PersistService::Get(
     response->set_found(true);
     PackValue(*entry->value, response->mutable_value());
     response->set_etag(entry->etag.ToString());
+    if (absl::Status fits = FitsReply(*response, request->map(), request->key());
+        !fits.ok()) {
+      response->Clear();
+      return call.Finish(fits);
+    }
   }
   return call.Finish(entry.status());
 }
@@ -183,22 +218,18 @@ grpc::ServerUnaryReactor* PersistService::Update(
   if (!target.ok()) return call.Finish(target.status());
   DynamicMap* const map = target->map;
   const google::protobuf::FieldMask& mask = request->update_mask();
-  bool valid_mask = !mask.paths().empty();
-  for (const std::string& path : mask.paths()) {
-    valid_mask = valid_mask &&
-                 FieldMaskUtil::GetFieldDescriptors(map->type(), path, nullptr);
-  }
-  if (!valid_mask) {
-    return call.Finish(
-                  absl::InvalidArgumentError(absl::StrCat(
-                      "update_mask \"", FieldMaskUtil::ToString(mask),
-                      "\" must name fields of ", map->type()->full_name(),
-                      " by their proto names (for example \"email\" or "
-                      "\"address.city\")")));
+  if (absl::Status valid = CheckUpdateMask(*map, mask); !valid.ok()) {
+    return call.Finish(valid);
   }
   absl::StatusOr<std::unique_ptr<Message>> patch =
       UnpackValue(*map, request->key(), request->value());
   if (!patch.ok()) return call.Finish(patch.status());
+  // Fields of the patch that its type does not know would vanish in the
+  // merge unseen; refused as Set refuses them.
+  if (absl::Status valid = map->CheckValue(request->key(), **patch);
+      !valid.ok()) {
+    return call.Finish(valid);
+  }
 
   // The merged value, kept for the response once the write is durable.
   auto merged = std::make_shared<std::shared_ptr<const Message>>();
@@ -267,20 +298,9 @@ grpc::ServerUnaryReactor* PersistService::List(
   const int size = request->page_size() == 0
                        ? options_.default_page_size
                        : std::min(request->page_size(), options_.max_page_size);
-  absl::StatusOr<Page> page =
-      CollectPage(**map, request->prefix(), after, size);
-  if (!page.ok()) return call.Finish(page.status());
-  for (const auto& [key, entry] : page->entries) {
-    v1::Entry* out = response->add_entries();
-    out->set_key(key);
-    PackValue(*entry.value, out->mutable_value());
-    out->set_etag(entry.etag.ToString());
-  }
-  if (page->more) {
-    response->set_next_page_token(EncodePageToken(
-        {request->map(), request->prefix(), page->entries.back().first}));
-  }
-  return call.Finish(absl::OkStatus());
+  return call.Finish(FillPage(**map, request->prefix(), after, size,
+                              MaxReplyBytes(options_.max_message_bytes),
+                              response));
 }
 
 grpc::ServerUnaryReactor* PersistService::Shrink(
@@ -289,19 +309,22 @@ grpc::ServerUnaryReactor* PersistService::Shrink(
   const UnaryCall call(context, counters_.shrink);
   absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
   if (!store.ok()) return call.Finish(store.status());
-  // An administrative call that reads and writes the whole file: it runs on
-  // this server thread.
-  absl::StatusOr<ShrinkResult> result = (*store)->Shrink();
-  if (result.ok()) {
-    response->set_records_before(result->records_before);
-    response->set_records_after(result->records_after);
-    response->set_bytes_before(result->bytes_before);
-    response->set_bytes_after(result->bytes_after);
-    *response->mutable_duration() =
-        google::protobuf::util::TimeUtil::NanosecondsToDuration(
-            absl::ToInt64Nanoseconds(result->duration));
-  }
-  return call.Finish(result.status());
+  // It reads and writes the whole file on the store's shrink thread; this
+  // server thread goes back to serving.
+  (*store)->StartShrink(
+      [call, response](absl::StatusOr<ShrinkResult> result) {
+        if (result.ok()) {
+          response->set_records_before(result->records_before);
+          response->set_records_after(result->records_after);
+          response->set_bytes_before(result->bytes_before);
+          response->set_bytes_after(result->bytes_after);
+          *response->mutable_duration() =
+              google::protobuf::util::TimeUtil::NanosecondsToDuration(
+                  absl::ToInt64Nanoseconds(result->duration));
+        }
+        call.Finish(result.status());
+      });
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* PersistService::Flush(

@@ -12,6 +12,7 @@
 #include <atomic>
 
 #include "persist/v1/persist.grpc.pb.h"
+#include "service/message_limits.h"
 #include "service/rpc_metrics.h"
 #include "service/token_auth.h"
 #include "storage/durability.h"
@@ -25,6 +26,9 @@ struct ServiceOptions {
   // List pages: the size when the request gives none, and the largest.
   int default_page_size = 100;
   int max_page_size = 1000;
+  // The request limit the server applies (message_limits.h): replies, List
+  // pages included, stay within MaxReplyBytes of it.
+  int max_message_bytes = kDefaultMaxMessageBytes;
   // When set, every call needs a token (token_auth.h). Must outlive the
   // service.
   const TokenAuth* auth = nullptr;
@@ -90,6 +94,11 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   absl::StatusOr<WriteTarget> PrepareWrite(
       const grpc::CallbackServerContext& context, const std::string& map_name,
       v1::Durability durability, const v1::Precondition& precondition) const;
+  // ResourceExhausted if `reply` is larger than a reply may be: a value
+  // stored by other means than this server's Set (its limit keeps every
+  // value it accepted readable).
+  absl::Status FitsReply(const google::protobuf::Message& reply,
+                         absl::string_view map, absl::string_view key) const;
   absl::StatusOr<WriteOptions> MakeWriteOptions(
       v1::Durability durability, const v1::Precondition& precondition) const;
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "service/message_limits.h"
 #include "base/status_macros.h"
 
 namespace persist::service {
@@ -12,12 +13,13 @@ namespace {
 
 // Limits and keepalive, the same on every port.
 void Configure(const v1::ServerConfig& config, grpc::ServerBuilder* builder) {
-  // Larger messages are RESOURCE_EXHAUSTED, before they reach the store.
+  // Larger requests are RESOURCE_EXHAUSTED, before they reach the store;
+  // replies get headroom (message_limits.h).
   const int max_message_bytes = config.limits().max_message_bytes() > 0
                                     ? config.limits().max_message_bytes()
-                                    : 4 << 20;
+                                    : kDefaultMaxMessageBytes;
   builder->SetMaxReceiveMessageSize(max_message_bytes);
-  builder->SetMaxSendMessageSize(max_message_bytes);
+  builder->SetMaxSendMessageSize(MaxReplyBytes(max_message_bytes));
   // gRPC lets a second server share a port (SO_REUSEPORT) and take half of
   // its connections; a port in use must be an error instead.
   builder->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

@@ -216,6 +216,9 @@ absl::StatusOr<ServiceOptions> MakeServiceOptions(
         "limits.max_page_size and limits.max_message_bytes must not be "
         "negative (0 means the default)");
   }
+  if (config.limits().max_message_bytes() > 0) {
+    options.max_message_bytes = config.limits().max_message_bytes();
+  }
   if (config.limits().max_page_size() > 0) {
     options.max_page_size = config.limits().max_page_size();
     options.default_page_size =

@@ -70,6 +70,13 @@ class DynamicMap {
   // A new empty message of the map's type, to fill and Set.
   virtual std::unique_ptr<Message> NewValue() const = 0;
 
+  // OK if Set would take `value` for `key` as it is: a valid key, the map's
+  // type, a JSON form, and no unknown fields (unless the store ignores
+  // them). For values that are not stored whole, such as the patch of a
+  // field-mask update, whose unknown fields would otherwise vanish unseen.
+  virtual absl::Status CheckValue(absl::string_view key,
+                                  const Message& value) const = 0;
+
   // The key's entry; `value` is null if there is none.
   virtual absl::StatusOr<Entry<Message>> Get(absl::string_view key) const = 0;
 

@@ -96,6 +96,12 @@ class FileSystem {
 // The real file system (POSIX calls). Process-wide; never destroyed.
 FileSystem* PosixFileSystem();
 
+// What the real file system returns when a call fails with `error_number`:
+// "<operation> <path>: <reason> (errno N)", with the matching code
+// (NotFound, PermissionDenied, ResourceExhausted for ENOSPC, ...).
+absl::Status ErrnoStatus(absl::string_view operation, const std::string& path,
+                         int error_number);
+
 // The folder part of `path` ("." for a bare file name).
 std::string DirName(const std::string& path);
 

@@ -18,7 +18,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,7 +30,6 @@ import (
 	"text/template"
 
 	"github.com/Masterminds/semver"
-	"github.com/Masterminds/sprig"
 	"sigs.k8s.io/yaml"
 )
 
@@ -114,14 +112,20 @@ func main() {
 	name := flag.String("name", "release-name", "the release name")
 	namespace := flag.String("namespace", "default", "the release namespace")
 	out := flag.String("o", "", "write the stream here instead of stdout")
-	var valueFiles stringList
-	flag.Var(&valueFiles, "f", "a values file, merged over values.yaml (repeatable; later wins)")
+	var opts valueOptions
+	for _, f := range []string{"f", "values"} {
+		flag.Var((*stringList)(&opts.files), f, "a values file, merged over values.yaml (repeatable; later wins)")
+	}
+	flag.Var((*stringList)(&opts.sets), "set", "key=value[,key=value] as helm --set (repeatable)")
+	flag.Var((*stringList)(&opts.setStrings), "set-string", "as --set, every value a string")
+	flag.Var((*stringList)(&opts.setFiles), "set-file", "key=path: the file's content as the value")
 	flag.Parse()
 	if *chartDir == "" || flag.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: render --chart DIR [--name N] [--namespace NS] [-f values.yaml]... [-o out.yaml]")
+		fmt.Fprintln(os.Stderr, "usage: render --chart DIR [--name N] [--namespace NS] [-f values.yaml]... "+
+			"[--set k=v]... [--set-string k=v]... [--set-file k=path]... [-o out.yaml]")
 		os.Exit(2)
 	}
-	stream, err := render(*chartDir, *name, *namespace, valueFiles)
+	stream, err := render(*chartDir, *name, *namespace, opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 		os.Exit(1)
@@ -136,24 +140,54 @@ func main() {
 	}
 }
 
-func render(chartDir, name, namespace string, valueFiles []string) (string, error) {
+// The parts of a chart that are not .Files.
+func isChartPart(name string) bool {
+	switch name {
+	case "Chart.yaml", "Chart.lock", "values.yaml", "values.schema.json", "requirements.yaml", "requirements.lock":
+		return true
+	}
+	return strings.HasPrefix(name, "templates/") || strings.HasPrefix(name, "charts/")
+}
+
+func render(chartDir, name, namespace string, opts valueOptions) (string, error) {
 	meta, err := loadMetadata(chartDir)
 	if err != nil {
 		return "", err
 	}
-	defaults, err := readValues(filepath.Join(chartDir, "values.yaml"), true)
+	all, err := chartFiles(chartDir)
 	if err != nil {
 		return "", err
 	}
-	user := map[string]interface{}{}
-	for _, f := range valueFiles {
-		v, err := readValues(f, false)
-		if err != nil {
-			return "", err
+	for n := range all {
+		if strings.HasPrefix(n, "charts/") || n == "requirements.yaml" {
+			return "", fmt.Errorf("%s: subcharts are not implemented", n)
 		}
-		user = mergeMaps(user, v)
+	}
+	defaults := map[string]interface{}{}
+	if data, ok := all["values.yaml"]; ok {
+		if err := yaml.Unmarshal(data, &defaults); err != nil {
+			return "", fmt.Errorf("failed to parse values.yaml: %v", err)
+		}
+		if defaults == nil {
+			defaults = map[string]interface{}{}
+		}
+	}
+	user, err := userValues(opts)
+	if err != nil {
+		return "", err
 	}
 	values := coalesce(user, defaults)
+	if schema, ok := all["values.schema.json"]; ok {
+		if err := validateValues(meta.Name, schema, values); err != nil {
+			return "", err
+		}
+	}
+	files := Files{}
+	for n, data := range all {
+		if !isChartPart(n) {
+			files[n] = data
+		}
+	}
 
 	caps := &Capabilities{
 		KubeVersion: KubeVersion{Version: kubeVersion, Major: "1", Minor: "33"},
@@ -179,31 +213,20 @@ func render(chartDir, name, namespace string, valueFiles []string) (string, erro
 		},
 		"Chart":        meta,
 		"Capabilities": caps,
+		"Files":        files,
 	}
 
 	// Every file under templates/, named "<chart>/templates/<path>" as Helm
 	// names them.
 	var names []string
 	sources := map[string]string{}
-	tdir := filepath.Join(chartDir, "templates")
-	err = filepath.Walk(tdir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
+	for _, n := range sortedKeys(all) {
+		if strings.HasPrefix(n, "templates/") {
+			full := path.Join(meta.Name, n)
+			names = append(names, full)
+			sources[full] = string(all[n])
 		}
-		rel, _ := filepath.Rel(tdir, p)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		n := path.Join(meta.Name, "templates", filepath.ToSlash(rel))
-		names = append(names, n)
-		sources[n] = string(data)
-		return nil
-	})
-	if err != nil {
-		return "", err
 	}
-	sort.Strings(names)
 
 	root := template.New("gotpl")
 	root.Option("missingkey=zero")
@@ -218,7 +241,9 @@ func render(chartDir, name, namespace string, valueFiles []string) (string, erro
 	type manifest struct {
 		source, content, kind string
 	}
-	var manifests []manifest
+	// Documents with a helm.sh/hook annotation are hooks (tests among
+	// them): helm template prints them after the release's manifests.
+	var manifests, hooks []manifest
 	for _, n := range names {
 		base := path.Base(n)
 		if strings.HasPrefix(base, "_") {
@@ -241,12 +266,20 @@ func render(chartDir, name, namespace string, valueFiles []string) (string, erro
 		rendered := strings.ReplaceAll(buf.String(), "<no value>", "")
 		for _, doc := range splitManifests(rendered) {
 			var head struct {
-				Kind string `json:"kind"`
+				Kind     string `json:"kind"`
+				Metadata struct {
+					Annotations map[string]string `json:"annotations"`
+				} `json:"metadata"`
 			}
 			if err := yaml.Unmarshal([]byte(doc), &head); err != nil {
 				return "", fmt.Errorf("YAML parse error on %s: %v", n, err)
 			}
-			manifests = append(manifests, manifest{n, doc, head.Kind})
+			m := manifest{n, doc, head.Kind}
+			if _, ok := head.Metadata.Annotations["helm.sh/hook"]; ok {
+				hooks = append(hooks, m)
+			} else {
+				manifests = append(manifests, m)
+			}
 		}
 	}
 	rank := func(kind string) int {
@@ -257,15 +290,19 @@ func render(chartDir, name, namespace string, valueFiles []string) (string, erro
 		}
 		return len(installOrder)
 	}
-	sort.SliceStable(manifests, func(i, j int) bool {
-		a, b := rank(manifests[i].kind), rank(manifests[j].kind)
-		if a == b && a == len(installOrder) {
-			return manifests[i].kind < manifests[j].kind
-		}
-		return a < b
-	})
+	byKind := func(ms []manifest) {
+		sort.SliceStable(ms, func(i, j int) bool {
+			a, b := rank(ms[i].kind), rank(ms[j].kind)
+			if a == b && a == len(installOrder) {
+				return ms[i].kind < ms[j].kind
+			}
+			return a < b
+		})
+	}
+	byKind(manifests)
+	byKind(hooks)
 	var stream strings.Builder
-	for _, m := range manifests {
+	for _, m := range append(manifests, hooks...) {
 		fmt.Fprintf(&stream, "---\n# Source: %s\n%s\n", m.source, m.content)
 	}
 	return stream.String(), nil
@@ -297,98 +334,6 @@ func loadMetadata(chartDir string) (*Metadata, error) {
 	return meta, nil
 }
 
-// readValues reads a values file as Helm does (sigs.k8s.io/yaml: through
-// JSON, so numbers are float64 and keys strings).
-func readValues(file string, optional bool) (map[string]interface{}, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		if optional && os.IsNotExist(err) {
-			return map[string]interface{}{}, nil
-		}
-		return nil, err
-	}
-	vals := map[string]interface{}{}
-	if err := yaml.Unmarshal(data, &vals); err != nil {
-		return nil, fmt.Errorf("failed to parse %s: %v", file, err)
-	}
-	if vals == nil {
-		vals = map[string]interface{}{}
-	}
-	return vals, nil
-}
-
-// mergeMaps is Helm's merge of -f files: b over a, tables merged deeply.
-func mergeMaps(a, b map[string]interface{}) map[string]interface{} {
-	out := make(map[string]interface{}, len(a))
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		if vm, ok := v.(map[string]interface{}); ok {
-			if bv, ok := out[k].(map[string]interface{}); ok {
-				out[k] = mergeMaps(bv, vm)
-				continue
-			}
-		}
-		out[k] = v
-	}
-	return out
-}
-
-// coalesce is Helm's CoalesceValues for a chart without dependencies: the
-// user's values win; tables are coalesced deeply; a user's null removes the
-// chart's default; a table is never replaced by a scalar or the reverse
-// (Helm warns and keeps the user's value).
-func coalesce(user, defaults map[string]interface{}) map[string]interface{} {
-	dst := deepCopy(user).(map[string]interface{})
-	coalesceTables(dst, deepCopy(defaults).(map[string]interface{}), "")
-	return dst
-}
-
-func coalesceTables(dst, src map[string]interface{}, prefix string) {
-	for key, val := range src {
-		full := strings.TrimPrefix(prefix+"."+key, ".")
-		dv, ok := dst[key]
-		switch {
-		case ok && dv == nil:
-			delete(dst, key)
-		case !ok:
-			dst[key] = val
-		case isTable(val):
-			if isTable(dv) {
-				coalesceTables(dv.(map[string]interface{}), val.(map[string]interface{}), full)
-			} else {
-				fmt.Fprintf(os.Stderr, "coalesce.go: warning: cannot overwrite table with non table for %s (%v)\n", full, val)
-			}
-		case isTable(dv) && val != nil:
-			fmt.Fprintf(os.Stderr, "coalesce.go: warning: destination for %s is a table. Ignoring non-table value (%v)\n", full, val)
-		}
-	}
-}
-
-func isTable(v interface{}) bool {
-	_, ok := v.(map[string]interface{})
-	return ok
-}
-
-func deepCopy(v interface{}) interface{} {
-	switch t := v.(type) {
-	case map[string]interface{}:
-		m := make(map[string]interface{}, len(t))
-		for k, x := range t {
-			m[k] = deepCopy(x)
-		}
-		return m
-	case []interface{}:
-		l := make([]interface{}, len(t))
-		for i, x := range t {
-			l[i] = deepCopy(x)
-		}
-		return l
-	}
-	return v
-}
-
 // Helm's releaseutil.SplitManifests.
 var sep = regexp.MustCompile("(?:^|\\s*\n)---\\s*")
 
@@ -400,143 +345,4 @@ func splitManifests(s string) []string {
 		}
 	}
 	return docs
-}
-
-const recursionMax = 1000
-
-func funcMap(t *template.Template, includedNames map[string]int) template.FuncMap {
-	f := sprig.TxtFuncMap()
-	delete(f, "env")
-	delete(f, "expandenv")
-	extra := template.FuncMap{
-		"toYaml":        toYAML,
-		"fromYaml":      fromYAML,
-		"fromYamlArray": fromYAMLArray,
-		"toJson":        toJSON,
-		"fromJson":      fromJSON,
-		"fromJsonArray": fromJSONArray,
-		"include":       includeFun(t, includedNames),
-		"tpl":           tplFun(t, includedNames),
-		"required": func(warn string, val interface{}) (interface{}, error) {
-			if val == nil {
-				return val, errors.New(warn)
-			} else if s, ok := val.(string); ok && s == "" {
-				return val, errors.New(warn)
-			}
-			return val, nil
-		},
-		"fail": func(msg string) (string, error) { return "", errors.New(msg) },
-		// helm template has no cluster: lookup finds nothing.
-		"lookup": func(string, string, string, string) (map[string]interface{}, error) {
-			return map[string]interface{}{}, nil
-		},
-	}
-	for k, v := range extra {
-		f[k] = v
-	}
-	return f
-}
-
-func includeFun(t *template.Template, includedNames map[string]int) func(string, interface{}) (string, error) {
-	return func(name string, data interface{}) (string, error) {
-		if includedNames[name] > recursionMax {
-			return "", fmt.Errorf("unable to execute template: rendering template has a nested reference name: %s", name)
-		}
-		includedNames[name]++
-		defer func() { includedNames[name]-- }()
-		var buf strings.Builder
-		err := t.ExecuteTemplate(&buf, name, data)
-		return buf.String(), err
-	}
-}
-
-func tplFun(parent *template.Template, includedNames map[string]int) func(string, interface{}) (string, error) {
-	return func(text string, vals interface{}) (string, error) {
-		t, err := parent.Clone()
-		if err != nil {
-			return "", fmt.Errorf("cannot clone template: %v", err)
-		}
-		t.Option("missingkey=zero")
-		t.Funcs(template.FuncMap{
-			"include": includeFun(t, includedNames),
-			"tpl":     tplFun(t, includedNames),
-		})
-		t, err = t.New(parent.Name()).Parse(text)
-		if err != nil {
-			return "", fmt.Errorf("cannot parse template %q: %v", text, err)
-		}
-		var buf strings.Builder
-		if err := t.Execute(&buf, vals); err != nil {
-			return "", fmt.Errorf("error during tpl function execution for %q: %v", text, err)
-		}
-		return strings.ReplaceAll(buf.String(), "<no value>", ""), nil
-	}
-}
-
-// Helm's toYaml: sigs.k8s.io/yaml, trailing newline trimmed, "" on error.
-func toYAML(v interface{}) string {
-	data, err := yaml.Marshal(v)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSuffix(string(data), "\n")
-}
-
-func fromYAML(str string) map[string]interface{} {
-	m := map[string]interface{}{}
-	if err := yaml.Unmarshal([]byte(str), &m); err != nil {
-		m["Error"] = err.Error()
-	}
-	return m
-}
-
-func fromYAMLArray(str string) []interface{} {
-	a := []interface{}{}
-	if err := yaml.Unmarshal([]byte(str), &a); err != nil {
-		a = []interface{}{err.Error()}
-	}
-	return a
-}
-
-func toJSON(v interface{}) string {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return ""
-	}
-	return string(data)
-}
-
-func fromJSON(str string) map[string]interface{} {
-	m := make(map[string]interface{})
-	if err := json.Unmarshal([]byte(str), &m); err != nil {
-		m["Error"] = err.Error()
-	}
-	return m
-}
-
-func fromJSONArray(str string) []interface{} {
-	a := []interface{}{}
-	if err := json.Unmarshal([]byte(str), &a); err != nil {
-		a = []interface{}{err.Error()}
-	}
-	return a
-}
-
-// cleanupError reports a fail or required the way Helm does:
-// "execution error at (<template>:<line>:<col>): <message>", naming the
-// innermost template (text/template nests the errors of include).
-var (
-	location = regexp.MustCompile(`template: ([^:]+:\d+:\d+): executing`)
-	called   = regexp.MustCompile(`error calling (?:fail|required): `)
-)
-
-func cleanupError(err error) error {
-	msg := err.Error()
-	calls := called.FindAllStringIndex(msg, -1)
-	if len(calls) == 0 {
-		return err
-	}
-	text := msg[calls[len(calls)-1][1]:]
-	locs := location.FindAllStringSubmatch(msg, -1)
-	return fmt.Errorf("execution error at (%s): %s", locs[len(locs)-1][1], text)
 }

@@ -42,7 +42,26 @@ absl::Status MapImpl::CheckKey(absl::string_view key) const {
   return absl::OkStatus();
 }
 
-absl::Status MapImpl::CheckValue(const Message& value) const {
+absl::Status MapImpl::CheckValue(absl::string_view key,
+                                 const Message& value) const {
+  PERSIST_RETURN_IF_ERROR(CheckKey(key));
+  PERSIST_RETURN_IF_ERROR(CheckType(value));
+  std::string json;
+  return Encode(key, value, &json, nullptr);
+}
+
+absl::Status MapImpl::Encode(absl::string_view key, const Message& value,
+                             std::string* json, JsonEncodeStats* stats) const {
+  if (absl::Status status = codec_.Encode(value, json, stats); !status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("map \"", name(), "\" key ", Quoted(key),
+                     ": the value cannot be written as JSON: ",
+                     status.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MapImpl::CheckType(const Message& value) const {
   if (value.GetDescriptor() != type_) {
     return absl::InvalidArgumentError(absl::StrCat(
         "map \"", name(), "\" holds ", type_->full_name(), ", not ",
@@ -73,17 +92,11 @@ absl::StatusOr<MapImpl::Change> MapImpl::Prepare(
     AppendDeleteRecord(name(), key, &change.record);
     return change;
   }
-  PERSIST_RETURN_IF_ERROR(CheckValue(*value));
+  PERSIST_RETURN_IF_ERROR(CheckType(*value));
   thread_local std::string json;
   json.clear();
   JsonEncodeStats stats;
-  if (absl::Status status = codec_.Encode(*value, &json, &stats);
-      !status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("map \"", name(), "\" key ", Quoted(key),
-                     ": the value cannot be written as JSON: ",
-                     status.message()));
-  }
+  PERSIST_RETURN_IF_ERROR(Encode(key, *value, &json, &stats));
   if (stats.ignored_unknown_fields > 0) {
     // The JSON dropped them; so must the value kept in memory, or a read
     // would return what a restart cannot bring back. The value as its JSON

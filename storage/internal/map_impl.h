@@ -35,6 +35,8 @@ class MapImpl final : public DynamicMap {
   const std::string& name() const override { return entries_->name(); }
   const google::protobuf::Descriptor* type() const override { return type_; }
   std::unique_ptr<Message> NewValue() const override;
+  absl::Status CheckValue(absl::string_view key,
+                          const Message& value) const override;
   absl::StatusOr<Entry<Message>> Get(absl::string_view key) const override;
   void StartSet(absl::string_view key, std::shared_ptr<const Message> value,
                 const WriteOptions& options, WriteCallback done) override;
@@ -57,7 +59,11 @@ class MapImpl final : public DynamicMap {
   using Change = ShardedMap::Change;
 
   absl::Status CheckKey(absl::string_view key) const;
-  absl::Status CheckValue(const Message& value) const;
+  absl::Status CheckType(const Message& value) const;
+  // Appends `value`'s JSON form to `*json`; InvalidArgument naming the map
+  // and key if it has none.
+  absl::Status Encode(absl::string_view key, const Message& value,
+                      std::string* json, JsonEncodeStats* stats) const;
   // The change that writes `value` (null: deletes) and its WAL record.
   // Encoding is done for every durability: it proves the value has a JSON
   // form, and a MEMORY write may have to replace a pending ASYNC record.

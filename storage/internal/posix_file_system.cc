@@ -19,15 +19,9 @@ namespace {
 // Files persist creates hold every value: only their owner may read them.
 constexpr mode_t kNewFileMode = 0600;
 
-// "<operation> <path>: <reason> (errno N)", with the matching status code
-// (NotFound, PermissionDenied, ResourceExhausted for ENOSPC, ...). Not
-// absl::ErrnoToStatus, which would append the reason a second time.
 absl::Status ErrnoError(absl::string_view operation, const std::string& path,
                         int error_number) {
-  return absl::Status(
-      absl::ErrnoToStatusCode(error_number),
-      absl::StrCat(operation, " ", path, ": ", std::strerror(error_number),
-                   " (errno ", error_number, ")"));
+  return ErrnoStatus(operation, path, error_number);
 }
 
 class PosixWritableFile final : public WritableFile {
@@ -228,6 +222,15 @@ class Posix final : public FileSystem {
 FileSystem* PosixFileSystem() {
   static Posix* const file_system = new Posix();
   return file_system;
+}
+
+absl::Status ErrnoStatus(absl::string_view operation, const std::string& path,
+                         int error_number) {
+  // Not absl::ErrnoToStatus, which would append the reason a second time.
+  return absl::Status(
+      absl::ErrnoToStatusCode(error_number),
+      absl::StrCat(operation, " ", path, ": ", std::strerror(error_number),
+                   " (errno ", error_number, ")"));
 }
 
 std::string DirName(const std::string& path) {

@@ -2,15 +2,22 @@
 // over a real store on real files.
 #include "service/persist_service.h"
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/mutex.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/grpcpp.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
+#include "service/message_limits.h"
 #include "storage/store.h"
 #include "tests/service/in_process_server.h"
 #include "tests/storage/fault_injection_file_system.h"
@@ -342,6 +349,268 @@ TEST(PersistServiceFailureTest, AStoreThatStoppedTakingWritesIsUnavailable) {
                absl::InternalError("injected EIO"));
   EXPECT_EQ(set("b"), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(set("c"), grpc::StatusCode::UNAVAILABLE);
+}
+
+}  // namespace
+}  // namespace persist::service
+
+namespace persist::service {
+namespace {
+
+// The service's answers to values, names and sizes it cannot take, and to
+// a store that stopped (issue: hardening from outside checks).
+class ServiceEdgesTest : public ::testing::Test {
+ protected:
+  static ServiceOptions Limits() {
+    ServiceOptions options;
+    options.max_message_bytes = 200 << 10;
+    return options;
+  }
+
+  template <typename Request, typename Response, typename Call>
+  grpc::Status Invoke(Call call, const Request& request, Response* response) {
+    grpc::ClientContext context;
+    return (stub_.get()->*call)(&context, request, response);
+  }
+  grpc::Status Set(const std::string& map, const std::string& key,
+                   const google::protobuf::Message& value) {
+    v1::SetRequest request;
+    request.set_map(map);
+    request.set_key(key);
+    request.mutable_value()->PackFrom(value);
+    v1::SetResponse response;
+    return Invoke(&v1::Persist::Stub::Set, request, &response);
+  }
+
+  testing::FaultInjectionFileSystem fs_;
+  testing::InProcessServer server_{{{"items", Item::descriptor()}}, Limits(),
+                                   &fs_};
+  const std::unique_ptr<v1::Persist::Stub> stub_ =
+      v1::Persist::NewStub(server_.Channel());
+};
+
+TEST_F(ServiceEdgesTest, SetAndUpdateRefuseUnknownFieldsNamingTheField) {
+  Item newer = MakeItem("A", 1);
+  newer.GetReflection()->MutableUnknownFields(&newer)->AddVarint(12, 1);
+  grpc::Status set = Set("items", "a", newer);
+  EXPECT_EQ(set.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(set.error_message(), HasSubstr("map \"items\" key \"a\""));
+  EXPECT_THAT(set.error_message(), HasSubstr("field number 12"));
+
+  ASSERT_TRUE(Set("items", "a", MakeItem("A", 1)).ok());
+  v1::UpdateRequest update;
+  update.set_map("items");
+  update.set_key("a");
+  update.mutable_value()->PackFrom(newer);
+  update.mutable_update_mask()->add_paths("count");
+  v1::UpdateResponse updated;
+  grpc::Status status =
+      Invoke(&v1::Persist::Stub::Update, update, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("field number 12"));
+  EXPECT_EQ(server_.store().Stats().wal_records, 1u);
+}
+
+TEST_F(ServiceEdgesTest, BadMapNamesAndKeysAreInvalidArgumentOnEveryCall) {
+  auto code_of = [&](const std::string& map, const std::string& key) {
+    std::vector<grpc::StatusCode> codes;
+    v1::GetRequest get;
+    get.set_map(map);
+    get.set_key(key);
+    v1::GetResponse got;
+    codes.push_back(Invoke(&v1::Persist::Stub::Get, get, &got).error_code());
+    codes.push_back(Set(map, key, MakeItem("x", 1)).error_code());
+    v1::DeleteRequest del;
+    del.set_map(map);
+    del.set_key(key);
+    v1::DeleteResponse deleted;
+    codes.push_back(
+        Invoke(&v1::Persist::Stub::Delete, del, &deleted).error_code());
+    v1::UpdateRequest update;
+    update.set_map(map);
+    update.set_key(key);
+    update.mutable_value()->PackFrom(MakeItem("x", 1));
+    update.mutable_update_mask()->add_paths("name");
+    update.set_allow_missing(true);
+    v1::UpdateResponse updated;
+    codes.push_back(
+        Invoke(&v1::Persist::Stub::Update, update, &updated).error_code());
+    return codes;
+  };
+  const std::vector<grpc::StatusCode> invalid(4,
+                                              grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(code_of("bad:map", "k"), invalid);
+  EXPECT_EQ(code_of("", "k"), invalid);
+  EXPECT_EQ(code_of("items", "bad\x01key"), invalid);
+  EXPECT_EQ(code_of("items", ""), invalid);
+  v1::ListRequest list;
+  list.set_map("bad map");
+  v1::ListResponse listed;
+  EXPECT_EQ(Invoke(&v1::Persist::Stub::List, list, &listed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(code_of("nope", "k")[0], grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServiceEdgesTest, AnUpdateMaskWithAnEmptyPathIsInvalidArgument) {
+  ASSERT_TRUE(Set("items", "a", MakeItem("A", 1)).ok());
+  for (const std::vector<std::string>& paths :
+       std::vector<std::vector<std::string>>{{""}, {}, {"count", ""}}) {
+    v1::UpdateRequest update;
+    update.set_map("items");
+    update.set_key("a");
+    update.mutable_value()->PackFrom(MakeItem("B", 2));
+    for (const std::string& path : paths) {
+      update.mutable_update_mask()->add_paths(path);
+    }
+    v1::UpdateResponse updated;
+    EXPECT_EQ(Invoke(&v1::Persist::Stub::Update, update, &updated).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  EXPECT_EQ(server_.store().Stats().wal_records, 1u);
+}
+
+TEST_F(ServiceEdgesTest, ListPagesStopBeforeTheReplyLimitAndTheTokenGoesOn) {
+  // 30 values of 20 KiB: the default page (100) would be 600 KiB, three
+  // times the reply limit.
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(Set("items", absl::StrCat("k", 10 + i),
+                    MakeItem(std::string(20 << 10, 'v'), i))
+                    .ok());
+  }
+  v1::ListRequest request;
+  request.set_map("items");
+  std::vector<std::string> keys;
+  int pages = 0;
+  for (;; ++pages) {
+    v1::ListResponse response;
+    ASSERT_TRUE(Invoke(&v1::Persist::Stub::List, request, &response).ok());
+    EXPECT_LE(response.ByteSizeLong(),
+              static_cast<size_t>(MaxReplyBytes(Limits().max_message_bytes)));
+    EXPECT_GT(response.entries_size(), 0);
+    for (const v1::Entry& entry : response.entries()) {
+      keys.push_back(entry.key());
+    }
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_GE(pages, 2);
+  ASSERT_EQ(keys.size(), 30u);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(keys[i], absl::StrCat("k", 10 + i));
+}
+
+TEST_F(ServiceEdgesTest, AValueTooLargeForAnyReplyIsRefusedByName) {
+  // Stored past the service (an embedded writer, another tool): larger than
+  // any reply may be.
+  ASSERT_TRUE(server_.store()
+                  .GetMap<Item>("items")
+                  ->Set("huge", MakeItem(std::string(300 << 10, 'h'), 1))
+                  .ok());
+  v1::GetRequest get;
+  get.set_map("items");
+  get.set_key("huge");
+  v1::GetResponse got;
+  grpc::Status status = Invoke(&v1::Persist::Stub::Get, get, &got);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("\"huge\""));
+  EXPECT_THAT(status.error_message(), HasSubstr("max_message_bytes"));
+  v1::ListRequest list;
+  list.set_map("items");
+  v1::ListResponse listed;
+  status = Invoke(&v1::Persist::Stub::List, list, &listed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("\"huge\""));
+}
+
+const v1::ShrinkRequest kEmptyShrink;
+
+TEST_F(ServiceEdgesTest, QueuedShrinksJoinAndNeverHoldUpReads) {
+  ASSERT_TRUE(Set("items", "a", MakeItem("A", 1)).ok());
+  ASSERT_TRUE(Set("items", "a", MakeItem("A", 2)).ok());
+  // The first Shrink stops at its temporary file until released; the
+  // others queue behind it on gRPC's callback threads, if they are used.
+  fs_.HoldNext(testing::FaultInjectionFileSystem::Op::kCreate);
+  constexpr int kShrinks = 8;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<v1::ShrinkResponse> responses(kShrinks);
+  std::vector<grpc::Status> statuses(kShrinks);
+  Notification done[kShrinks];
+  for (int i = 0; i < kShrinks; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    stub_->async()->Shrink(contexts.back().get(), &kEmptyShrink, &responses[i],
+                           [&, i](grpc::Status status) {
+                             statuses[i] = std::move(status);
+                             done[i].Notify();
+                           });
+  }
+  ASSERT_TRUE(fs_.WaitUntilHeld(absl::Seconds(60)));
+  // Reads are served meanwhile (a deadline turns a hang into a failure).
+  for (int i = 0; i < 20; ++i) {
+    v1::GetRequest get;
+    get.set_map("items");
+    get.set_key("a");
+    v1::GetResponse got;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    ASSERT_TRUE(stub_->Get(&context, get, &got).ok());
+    EXPECT_TRUE(got.found());
+  }
+  fs_.Release();
+  for (int i = 0; i < kShrinks; ++i) {
+    done[i].WaitForNotification();
+    EXPECT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+  }
+  // At most two runs: the one held, and one for the calls that came after
+  // it started, if any did not join it.
+  EXPECT_LE(server_.store().Stats().shrinks, 2u);
+  EXPECT_GE(server_.store().Stats().shrinks, 1u);
+}
+
+TEST_F(ServiceEdgesTest, AFailedShrinkThatLeavesTheStoreWritableKeepsItsCode) {
+  ASSERT_TRUE(Set("items", "a", MakeItem("A", 1)).ok());
+  fs_.FailAfter(testing::FaultInjectionFileSystem::Op::kCreate, 0,
+                ErrnoStatus("create", "data.wal.shrink", ENOSPC));
+  v1::ShrinkResponse shrunk;
+  grpc::Status status = Invoke(&v1::Persist::Stub::Shrink, v1::ShrinkRequest(),
+                               &shrunk);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("still takes writes"));
+  EXPECT_TRUE(Set("items", "b", MakeItem("B", 1)).ok());
+}
+
+// Whatever the errno of the failed write, every later write is UNAVAILABLE,
+// and the message names the errno once.
+TEST(ServiceStoppedStoreTest, EveryErrnoGivesUnavailableNamedOnce) {
+  for (const int error : {EROFS, EPERM, EINVAL, EFBIG, ENOSPC, EIO}) {
+    SCOPED_TRACE(std::strerror(error));
+    testing::FaultInjectionFileSystem fs;
+    testing::InProcessServer server({{"items", Item::descriptor()}}, {}, &fs);
+    auto stub = v1::Persist::NewStub(server.Channel());
+    fs.FailAfter(testing::FaultInjectionFileSystem::Op::kAppend, 0,
+                 ErrnoStatus("write to", "data.wal", error));
+    for (const v1::Durability durability : {v1::WRITE, v1::FSYNC, v1::WRITE}) {
+      v1::SetRequest request;
+      request.set_map("items");
+      request.set_key("k");
+      request.set_durability(durability);
+      request.mutable_value()->PackFrom(MakeItem("v", 1));
+      v1::SetResponse response;
+      grpc::ClientContext context;
+      const grpc::Status status = stub->Set(&context, request, &response);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+      const std::string reason = std::strerror(error);
+      const std::string& message = status.error_message();
+      ASSERT_NE(message.find(reason), std::string::npos) << message;
+      EXPECT_EQ(message.find(reason, message.find(reason) + 1),
+                std::string::npos)
+          << message;
+      EXPECT_THAT(message, HasSubstr(absl::StrCat("(errno ", error, ")")));
+    }
+    v1::FlushResponse flushed;
+    grpc::ClientContext context;
+    EXPECT_EQ(stub->Flush(&context, {}, &flushed).error_code(),
+              grpc::StatusCode::UNAVAILABLE);
+  }
 }
 
 }  // namespace

@@ -98,6 +98,29 @@ void FaultInjectionFileSystem::CrashAfter(int ops) {
   crash_countdown_ = ops;
 }
 
+void FaultInjectionFileSystem::HoldNext(Op op) {
+  MutexLock lock(&mu_);
+  hold_ = op;
+  released_ = false;
+}
+
+bool FaultInjectionFileSystem::WaitUntilHeld(absl::Duration timeout) const {
+  const absl::Time deadline = absl::Now() + timeout;
+  MutexLock lock(&mu_);
+  while (!holding_) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return false;
+    counted_.WaitWithTimeout(&mu_, left);
+  }
+  return true;
+}
+
+void FaultInjectionFileSystem::Release() {
+  MutexLock lock(&mu_);
+  released_ = true;
+  counted_.SignalAll();
+}
+
 int64_t FaultInjectionFileSystem::Count(Op op) const {
   MutexLock lock(&mu_);
   auto it = counts_.find(op);
@@ -120,6 +143,13 @@ bool FaultInjectionFileSystem::WaitForCount(Op op, int64_t n,
 absl::Status FaultInjectionFileSystem::Check(Op op, size_t* partial_bytes) {
   ++counts_[op];
   counted_.SignalAll();
+  if (hold_ == op) {
+    hold_.reset();
+    holding_ = true;
+    counted_.SignalAll();
+    while (!released_) counted_.Wait(&mu_);
+    holding_ = false;
+  }
   if (crash_countdown_ == 0) {
     crashed_ = true;
     crash_countdown_ = -1;

@@ -6,6 +6,8 @@
 // write). Crash() makes every later call fail, as if the process had died
 // (the real file keeps what was written).
 //
+// Slowness: HoldNext(op) makes the next call of `op` wait until Release().
+//
 // Power loss: DropUnsyncedData() returns every file to what a machine
 // would hold after losing power: appended bytes not yet fsynced are cut,
 // files created and renames done since the last sync of their folder are
@@ -18,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +48,13 @@ class FaultInjectionFileSystem final : public FileSystem {
   // Cuts what was not made durable (see above) and clears Crash() and the
   // pending faults.
   void DropUnsyncedData();
+
+  // Holds the next call of `op` before it does anything, until Release():
+  // for tests of what goes on while an operation is slow. WaitUntilHeld
+  // waits for that call to arrive (false after `timeout`).
+  void HoldNext(Op op);
+  bool WaitUntilHeld(absl::Duration timeout) const;
+  void Release();
 
   // Calls of `op` so far.
   int64_t Count(Op op) const;
@@ -102,6 +112,9 @@ class FaultInjectionFileSystem final : public FileSystem {
   std::map<Op, int64_t> counts_ ABSL_GUARDED_BY(mu_);
   bool crashed_ ABSL_GUARDED_BY(mu_) = false;
   int crash_countdown_ ABSL_GUARDED_BY(mu_) = -1;  // -1: no crash planned
+  std::optional<Op> hold_ ABSL_GUARDED_BY(mu_);  // the next call to hold
+  bool holding_ ABSL_GUARDED_BY(mu_) = false;    // a call is held now
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace persist::testing

@@ -274,5 +274,64 @@ TEST_F(StoreConcurrencyTest, ConcurrentUpdatesAreAtomic) {
             kThreads * kIncrements);
 }
 
+// Scans (List's pages) while writers add and remove keys: each scan sees
+// keys in strictly increasing order, each once, and every key that exists
+// throughout.
+TEST_F(StoreConcurrencyTest, ScansDuringInsertsAndDeletesSeeEachKeyOnceInOrder) {
+  auto store = Open();
+  Map<Item> items = *store->GetMap<Item>("items");
+  WriteOptions memory;
+  memory.durability = Durability::kMemory;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(items.Set(absl::StrCat("s/", 100 + i), Value("s", i), memory)
+                    .ok());
+  }
+  Notification start;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      start.WaitForNotification();
+      for (int i = 0; !stop.load(); ++i) {
+        // Keys among the stable ones and around them.
+        const std::string key =
+            absl::StrCat(i % 2 ? "s/" : "c/", 100 + (i * 7 + t) % 100, "/", t);
+        if (i % 3 == 0) {
+          ASSERT_TRUE(items.Delete(key, memory).ok());
+        } else {
+          ASSERT_TRUE(items.Set(key, Value("c", i), memory).ok());
+        }
+      }
+    });
+  }
+  std::vector<std::thread> scanners;
+  for (int t = 0; t < 2; ++t) {
+    scanners.emplace_back([&] {
+      start.WaitForNotification();
+      for (int round = 0; round < 30; ++round) {
+        std::string last;
+        int stable = 0;
+        ASSERT_TRUE(items
+                        .Scan("s/", "",
+                              [&](absl::string_view key, const Entry<Item>& e) {
+                                EXPECT_GT(key, last);
+                                last = std::string(key);
+                                if (key.size() == 5) {  // "s/NNN", never written
+                                  EXPECT_EQ(e.value->name(), "s");
+                                  ++stable;
+                                }
+                                return true;
+                              })
+                        .ok());
+        EXPECT_EQ(stable, 100);
+      }
+    });
+  }
+  start.Notify();
+  for (std::thread& scanner : scanners) scanner.join();
+  stop = true;
+  for (std::thread& writer : writers) writer.join();
+}
+
 }  // namespace
 }  // namespace persist
