@@ -66,6 +66,11 @@ struct JsonCodecOptions {
   // input is an error rather than a stack overflow. Protobuf's own parser
   // uses the same limit.
   int max_depth = 100;
+
+  // When reading, also take google.protobuf.Duration values in Go's and
+  // abseil's form ("500ms", "1m30s", "2h"), besides proto3's ("0.5s"): for
+  // configuration files people write, never for the WAL.
+  bool read_go_durations = false;
 };
 
 // What a successful Encode passed over.

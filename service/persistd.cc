@@ -34,6 +34,7 @@
 #include "service/reflection_service.h"
 #include "service/rpc_metrics.h"
 #include "service/server_config.h"
+#include "service/server_setup.h"
 #include "service/server_log.h"
 #include "service/persistd_servers.h"
 #include "service/store_metrics.h"

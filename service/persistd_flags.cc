@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
+#include "service/server_config.h"
 
 ABSL_FLAG(std::string, config, "",
           "a JSON file holding a persist.v1.ServerConfig");
@@ -86,33 +87,17 @@ absl::Status SetDurationFlag(
   return absl::OkStatus();
 }
 
-// The data file, the schema and the maps.
+// The data file, the schema, the maps and their recovery.
 absl::Status ApplyDataFlags(v1::ServerConfig* config) {
-  if (!absl::GetFlag(FLAGS_data).empty()) {
-    config->set_data_file(absl::GetFlag(FLAGS_data));
-  }
-  if (!absl::GetFlag(FLAGS_descriptor_set).empty()) {
-    config->mutable_schema()->set_descriptor_set(
-        absl::GetFlag(FLAGS_descriptor_set));
-  }
-  for (const std::string& file : absl::GetFlag(FLAGS_proto_files)) {
-    config->mutable_schema()->add_proto_files(file);
-  }
-  for (const std::string& path : absl::GetFlag(FLAGS_proto_path)) {
-    config->mutable_schema()->add_include_paths(path);
-  }
-  if (!absl::GetFlag(FLAGS_maps).empty()) config->clear_maps();
-  for (const std::string& map : absl::GetFlag(FLAGS_maps)) {
-    const std::vector<std::string> parts = absl::StrSplit(map, '=');
-    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--maps: \"", map, "\" is not name=full.type.Name"));
-    }
-    v1::MapConfig* entry = config->add_maps();
-    entry->set_name(parts[0]);
-    entry->set_type(parts[1]);
-  }
-  return absl::OkStatus();
+  DataSettings data;
+  data.data_file = absl::GetFlag(FLAGS_data);
+  data.descriptor_set = absl::GetFlag(FLAGS_descriptor_set);
+  data.proto_files = absl::GetFlag(FLAGS_proto_files);
+  data.proto_path = absl::GetFlag(FLAGS_proto_path);
+  data.maps = absl::GetFlag(FLAGS_maps);
+  data.skip_corrupt = absl::GetFlag(FLAGS_skip_corrupt);
+  data.ignore_unknown_fields = absl::GetFlag(FLAGS_ignore_unknown_fields);
+  return ApplyDataSettings(data, config);
 }
 
 // Where and how persistd serves: ports, TLS, tokens, limits.
@@ -171,12 +156,6 @@ absl::Status ApplyStoreFlags(v1::ServerConfig* config) {
   }
   if (absl::GetFlag(FLAGS_auto_shrink_min_file_bytes) != 0) {
     shrink->set_min_file_bytes(absl::GetFlag(FLAGS_auto_shrink_min_file_bytes));
-  }
-  if (absl::GetFlag(FLAGS_skip_corrupt)) {
-    config->mutable_recovery()->set_skip_corrupt(true);
-  }
-  if (absl::GetFlag(FLAGS_ignore_unknown_fields)) {
-    config->mutable_recovery()->set_ignore_unknown_fields(true);
   }
   const std::string durability = absl::GetFlag(FLAGS_default_durability);
   if (!durability.empty()) {

@@ -4,13 +4,14 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "example/v1/user.pb.h"
 #include "google/protobuf/util/time_util.h"
-#include "grpcpp/security/server_credentials.h"
-#include "service/host_port.h"
 #include "json/json_codec.h"
-#include "base/status_macros.h"
+#include "storage/file_system.h"
 
 namespace persist::service {
 namespace {
@@ -21,48 +22,28 @@ absl::Duration FromProto(const google::protobuf::Duration& duration) {
   return absl::Nanoseconds(TimeUtil::DurationToNanoseconds(duration));
 }
 
-absl::StatusOr<std::string> ReadPem(const std::string& path,
-                                    absl::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read the ", what, " ", path));
+// `path` as seen from `dir`, unless it is absolute or empty.
+void ResolveIn(const std::string& dir, std::string* path) {
+  if (path->empty() || absl::StartsWith(*path, "/")) return;
+  *path = dir == "." ? *path : absl::StrCat(dir, "/", *path);
+}
+
+// Every path a config file names, made relative to its folder.
+void ResolvePaths(const std::string& dir, v1::ServerConfig* config) {
+  ResolveIn(dir, config->mutable_data_file());
+  ResolveIn(dir, config->mutable_tokens_file());
+  v1::Schema* schema = config->mutable_schema();
+  ResolveIn(dir, schema->mutable_descriptor_set());
+  for (std::string& include : *schema->mutable_include_paths()) {
+    ResolveIn(dir, &include);
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  v1::Tls* tls = config->mutable_tls();
+  ResolveIn(dir, tls->mutable_cert_file());
+  ResolveIn(dir, tls->mutable_key_file());
+  ResolveIn(dir, tls->mutable_client_ca_file());
 }
 
 }  // namespace
-
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const v1::Tls& tls) {
-  if (tls.cert_file().empty() && tls.key_file().empty()) {
-    if (!tls.client_ca_file().empty()) {
-      return absl::InvalidArgumentError(
-          "tls.client_ca_file needs tls.cert_file and tls.key_file too");
-    }
-    return grpc::InsecureServerCredentials();
-  }
-  if (tls.cert_file().empty() || tls.key_file().empty()) {
-    return absl::InvalidArgumentError(
-        "TLS needs both tls.cert_file and tls.key_file (PEM)");
-  }
-  grpc::SslServerCredentialsOptions options;
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  PERSIST_ASSIGN_OR_RETURN(pair.private_key,
-                           ReadPem(tls.key_file(), "TLS key"));
-  PERSIST_ASSIGN_OR_RETURN(pair.cert_chain,
-                           ReadPem(tls.cert_file(), "TLS certificate"));
-  options.pem_key_cert_pairs.push_back(std::move(pair));
-  if (!tls.client_ca_file().empty()) {
-    PERSIST_ASSIGN_OR_RETURN(options.pem_root_certs,
-                             ReadPem(tls.client_ca_file(), "client CA"));
-    options.client_certificate_request =
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-  }
-  return grpc::SslServerCredentials(options);
-}
 
 absl::StatusOr<v1::ServerConfig> ReadConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -72,13 +53,49 @@ absl::StatusOr<v1::ServerConfig> ReadConfigFile(const std::string& path) {
   }
   std::ostringstream text;
   text << in.rdbuf();
+  JsonCodecOptions options;
+  options.read_go_durations = true;  // "500ms" as well as "0.5s"
   v1::ServerConfig config;
-  if (absl::Status status = JsonCodec().Decode(text.str(), &config);
+  if (absl::Status status = JsonCodec(options).Decode(text.str(), &config);
       !status.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("config file ", path, ": ", status.message()));
   }
+  ResolvePaths(DirName(path), &config);
   return config;
+}
+
+absl::Status ApplyDataSettings(const DataSettings& settings,
+                               v1::ServerConfig* config) {
+  if (!settings.data_file.empty()) config->set_data_file(settings.data_file);
+  v1::Schema* schema = config->mutable_schema();
+  if (!settings.descriptor_set.empty()) {
+    schema->set_descriptor_set(settings.descriptor_set);
+  }
+  for (const std::string& file : settings.proto_files) {
+    schema->add_proto_files(file);
+  }
+  for (const std::string& path : settings.proto_path) {
+    schema->add_include_paths(path);
+  }
+  if (!settings.maps.empty()) config->clear_maps();
+  for (const std::string& map : settings.maps) {
+    const std::vector<std::string> parts = absl::StrSplit(map, '=');
+    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--maps: \"", map, "\" is not name=full.type.Name"));
+    }
+    v1::MapConfig* entry = config->add_maps();
+    entry->set_name(parts[0]);
+    entry->set_type(parts[1]);
+  }
+  if (settings.skip_corrupt) {
+    config->mutable_recovery()->set_skip_corrupt(true);
+  }
+  if (settings.ignore_unknown_fields) {
+    config->mutable_recovery()->set_ignore_unknown_fields(true);
+  }
+  return absl::OkStatus();
 }
 
 void ApplyDefaults(v1::ServerConfig* config) {
@@ -155,75 +172,6 @@ absl::StatusOr<StoreOptions> MakeStoreOptions(const v1::ServerConfig& config,
                          : RecoveryMode::kStrict;
   options.ignore_unknown_fields = config.recovery().ignore_unknown_fields();
   if (schema.schema != nullptr) options.any_type_pool = schema.schema->pool();
-  return options;
-}
-
-absl::Status CheckAddresses(const v1::ServerConfig& config) {
-  struct Address {
-    const char* setting;
-    const std::string& value;
-    int port = 0;
-  };
-  Address addresses[] = {{"listen (--listen)", config.listen()},
-                         {"metricsListen (--metrics_listen)",
-                          config.metrics_listen()},
-                         {"healthListen (--health_listen)",
-                          config.health_listen()}};
-  for (Address& address : addresses) {
-    if (address.value.empty()) continue;
-    absl::StatusOr<HostAndPort> split = SplitHostPort(address.value);
-    if (!split.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(address.setting, ": ", split.status().message()));
-    }
-    address.port = split->port;
-  }
-  for (const Address& a : addresses) {
-    for (const Address& b : addresses) {
-      if (&a < &b && a.port != 0 && a.port == b.port) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(a.setting, " and ", b.setting, " both use port ",
-                         a.port, "; give each its own port"));
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<ServiceOptions> MakeServiceOptions(
-    const v1::ServerConfig& config) {
-  ServiceOptions options;
-  switch (config.default_durability()) {
-    case v1::MEMORY:
-      options.default_durability = Durability::kMemory;
-      break;
-    case v1::ASYNC:
-      options.default_durability = Durability::kAsync;
-      break;
-    case v1::FSYNC:
-      options.default_durability = Durability::kFsync;
-      break;
-    case v1::WRITE:
-    case v1::DURABILITY_UNSPECIFIED:
-      options.default_durability = Durability::kWrite;
-      break;
-    default:
-      return absl::InvalidArgumentError("unknown default_durability");
-  }
-  if (config.limits().max_page_size() < 0 ||
-      config.limits().max_message_bytes() < 0) {
-    return absl::InvalidArgumentError(
-        "limits.max_page_size and limits.max_message_bytes must not be "
-        "negative (0 means the default)");
-  }
-  if (config.limits().max_message_bytes() > 0) {
-    options.max_message_bytes = config.limits().max_message_bytes();
-  }
-  if (config.limits().max_page_size() > 0) {
-    options.max_page_size = config.limits().max_page_size();
-    options.default_page_size =
-        std::min(options.default_page_size, options.max_page_size);
-  }
   return options;
 }
 

@@ -1,24 +1,44 @@
 // persistd's configuration: the ServerConfig proto (proto/persist/v1/
-// config.proto) from a JSON file, flags over it, defaults under it, and
-// what it turns into: the schema, the store's options, the service's.
+// config.proto) from a JSON file, defaults under it, and what it turns into
+// for the engine: the schema and the store's options. persistctl's check
+// and repair read a data file through the same functions, so that they
+// decode it as persistd would.
 #ifndef PERSIST_SERVICE_SERVER_CONFIG_H_
 #define PERSIST_SERVICE_SERVER_CONFIG_H_
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
-#include "grpcpp/security/server_credentials.h"
 #include "persist/v1/config.pb.h"
-#include "service/persist_service.h"
 #include "storage/schema.h"
 #include "storage/store_options.h"
 
 namespace persist::service {
 
-// Reads a ServerConfig from a JSON file (proto3 JSON, unknown fields are an
-// error naming them).
+// Reads a ServerConfig from a JSON file (proto3 JSON; unknown fields are an
+// error naming them). Durations may be written "0.5s" or "500ms"; relative
+// paths in the file (data file, schema, TLS files, tokens file) are taken
+// from the file's folder, not from the working folder.
 absl::StatusOr<v1::ServerConfig> ReadConfigFile(const std::string& path);
+
+// What flags (persistd's, and persistctl's check and repair) say about the
+// data: its file, its schema, its maps and how to recover it. Empty strings
+// and false leave the config as it is.
+struct DataSettings {
+  std::string data_file;
+  std::string descriptor_set;
+  std::vector<std::string> proto_files;
+  std::vector<std::string> proto_path;
+  // "name=full.type.Name" each; when given, they replace the config's maps.
+  std::vector<std::string> maps;
+  bool skip_corrupt = false;
+  bool ignore_unknown_fields = false;
+};
+// InvalidArgument naming the flag whose value is malformed.
+absl::Status ApplyDataSettings(const DataSettings& settings,
+                               v1::ServerConfig* config);
 
 // Fills what `config` leaves unset: listen 127.0.0.1:50051, data file
 // ./persist.wal, WRITE durability, and, when it names no schema and no
@@ -37,20 +57,6 @@ absl::StatusOr<LoadedSchema> LoadSchema(const v1::Schema& schema);
 // bad name or a duplicate is InvalidArgument naming it.
 absl::StatusOr<StoreOptions> MakeStoreOptions(const v1::ServerConfig& config,
                                               const LoadedSchema& schema);
-
-// The addresses (listen, metrics_listen, health_listen), each host:port
-// with a port from 0 to 65535 when set, and no two on one port (0 picks a
-// free one each time). InvalidArgument naming the settings and their flags.
-absl::Status CheckAddresses(const v1::ServerConfig& config);
-
-absl::StatusOr<ServiceOptions> MakeServiceOptions(
-    const v1::ServerConfig& config);
-
-// Insecure without tls.cert_file; TLS with cert and key; mutual TLS (client
-// certificates required and verified) with client_ca_file too. Errors name
-// the file that cannot be read or the setting that is missing.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const v1::Tls& tls);
 
 }  // namespace persist::service
 

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "clients/cli/json_output.h"
 #include "clients/cli/remote_types.h"
 #include "clients/cpp/persist_client.h"
@@ -112,6 +113,27 @@ class MapClient {
     return absl::OkStatus();
   }
 
+  // `path` with each segment by its proto name: a JSON name (totalCents)
+  // is taken for the proto name (total_cents). Segments the type lacks stay
+  // as they are, for the server to refuse by name.
+  std::string ProtoPath(absl::string_view path) const {
+    const Descriptor* type = type_;
+    std::vector<std::string> segments;
+    for (absl::string_view segment : absl::StrSplit(path, '.')) {
+      const google::protobuf::FieldDescriptor* field = nullptr;
+      if (type != nullptr) {
+        field = type->FindFieldByName(std::string(segment));
+        for (int i = 0; field == nullptr && i < type->field_count(); ++i) {
+          if (type->field(i)->json_name() == segment) field = type->field(i);
+        }
+      }
+      segments.push_back(field != nullptr ? field->name()
+                                          : std::string(segment));
+      type = field != nullptr ? field->message_type() : nullptr;
+    }
+    return absl::StrJoin(segments, ".");
+  }
+
   // An Any from the server, as JSON.
   absl::StatusOr<std::string> Unpack(const google::protobuf::Any& any) {
     const absl::string_view url = any.type_url();
@@ -206,14 +228,14 @@ absl::Status Update(MapClient& client, const std::string& key,
   if (flags.mask.empty()) {
     return absl::InvalidArgumentError(
         "update needs --mask=field,field: the fields to change, by their "
-        "proto names (the others keep their values)");
+        "proto or JSON names (the others keep their values)");
   }
   v1::UpdateRequest request;
   request.set_map(client.map());
   request.set_key(key);
   PERSIST_RETURN_IF_ERROR(client.Pack(json, request.mutable_value()));
   for (const std::string& path : flags.mask) {
-    request.mutable_update_mask()->add_paths(path);
+    request.mutable_update_mask()->add_paths(client.ProtoPath(path));
   }
   PERSIST_RETURN_IF_ERROR(SetWriteOptions(flags, &request));
   request.set_allow_missing(flags.allow_missing);

@@ -1,31 +1,20 @@
-// persistctl: persistd from the command line, and offline checks of WAL
-// files.
-//
-//   persistctl [--addr=HOST:PORT] [--token=T] COMMAND
-//     get MAP KEY
-//     set MAP KEY JSON [--durability=D] [--etag=E|--must_exist|
-//         --must_not_exist]
-//     delete MAP KEY [--durability=D] [precondition]
-//     update MAP KEY JSON --mask=field,... [--allow_missing]
-//         [--durability=D] [precondition]
-//     list MAP [--prefix=P] [--limit=N]
-//     stats | maps | flush | shrink | health
-//   TLS: --tls_ca=CA.pem (and --tls_cert, --tls_key for mutual TLS).
-//   persistctl check --file=PATH [schema flags]
-//   persistctl repair --file=PATH --out=PATH [--skip_corrupt] [schema flags]
-//
-// Schema flags (optional, for check and repair): --maps=name=full.Type,...
-// with --descriptor_set=FILE or --proto_path=DIR --proto_files=a.proto.
+// persistctl: persistd from the command line, and offline checks of data
+// files. `persistctl --help` lists the commands and every flag.
 //
 // Values are JSON of the map's type (proto3 JSON), which persistctl learns
 // from persistd's reflection service: no compiled schema is needed.
 //
-// Output is JSON, one object per line (per entry for list). Exit codes: online
-// commands exit with the call's gRPC status code (0 OK, 14 UNAVAILABLE, ...);
-// check exits 1 when the file has a problem; usage errors exit 2.
+// Output is JSON, one object per line (per entry for list). Exit codes:
+// online commands exit with the call's gRPC status code (0 OK, 5 NOT_FOUND,
+// 14 UNAVAILABLE, ...); check exits 0 when persistd would open the file and
+// 1 when it would refuse it; usage mistakes exit 64 (EX_USAGE), which no
+// gRPC code has.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iostream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -34,19 +23,25 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "clients/cli/json_output.h"
+#include "absl/time/time.h"
+#include "base/command_line.h"
 #include "clients/cli/map_commands.h"
-#include "clients/cli/wal_tools.h"
+#include "clients/cli/offline_commands.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "persist/v1/persist.grpc.pb.h"
 #include "json/json_codec.h"
-#include "storage/schema.h"
+#include "persist/v1/persist.grpc.pb.h"
 
-ABSL_FLAG(std::string, addr, "127.0.0.1:50051", "persistd's address");
-ABSL_FLAG(std::string, token, "", "bearer token, if persistd requires one");
+ABSL_FLAG(std::string, addr, "127.0.0.1:50051",
+          "persistd's address, host:port (or unix:PATH)");
+ABSL_FLAG(std::string, token, "",
+          "bearer token, if persistd requires one; without it, the "
+          "PERSIST_TOKEN environment variable (which keeps it out of ps)");
+ABSL_FLAG(std::string, timeout, "10s",
+          "deadline of each call, as 500ms, 10s or 2m; 0 waits for ever");
 ABSL_FLAG(std::string, tls_ca, "",
           "PEM CA that signed persistd's certificate: connect with TLS");
 ABSL_FLAG(std::string, tls_cert, "",
@@ -64,43 +59,59 @@ ABSL_FLAG(bool, must_exist, false,
 ABSL_FLAG(bool, must_not_exist, false,
           "set: write only if the key does not exist (create)");
 ABSL_FLAG(std::vector<std::string>, mask, {},
-          "update: the fields to change, by their proto names");
+          "update: the fields to change, by proto or JSON names "
+          "(total_cents or totalCents)");
 ABSL_FLAG(bool, allow_missing, false,
           "update: create the entry if the key does not exist");
 ABSL_FLAG(std::string, prefix, "", "list: only keys that start with this");
 ABSL_FLAG(int, page_size, 0, "list: entries per call (0: the server's)");
 ABSL_FLAG(int64_t, limit, 0, "list: at most this many entries (0: all)");
-ABSL_FLAG(std::string, file, "", "check, repair: the WAL file");
+ABSL_FLAG(std::string, config, "",
+          "check, repair: persistd's config file, for the data file, its "
+          "schema and maps (relative paths from the file's folder)");
+ABSL_FLAG(std::string, file, "",
+          "check, repair: the data file (default: the config's, or "
+          "./persist.wal)");
 ABSL_FLAG(std::string, out, "", "repair: the new file to write");
 ABSL_FLAG(bool, skip_corrupt, false,
-          "repair: keep every readable record, not only those before the "
-          "first problem");
+          "check: as persistd --skip_corrupt would open it; repair: keep "
+          "every readable record, not only those before the first problem");
+ABSL_FLAG(bool, ignore_unknown_fields, false,
+          "check, repair: as persistd --ignore_unknown_fields would open it");
+ABSL_FLAG(bool, go_persist, false,
+          "check: exit 1 also when go-persist could not read the file");
 ABSL_FLAG(std::vector<std::string>, maps, {},
-          "check, repair: name=full.type.Name of maps to decode as that type");
-ABSL_FLAG(std::string, descriptor_set, "", "schema as a FileDescriptorSet");
-ABSL_FLAG(std::vector<std::string>, proto_files, {}, "schema as .proto files");
+          "check, repair: maps as name=full.type.Name (over the config's)");
+ABSL_FLAG(std::string, descriptor_set, "",
+          "check, repair: the schema as a FileDescriptorSet");
+ABSL_FLAG(std::vector<std::string>, proto_files, {},
+          "check, repair: the schema as .proto files");
 ABSL_FLAG(std::vector<std::string>, proto_path, {},
-          "include paths for --proto_files");
+          "check, repair: include paths for --proto_files");
 
 namespace persist::cli {
 namespace {
 
-constexpr int kUsage = 2;
+constexpr int kUsage = 64;  // EX_USAGE: no gRPC status code
 constexpr char kUsageText[] =
-    "usage: persistctl [--addr=HOST:PORT] [--token=T] [--tls_ca=PEM\n"
-    "         [--tls_cert=PEM --tls_key=PEM]] COMMAND\n"
+    "usage: persistctl [--addr=HOST:PORT] [--token=T] [--timeout=10s]\n"
+    "         [--tls_ca=PEM [--tls_cert=PEM --tls_key=PEM]] COMMAND\n"
     "  get MAP KEY\n"
-    "  set MAP KEY JSON [--durability=memory|async|write|fsync]\n"
+    "  set MAP KEY VALUE [--durability=memory|async|write|fsync]\n"
     "      [--etag=E | --must_exist | --must_not_exist]\n"
     "  delete MAP KEY [--durability=...] [--etag=E | --must_exist]\n"
-    "  update MAP KEY JSON --mask=field,... [--allow_missing] "
+    "  update MAP KEY VALUE --mask=field,... [--allow_missing] "
     "[--durability=...]\n"
     "  list MAP [--prefix=P] [--limit=N]\n"
     "  stats | maps | flush | shrink | health\n"
-    "  check --file=PATH | repair --file=PATH --out=PATH [--skip_corrupt]\n";
+    "  check [--config=persistd.json] [--file=PATH] [--skip_corrupt]\n"
+    "  repair [--config=...] [--file=PATH] --out=PATH [--skip_corrupt]\n"
+    "VALUE is JSON of the map's type, - to read it from stdin, or @FILE.\n"
+    "Online commands exit with the call's gRPC code; check exits 0 when\n"
+    "persistd would open the file, 1 when not; usage mistakes exit 64.";
 
 int Usage(const std::string& message) {
-  std::fprintf(stderr, "persistctl: %s\n%s", message.c_str(), kUsageText);
+  std::fprintf(stderr, "persistctl: %s\n%s\n", message.c_str(), kUsageText);
   return kUsage;
 }
 
@@ -116,98 +127,160 @@ int CallFailed(const grpc::Status& status) {
   return status.error_code();
 }
 
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::seconds(60));
-  if (!absl::GetFlag(FLAGS_token).empty()) {
-    context->AddMetadata("authorization",
-                         absl::StrCat("Bearer ", absl::GetFlag(FLAGS_token)));
+// The settings every call shares, checked before any is made.
+struct CallSettings {
+  std::string token;
+  absl::Duration timeout;
+};
+
+absl::StatusOr<CallSettings> ReadCallSettings() {
+  CallSettings settings;
+  settings.token = absl::GetFlag(FLAGS_token);
+  if (settings.token.empty()) {
+    if (const char* token = std::getenv("PERSIST_TOKEN")) settings.token = token;
   }
-  return context;
+  const std::string timeout = absl::GetFlag(FLAGS_timeout);
+  if (!absl::ParseDuration(timeout, &settings.timeout) ||
+      settings.timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--timeout: \"", timeout, "\" is not a duration such as 500ms or 10s"));
+  }
+  return settings;
+}
+
+// host:port, [v6]:port, or a target gRPC resolves itself (unix:, dns:///).
+absl::Status CheckAddress(const std::string& address) {
+  if (absl::StartsWith(address, "unix:") ||
+      absl::StrContains(address, ":///")) {
+    return absl::OkStatus();
+  }
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 1 ||
+      port > 65535 ||
+      (address[0] == '[' && address[colon - 1] != ']')) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--addr: \"", address,
+        "\" is not host:port (for example 127.0.0.1:50051 or "
+        "[::1]:50051)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadWholeFile(absl::string_view flag,
+                                          const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": cannot read ", path));
+  }
+  return bytes.str();
+}
+
+// A VALUE argument: JSON as given, "-" for stdin, "@FILE" for a file.
+absl::StatusOr<std::string> ReadValue(const std::string& arg) {
+  if (arg == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin),
+                       std::istreambuf_iterator<char>());
+  }
+  if (absl::StartsWith(arg, "@")) return ReadWholeFile("VALUE", arg.substr(1));
+  return arg;
 }
 
 // Plaintext, or TLS with --tls_ca (and a client certificate for mutual
-// TLS). Errors name the file that cannot be read.
+// TLS). Errors name the file that cannot be read. Replies may be as large
+// as the server sends: it bounds them (its max_message_bytes).
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel() {
   const std::string address = absl::GetFlag(FLAGS_addr);
+  if (absl::Status status = CheckAddress(address); !status.ok()) return status;
   const std::string ca = absl::GetFlag(FLAGS_tls_ca);
   const std::string cert = absl::GetFlag(FLAGS_tls_cert);
   const std::string key = absl::GetFlag(FLAGS_tls_key);
   const std::string server_name = absl::GetFlag(FLAGS_tls_server_name);
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(-1);
   if (ca.empty()) {
     if (!cert.empty() || !key.empty() || !server_name.empty()) {
       return absl::InvalidArgumentError(
           "--tls_cert, --tls_key and --tls_server_name need --tls_ca, the CA "
           "that signed persistd's certificate");
     }
-    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    return grpc::CreateCustomChannel(
+        address, grpc::InsecureChannelCredentials(), arguments);
   }
   if (cert.empty() != key.empty()) {
     return absl::InvalidArgumentError(
         "give --tls_cert and --tls_key together (the client certificate "
         "for mutual TLS and its private key)");
   }
-  // An empty CA would make gRPC trust the system's public roots instead.
-  const auto read = [](absl::string_view flag,
-                       const std::string& path) -> absl::StatusOr<std::string> {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    if (!in || bytes.str().empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--", flag, ": cannot read ", path, ", or it is empty"));
-    }
-    return bytes.str();
-  };
   grpc::SslCredentialsOptions options;
-  absl::StatusOr<std::string> ca_pem = read("tls_ca", ca);
+  absl::StatusOr<std::string> ca_pem = ReadWholeFile("--tls_ca", ca);
   if (!ca_pem.ok()) return ca_pem.status();
+  // An empty CA would make gRPC trust the system's public roots instead.
+  if (ca_pem->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_ca: ", ca, " is empty"));
+  }
   options.pem_root_certs = *ca_pem;
   if (!cert.empty()) {
-    absl::StatusOr<std::string> cert_pem = read("tls_cert", cert);
+    absl::StatusOr<std::string> cert_pem = ReadWholeFile("--tls_cert", cert);
     if (!cert_pem.ok()) return cert_pem.status();
-    absl::StatusOr<std::string> key_pem = read("tls_key", key);
+    absl::StatusOr<std::string> key_pem = ReadWholeFile("--tls_key", key);
     if (!key_pem.ok()) return key_pem.status();
     options.pem_cert_chain = *cert_pem;
     options.pem_private_key = *key_pem;
   }
-  grpc::ChannelArguments arguments;
   if (!server_name.empty()) arguments.SetSslTargetNameOverride(server_name);
   return grpc::CreateCustomChannel(address, grpc::SslCredentials(options),
                                    arguments);
 }
 
-template <typename Request, typename Response, typename Method>
-int CallAndPrint(v1::Persist::Stub& stub, Method method) {
-  Request request;
-  Response response;
-  grpc::Status status = (stub.*method)(Context().get(), request, &response);
-  if (!status.ok()) return CallFailed(status);
-  PrintJson(response);
-  return 0;
+MapCommandFlags ReadMapCommandFlags() {
+  MapCommandFlags flags;
+  flags.durability = absl::GetFlag(FLAGS_durability);
+  flags.etag = absl::GetFlag(FLAGS_etag);
+  flags.must_exist = absl::GetFlag(FLAGS_must_exist);
+  flags.must_not_exist = absl::GetFlag(FLAGS_must_not_exist);
+  flags.mask = absl::GetFlag(FLAGS_mask);
+  flags.allow_missing = absl::GetFlag(FLAGS_allow_missing);
+  flags.prefix = absl::GetFlag(FLAGS_prefix);
+  flags.page_size = absl::GetFlag(FLAGS_page_size);
+  flags.limit = absl::GetFlag(FLAGS_limit);
+  return flags;
 }
 
-int Online(const std::string& command, const std::vector<std::string>& args) {
+int Online(const std::string& command, std::vector<std::string> args) {
+  absl::StatusOr<CallSettings> settings = ReadCallSettings();
+  if (!settings.ok()) return Usage(std::string(settings.status().message()));
   absl::StatusOr<std::shared_ptr<grpc::Channel>> opened = OpenChannel();
   if (!opened.ok()) return Usage(std::string(opened.status().message()));
   const std::shared_ptr<grpc::Channel> channel = *opened;
+  const auto new_context = [&settings] {
+    auto context = std::make_unique<grpc::ClientContext>();
+    if (settings->timeout > absl::ZeroDuration()) {
+      context->set_deadline(absl::ToChronoTime(absl::Now() + settings->timeout));
+    }
+    if (!settings->token.empty()) {
+      context->AddMetadata("authorization",
+                           absl::StrCat("Bearer ", settings->token));
+    }
+    return context;
+  };
   if (const int count = MapCommandArgCount(command); count >= 0) {
     if (static_cast<int>(args.size()) != count) {
       return Usage(absl::StrCat(command, " takes ", count, " argument",
                                 count == 1 ? "" : "s"));
     }
-    MapCommandFlags flags;
-    flags.durability = absl::GetFlag(FLAGS_durability);
-    flags.etag = absl::GetFlag(FLAGS_etag);
-    flags.must_exist = absl::GetFlag(FLAGS_must_exist);
-    flags.must_not_exist = absl::GetFlag(FLAGS_must_not_exist);
-    flags.mask = absl::GetFlag(FLAGS_mask);
-    flags.allow_missing = absl::GetFlag(FLAGS_allow_missing);
-    flags.prefix = absl::GetFlag(FLAGS_prefix);
-    flags.page_size = absl::GetFlag(FLAGS_page_size);
-    flags.limit = absl::GetFlag(FLAGS_limit);
-    absl::Status status = RunMapCommand(command, args, flags, channel, Context);
+    if (command == "set" || command == "update") {
+      absl::StatusOr<std::string> value = ReadValue(args[2]);
+      if (!value.ok()) return Usage(std::string(value.status().message()));
+      args[2] = *std::move(value);
+    }
+    absl::Status status = RunMapCommand(command, args, ReadMapCommandFlags(),
+                                        channel, new_context);
     if (!status.ok()) {
       std::fprintf(stderr, "persistctl: %s (gRPC code %d)\n",
                    std::string(status.message()).c_str(),
@@ -220,7 +293,7 @@ int Online(const std::string& command, const std::vector<std::string>& args) {
   if (command == "health") {
     auto health = grpc::health::v1::Health::NewStub(channel);
     grpc::health::v1::HealthCheckResponse response;
-    grpc::Status status = health->Check(Context().get(), {}, &response);
+    grpc::Status status = health->Check(new_context().get(), {}, &response);
     if (!status.ok()) return CallFailed(status);
     PrintJson(response);
     return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
@@ -228,106 +301,62 @@ int Online(const std::string& command, const std::vector<std::string>& args) {
                : grpc::StatusCode::UNAVAILABLE;
   }
   auto stub = v1::Persist::NewStub(channel);
+  auto call_and_print = [&](auto method, auto request, auto response) {
+    grpc::Status status =
+        ((*stub).*method)(new_context().get(), request, &response);
+    if (!status.ok()) return CallFailed(status);
+    PrintJson(response);
+    return 0;
+  };
   if (command == "stats") {
-    return CallAndPrint<v1::StatsRequest, v1::StatsResponse>(
-        *stub, &v1::Persist::Stub::Stats);
+    return call_and_print(&v1::Persist::Stub::Stats, v1::StatsRequest(),
+                          v1::StatsResponse());
   }
   if (command == "maps") {
-    return CallAndPrint<v1::ListMapsRequest, v1::ListMapsResponse>(
-        *stub, &v1::Persist::Stub::ListMaps);
+    return call_and_print(&v1::Persist::Stub::ListMaps, v1::ListMapsRequest(),
+                          v1::ListMapsResponse());
   }
   if (command == "flush") {
-    return CallAndPrint<v1::FlushRequest, v1::FlushResponse>(
-        *stub, &v1::Persist::Stub::Flush);
+    return call_and_print(&v1::Persist::Stub::Flush, v1::FlushRequest(),
+                          v1::FlushResponse());
   }
   if (command == "shrink") {
-    return CallAndPrint<v1::ShrinkRequest, v1::ShrinkResponse>(
-        *stub, &v1::Persist::Stub::Shrink);
+    return call_and_print(&v1::Persist::Stub::Shrink, v1::ShrinkRequest(),
+                          v1::ShrinkResponse());
   }
   return Usage(absl::StrCat("unknown command \"", command, "\""));
 }
 
-// The map types given by the schema flags; the Schema must outlive them.
-absl::StatusOr<MapTypes> LoadMapTypes(std::unique_ptr<Schema>* schema) {
-  MapTypes types;
-  if (absl::GetFlag(FLAGS_maps).empty()) return types;
-  absl::StatusOr<std::unique_ptr<Schema>> loaded =
-      !absl::GetFlag(FLAGS_descriptor_set).empty()
-          ? Schema::FromDescriptorSetFile(absl::GetFlag(FLAGS_descriptor_set))
-          : Schema::FromProtoFiles(absl::GetFlag(FLAGS_proto_files),
-                                   absl::GetFlag(FLAGS_proto_path));
-  if (!loaded.ok()) return loaded.status();
-  *schema = *std::move(loaded);
-  for (const std::string& map : absl::GetFlag(FLAGS_maps)) {
-    const std::vector<std::string> parts = absl::StrSplit(map, '=');
-    if (parts.size() != 2) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--maps: \"", map, "\" is not name=full.type.Name"));
-    }
-    absl::StatusOr<const google::protobuf::Descriptor*> type =
-        (*schema)->FindMessage(parts[1]);
-    if (!type.ok()) return type.status();
-    types[parts[0]] = *type;
-  }
-  return types;
-}
-
 int Offline(const std::string& command) {
-  const std::string file = absl::GetFlag(FLAGS_file);
-  if (file.empty()) return Usage(absl::StrCat(command, " needs --file"));
-  std::unique_ptr<Schema> schema;
-  absl::StatusOr<MapTypes> types = LoadMapTypes(&schema);
-  if (!types.ok()) return Usage(std::string(types.status().message()));
+  OfflineFlags flags;
+  flags.config = absl::GetFlag(FLAGS_config);
+  flags.data.data_file = absl::GetFlag(FLAGS_file);
+  flags.data.descriptor_set = absl::GetFlag(FLAGS_descriptor_set);
+  flags.data.proto_files = absl::GetFlag(FLAGS_proto_files);
+  flags.data.proto_path = absl::GetFlag(FLAGS_proto_path);
+  flags.data.maps = absl::GetFlag(FLAGS_maps);
+  flags.data.skip_corrupt = absl::GetFlag(FLAGS_skip_corrupt);
+  flags.data.ignore_unknown_fields = absl::GetFlag(FLAGS_ignore_unknown_fields);
+  flags.out = absl::GetFlag(FLAGS_out);
+  flags.go_persist = absl::GetFlag(FLAGS_go_persist);
   if (command == "repair") {
-    absl::StatusOr<int64_t> written =
-        RepairWal(file, absl::GetFlag(FLAGS_out), *types,
-                  absl::GetFlag(FLAGS_skip_corrupt));
-    if (!written.ok()) {
-      std::fprintf(stderr, "persistctl: %s\n",
-                   std::string(written.status().message()).c_str());
-      return 1;
+    absl::Status repaired = Repair(flags);
+    if (repaired.ok()) return 0;
+    if (absl::IsInvalidArgument(repaired)) {
+      return Usage(std::string(repaired.message()));
     }
-    std::printf("%s\n", JsonObject()
-                            .String("out", absl::GetFlag(FLAGS_out))
-                            .Int("records", *written)
-                            .Done()
-                            .c_str());
-    return 0;
-  }
-  absl::StatusOr<WalReport> report = CheckWal(file, *types);
-  if (!report.ok()) {
     std::fprintf(stderr, "persistctl: %s\n",
-                 std::string(report.status().message()).c_str());
-    return 1;
+                 std::string(repaired.message()).c_str());
+    return kRefused;
   }
-  // With a schema, maps it gives no type are orphans: persistd would keep
-  // their records without serving them.
-  JsonObject live_keys;
-  JsonObject orphans;
-  for (const auto& [map, keys] : report->live_keys) {
-    live_keys.Int(map, keys);
-    if (!types->contains(map)) orphans.Int(map, keys);
+  absl::StatusOr<int> checked = Check(flags);
+  if (checked.ok()) return *checked;
+  if (absl::IsInvalidArgument(checked.status())) {
+    return Usage(std::string(checked.status().message()));
   }
-  std::string problem = "null";
-  if (report->first_problem.has_value()) {
-    problem = JsonObject()
-                  .Int("line", report->first_problem->line)
-                  .Int("offset", report->first_problem->offset)
-                  .String("reason", report->first_problem->reason)
-                  .Done();
-  }
-  std::printf("%s\n",
-              JsonObject()
-                  .Int("file_bytes", report->file_bytes)
-                  .Int("records", report->records)
-                  .Raw("live_keys", live_keys.Done())
-                  .Raw("orphan_keys", types->empty() ? "null" : orphans.Done())
-                  .Int("torn_tail_bytes", report->torn_tail_bytes)
-                  .Int("problems", report->problems)
-                  .Raw("first_problem", problem)
-                  .Done()
-                  .c_str());
-  return report->first_problem.has_value() ? 1 : 0;
+  std::fprintf(stderr, "persistctl: %s\n",
+               std::string(checked.status().message()).c_str());
+  return kRefused;
 }
 
 // "--skip-corrupt" means "--skip_corrupt": abseil's flag names have no
@@ -343,12 +372,23 @@ void UnderscoreFlagNames(int argc, char** argv) {
 }
 
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsageText);
   UnderscoreFlagNames(argc, argv);
-  std::vector<char*> words = absl::ParseCommandLine(argc, argv);
-  if (words.size() < 2) return Usage("give a command");
-  const std::string command = words[1];
-  const std::vector<std::string> args(words.begin() + 2, words.end());
+  if (PrintHelpOrVersion(argc, argv,
+                         {"persistctl", kUsageText, {"clients/cli/persistctl"}})) {
+    return 0;
+  }
+  // Unknown flags and malformed values are usage mistakes too: abseil
+  // reports them and exits 1, which reads as CANCELLED.
+  if (const std::string mistake = FindFlagMistake(argc, argv);
+      !mistake.empty()) {
+    return Usage(mistake);
+  }
+  absl::SetProgramUsageMessage(kUsageText);
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() < 2) return Usage("give a command");
+  const std::string command = positional[1];
+  const std::vector<std::string> args(positional.begin() + 2,
+                                      positional.end());
   if (command == "check" || command == "repair") {
     if (!args.empty()) return Usage(absl::StrCat(command, " takes flags only"));
     return Offline(command);

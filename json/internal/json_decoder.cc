@@ -569,6 +569,10 @@ absl::Status JsonDecoder::ReadWellKnown(uint32_t i, Message* message,
       absl::Status status = is_timestamp
                                 ? ParseTimestamp(t.text(), &seconds, &nanos)
                                 : ParseDuration(t.text(), &seconds, &nanos);
+      if (!status.ok() && !is_timestamp &&
+          state_.options().read_go_durations) {
+        status = ParseGoDuration(t.text(), &seconds, &nanos);
+      }
       if (!status.ok()) return path.Error(status.message());
       const Reflection* r = message->GetReflection();
       r->SetInt64(message, type->FindFieldByNumber(1), seconds);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 
 namespace persist {
 namespace {
@@ -148,7 +149,9 @@ absl::Status ParseTimestamp(absl::string_view text, int64_t* seconds,
   if (!ReadDigits(text, &pos, 4, &year) || !ReadChar(text, &pos, '-') ||
       !ReadDigits(text, &pos, 2, &month) || !ReadChar(text, &pos, '-') ||
       !ReadDigits(text, &pos, 2, &day) ||
-      !(ReadChar(text, &pos, 'T') || ReadChar(text, &pos, 't')) ||
+      // Upper case only, as protobuf reads them (RFC 3339 allows 't' and
+      // 'z'; protobuf's parser and its conformance tests refuse them).
+      !ReadChar(text, &pos, 'T') ||
       !ReadDigits(text, &pos, 2, &hour) || !ReadChar(text, &pos, ':') ||
       !ReadDigits(text, &pos, 2, &minute) || !ReadChar(text, &pos, ':') ||
       !ReadDigits(text, &pos, 2, &second) ||
@@ -161,7 +164,7 @@ absl::Status ParseTimestamp(absl::string_view text, int64_t* seconds,
     return BadTimestamp(text);
   }
   int64_t offset = 0;
-  if (ReadChar(text, &pos, 'Z') || ReadChar(text, &pos, 'z')) {
+  if (ReadChar(text, &pos, 'Z')) {
     offset = 0;
   } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
     const int sign = text[pos] == '-' ? -1 : 1;
@@ -222,6 +225,26 @@ absl::Status ParseDuration(absl::string_view text, int64_t* seconds,
   }
   *seconds = negative ? -whole : whole;
   *nanos = negative ? -fraction : fraction;
+  return absl::OkStatus();
+}
+
+absl::Status ParseGoDuration(absl::string_view text, int64_t* seconds,
+                             int32_t* nanos) {
+  absl::Duration duration;
+  // abseil's parser also takes "0", "inf" and "-inf": a Duration holds
+  // neither infinity.
+  if (!absl::ParseDuration(text, &duration) ||
+      duration == absl::InfiniteDuration() ||
+      duration == -absl::InfiniteDuration() ||
+      absl::AbsDuration(duration) >= absl::Seconds(kDurationMaxSeconds + 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", text,
+        "\" is not a duration such as \"1.5s\", \"500ms\" or \"2m30s\""));
+  }
+  absl::Duration rest;
+  *seconds = absl::IDivDuration(duration, absl::Seconds(1), &rest);
+  // The remainder has the sign of the whole, as Duration's nanos must.
+  *nanos = static_cast<int32_t>(absl::ToInt64Nanoseconds(rest));
   return absl::OkStatus();
 }
 

@@ -27,6 +27,10 @@ absl::Status ParseTimestamp(absl::string_view text, int64_t* seconds,
 absl::Status AppendDuration(int64_t seconds, int32_t nanos, std::string* out);
 absl::Status ParseDuration(absl::string_view text, int64_t* seconds,
                            int32_t* nanos);
+// Go's and abseil's form: "500ms", "1m30s", "-2h", "1.5us" (units ns, us,
+// ms, s, m, h), within google.protobuf.Duration's range.
+absl::Status ParseGoDuration(absl::string_view text, int64_t* seconds,
+                             int32_t* nanos);
 
 }  // namespace persist
 

@@ -39,6 +39,14 @@ void OrphanRecords::Drop(absl::string_view map) {
   by_map_.erase(map_it);
 }
 
+std::vector<std::pair<std::string, int64_t>> OrphanRecords::KeysByMap() const {
+  std::vector<std::pair<std::string, int64_t>> keys;
+  for (const auto& [map, records] : by_map_) {
+    keys.emplace_back(map, static_cast<int64_t>(records.size()));
+  }
+  return keys;
+}
+
 int64_t OrphanRecords::AppendTo(std::string* out) const {
   int64_t count = 0;
   for (const auto& [map, records] : by_map_) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -37,6 +38,8 @@ class OrphanRecords {
   int64_t AppendTo(std::string* out) const;
 
   int64_t keys() const { return keys_; }
+  // Live keys of each map, by map name.
+  std::vector<std::pair<std::string, int64_t>> KeysByMap() const;
   // Distinct map names ("" counts for record keys without ':').
   int64_t maps() const { return static_cast<int64_t>(by_map_.size()); }
 

@@ -12,109 +12,21 @@
 #include "google/protobuf/message.h"
 #include "storage/internal/shrinker.h"
 #include "storage/internal/wal_format.h"
+#include "storage/internal/wal_loader.h"
 #include "storage/internal/wal_recovery.h"
 #include "storage/names.h"
 
 namespace persist {
 namespace {
 
-constexpr int kMaxShardsPerMap = 4096;
 // Skipped records logged one by one; the rest are counted.
 constexpr int64_t kMaxLoggedSkips = 100;
-
-absl::Status ValidateOptions(const StoreOptions& options) {
-  if (options.path.empty()) {
-    return absl::InvalidArgumentError(
-        "StoreOptions.path is empty; give the WAL file's path");
-  }
-  if (options.sync_interval <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "sync_interval is ", absl::FormatDuration(options.sync_interval),
-        "; it must be positive (the default is 1s)"));
-  }
-  const AutoShrinkOptions& shrink = options.auto_shrink;
-  if (shrink.enabled &&
-      (shrink.ratio < 1.0 || shrink.check_interval <= absl::ZeroDuration())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("auto-shrink needs a ratio of at least 1 (got ",
-                     shrink.ratio, ") and a positive check interval (got ",
-                     absl::FormatDuration(shrink.check_interval), ")"));
-  }
-  if (options.shards_per_map < 0 || options.shards_per_map > kMaxShardsPerMap ||
-      !std::has_single_bit(
-          static_cast<unsigned>(std::max(options.shards_per_map, 1)))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "shards_per_map is ", options.shards_per_map,
-        "; use 0 (automatic) or a power of two up to ", kMaxShardsPerMap));
-  }
-  for (size_t i = 0; i < options.maps.size(); ++i) {
-    const MapDeclaration& map = options.maps[i];
-    PERSIST_RETURN_IF_ERROR(ValidateMapName(map.name));
-    if (map.type == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("map \"", map.name, "\" is declared without a type"));
-    }
-    for (size_t j = 0; j < i; ++j) {
-      if (options.maps[j].name == map.name) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("map \"", map.name, "\" is declared twice"));
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
-int ChooseShards(int requested) {
-  if (requested > 0) return requested;
-  // Enough shards that writers on every core rarely meet.
-  const int cores =
-      static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return static_cast<int>(std::bit_ceil(
-      static_cast<unsigned>(std::clamp(16 * cores, 64, kMaxShardsPerMap))));
-}
-
-int DecodeThreads(const StoreOptions& options) {
-  return options.recovery_threads > 0
-             ? options.recovery_threads
-             : static_cast<int>(
-                   std::max(1u, std::thread::hardware_concurrency()));
-}
-
-// The message class of `type`'s values: the generated one, or one made by
-// `factory`.
-absl::StatusOr<const google::protobuf::Message*> Prototype(
-    absl::string_view map, const google::protobuf::Descriptor* type,
-    google::protobuf::DynamicMessageFactory* factory) {
-  const google::protobuf::Message* prototype =
-      type->file()->pool() == google::protobuf::DescriptorPool::generated_pool()
-          ? google::protobuf::MessageFactory::generated_factory()->GetPrototype(
-                type)
-          : factory->GetPrototype(type);
-  if (prototype == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "no message class for ", type->full_name(), " (map \"", map, "\")"));
-  }
-  return prototype;
-}
-
-RecoveryOptions MakeRecoveryOptions(const StoreOptions& options,
-                                    const JsonCodec& codec) {
-  RecoveryOptions recovery;
-  recovery.path = options.path;
-  recovery.codec = &codec;
-  recovery.threads = DecodeThreads(options);
-  recovery.all_problems = options.recovery == RecoveryMode::kSkipCorrupt;
-  return recovery;
-}
 
 // Under skip_corrupt, logs the skipped problems (the first ones one by one);
 // in strict mode, the error that refuses the first.
 absl::Status SkipOrRefuse(const StoreOptions& options,
                           const std::vector<WalProblem>& problems) {
-  if (problems.empty()) return absl::OkStatus();
-  if (options.recovery == RecoveryMode::kStrict) {
-    return CorruptionError(options.path, problems.front());
-  }
+  PERSIST_RETURN_IF_ERROR(OpenVerdict(options, problems));
   const int64_t count = static_cast<int64_t>(problems.size());
   for (int64_t i = 0; i < std::min(count, kMaxLoggedSkips); ++i) {
     options.log(LogLevel::kWarning,
@@ -134,7 +46,7 @@ absl::Status SkipOrRefuse(const StoreOptions& options,
 
 absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(StoreOptions options) {
   const absl::Time start = absl::Now();
-  PERSIST_RETURN_IF_ERROR(ValidateOptions(options));
+  PERSIST_RETURN_IF_ERROR(ValidateStoreOptions(options));
   Parts parts;
   parts.started = start;
   if (!options.log) options.log = StderrLogSink();
@@ -167,43 +79,25 @@ absl::Status StoreImpl::LockAndTidy(Parts* parts) {
 
 absl::Status StoreImpl::Recover(Parts* parts) {
   const StoreOptions& options = parts->options;
-  absl::StatusOr<std::unique_ptr<FileContents>> read =
-      parts->file_system->ReadFile(options.path);
-  if (!read.ok() && !absl::IsNotFound(read.status())) return read.status();
-  const bool existed = read.ok();
-  const std::unique_ptr<FileContents> contents =
-      existed ? *std::move(read) : nullptr;
-
-  parts->clock = std::make_unique<SequenceClock>(SequenceClock::RandomEpoch());
-  parts->factory = std::make_unique<google::protobuf::DynamicMessageFactory>();
-  JsonCodecOptions codec_options;
-  codec_options.any_type_pool = options.any_type_pool;
-  codec_options.ignore_unknown_fields = options.ignore_unknown_fields;
-  parts->codec = std::make_unique<JsonCodec>(codec_options);
-
-  const int shards = ChooseShards(options.shards_per_map);
-  absl::flat_hash_map<std::string, RecoveryTarget> targets;
-  for (const MapDeclaration& declaration : options.maps) {
-    PERSIST_ASSIGN_OR_RETURN(
-        const google::protobuf::Message* prototype,
-        Prototype(declaration.name, declaration.type, parts->factory.get()));
-    auto entries =
-        std::make_unique<ShardedMap>(declaration.name, *parts->clock, shards);
-    targets[declaration.name] = {prototype, entries.get()};
-    parts->maps.push_back({declaration.type, prototype, std::move(entries)});
-  }
   PERSIST_ASSIGN_OR_RETURN(
-      Recovered recovered,
-      RecoverWal(contents ? contents->data() : absl::string_view(), targets,
-                 &parts->orphans, MakeRecoveryOptions(options, *parts->codec)));
+      parts->load,
+      LoadWal(options, parts->file_system,
+              /*all_problems=*/options.recovery == RecoveryMode::kSkipCorrupt));
+  const Recovered& recovered = parts->load.recovered;
   PERSIST_RETURN_IF_ERROR(SkipOrRefuse(options, recovered.problems));
   parts->skipped_corrupt = static_cast<int64_t>(recovered.problems.size());
   parts->ignored_unknown_fields = recovered.ignored_unknown_fields;
   // Records that did not decode are records of the file all the same.
   parts->records = recovered.scan.records.size();
-  return MendFile(parts, recovered.scan.needs_header,
-                  recovered.scan.valid_bytes, recovered.scan.torn_bytes,
-                  existed);
+  const bool existed = parts->load.existed;
+  const WalScan& scan = recovered.scan;
+  const bool needs_header = scan.needs_header;
+  const uint64_t valid_bytes = scan.valid_bytes;
+  const uint64_t torn_bytes = scan.torn_bytes;
+  // Unmapped before the file changes; the records pointed into it.
+  parts->load.recovered.scan.records.clear();
+  parts->load.contents.reset();
+  return MendFile(parts, needs_header, valid_bytes, torn_bytes, existed);
 }
 
 absl::Status StoreImpl::MendFile(Parts* parts, bool needs_header,
@@ -211,6 +105,7 @@ absl::Status StoreImpl::MendFile(Parts* parts, bool needs_header,
                                  bool existed) {
   const StoreOptions& options = parts->options;
   FileSystem* const fs = parts->file_system;
+  parts->torn_tail_bytes = torn_bytes;
   if (needs_header) {
     if (torn_bytes > 0) {
       options.log(LogLevel::kWarning,
@@ -234,7 +129,6 @@ absl::Status StoreImpl::MendFile(Parts* parts, bool needs_header,
   parts->file_bytes = valid_bytes;
   if (torn_bytes == 0) return absl::OkStatus();
   PERSIST_RETURN_IF_ERROR(fs->Truncate(options.path, valid_bytes));
-  parts->torn_tail_bytes = torn_bytes;
   options.log(LogLevel::kWarning,
               absl::StrCat("cut a torn tail of ", torn_bytes, " bytes from ",
                            options.path,
@@ -266,19 +160,19 @@ StoreImpl::StoreImpl(Parts parts)
     : options_(std::move(parts.options)),
       file_system_(parts.file_system),
       lock_(std::move(parts.lock)),
-      clock_(std::move(parts.clock)),
-      factory_(std::move(parts.factory)),
-      codec_(std::move(parts.codec)),
+      clock_(std::move(parts.load.clock)),
+      factory_(std::move(parts.load.factory)),
+      codec_(std::move(parts.load.codec)),
       wal_(std::move(parts.wal)),
-      shards_per_map_(ChooseShards(options_.shards_per_map)),
-      orphans_(std::move(parts.orphans)),
+      shards_per_map_(ShardsPerMap(options_)),
+      orphans_(std::move(parts.load.orphans)),
       torn_tail_bytes_(parts.torn_tail_bytes),
       open_duration_(absl::Now() - parts.started),
       skipped_corrupt_(parts.skipped_corrupt),
       ignored_unknown_fields_(parts.ignored_unknown_fields) {
   {
     MutexLock lock(&maps_mu_);
-    for (Parts::MapParts& recovered : parts.maps) {
+    for (LoadedMap& recovered : parts.load.maps) {
       std::unique_ptr<MapImpl> map = Wrap(std::move(recovered));
       const std::string name = map->name();
       maps_[name] = std::move(map);
@@ -290,7 +184,7 @@ StoreImpl::StoreImpl(Parts parts)
 
 StoreImpl::~StoreImpl() { (void)Close(); }
 
-std::unique_ptr<MapImpl> StoreImpl::Wrap(Parts::MapParts recovered) {
+std::unique_ptr<MapImpl> StoreImpl::Wrap(LoadedMap recovered) {
   return std::make_unique<MapImpl>(recovered.type, recovered.prototype,
                                    std::move(recovered.entries), *codec_,
                                    *wal_, *clock_);
@@ -307,7 +201,7 @@ void StoreImpl::LogOpened(absl::Duration took) const {
           stats.orphan_keys, stats.orphan_maps, stats.file_bytes / 1e6,
           absl::FormatDuration(took),
           stats.file_bytes / 1e6 / std::max(absl::ToDoubleSeconds(took), 1e-6),
-          DecodeThreads(options_)));
+          MakeRecoveryOptions(options_, *codec_, false).threads));
   if (stats.skipped_corrupt > 0 && options_.auto_shrink.enabled) {
     Log(LogLevel::kWarning,
         absl::StrCat("auto-shrink is off for this open: ",
@@ -350,14 +244,16 @@ absl::StatusOr<DynamicMap*> StoreImpl::DeclareMap(
     }
     orphans = orphans_.Collect(name);
   }
-  Parts::MapParts recovered;
+  LoadedMap recovered;
   recovered.type = type;
   PERSIST_ASSIGN_OR_RETURN(recovered.prototype,
-                           Prototype(name, type, factory_.get()));
+                           PrototypeOf(name, type, factory_.get()));
   recovered.entries = std::make_unique<ShardedMap>(std::string(name), *clock_,
                                                    shards_per_map_);
   if (!orphans.empty()) {
-    RecoveryOptions recovery = MakeRecoveryOptions(options_, *codec_);
+    const RecoveryOptions recovery = MakeRecoveryOptions(
+        options_, *codec_,
+        /*all_problems=*/options_.recovery == RecoveryMode::kSkipCorrupt);
     const Adopted adopted = AdoptOrphans(
         orphans, {recovered.prototype, recovered.entries.get()}, recovery);
     PERSIST_RETURN_IF_ERROR(SkipOrRefuse(options_, adopted.problems));

@@ -27,6 +27,7 @@
 #include "storage/internal/map_impl.h"
 #include "storage/internal/orphan_records.h"
 #include "storage/internal/sequence_clock.h"
+#include "storage/internal/wal_loader.h"
 #include "storage/store.h"
 
 namespace persist {
@@ -56,17 +57,7 @@ class StoreImpl final : public Store {
     StoreOptions options;
     FileSystem* file_system = nullptr;
     std::unique_ptr<FileLock> lock;
-    std::unique_ptr<SequenceClock> clock;
-    std::unique_ptr<google::protobuf::DynamicMessageFactory> factory;
-    std::unique_ptr<JsonCodec> codec;
-    // The declared maps' entries as recovered, with their types.
-    struct MapParts {
-      const google::protobuf::Descriptor* type;
-      const google::protobuf::Message* prototype;
-      std::unique_ptr<ShardedMap> entries;
-    };
-    std::vector<MapParts> maps;
-    OrphanRecords orphans;
+    WalLoad load;
     std::unique_ptr<GroupCommitQueue> wal;
     // What opening found, for Stats.
     uint64_t torn_tail_bytes = 0;
@@ -87,7 +78,7 @@ class StoreImpl final : public Store {
   static absl::Status StartWal(Parts* parts);
   void LogOpened(absl::Duration took) const;
 
-  std::unique_ptr<MapImpl> Wrap(Parts::MapParts parts);
+  std::unique_ptr<MapImpl> Wrap(LoadedMap map);
   // Unavailable once Close began.
   absl::Status CheckOpen() const;
   void RunBackground();

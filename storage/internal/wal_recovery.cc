@@ -34,9 +34,15 @@ struct Decoded {
   std::optional<WalProblem> problem;
 };
 
-WalProblem RecordProblem(const Job& job, int64_t line,
+// A problem of the record's first line (its key) or of its second (its
+// value).
+WalProblem RecordProblem(const Job& job, bool value_line,
                          absl::string_view reason) {
-  return WalProblem{line, job.record->offset,
+  const WalRecord& record = *job.record;
+  // "S " or "D ", the record key, then '\n'.
+  const uint64_t value_offset = record.offset + record.record_key.size() + 3;
+  return WalProblem{value_line ? record.line + 1 : record.line,
+                    value_line ? value_offset : record.offset,
                     absl::StrCat("map \"", job.target->entries->name(),
                                  "\" key \"",
                                  absl::CHexEscape(job.record->key.substr(0, 200)),
@@ -50,7 +56,7 @@ Decoded DecodeOne(const Job& job, const RecoveryOptions& options,
   Decoded out;
   const WalRecord& record = *job.record;
   if (absl::Status status = ValidateKey(record.key); !status.ok()) {
-    out.problem = RecordProblem(job, record.line, status.message());
+    out.problem = RecordProblem(job, /*value_line=*/false, status.message());
     return out;
   }
   if (record.kind == RecordKind::kDelete) return out;
@@ -60,7 +66,7 @@ Decoded DecodeOne(const Job& job, const RecoveryOptions& options,
                                                   &stats);
       !status.ok()) {
     out.problem = RecordProblem(
-        job, record.line + 1,
+        job, /*value_line=*/true,
         absl::StrCat("the value is not a valid ",
                      value->GetDescriptor()->full_name(), ": ",
                      status.message()));

@@ -57,6 +57,37 @@ TEST(JsonTimeTest, TimestampBoundsAndFractions) {
   EXPECT_FALSE(ParseTimestamp("0001-01-01T00:00:00+00:01", &s, &n).ok());
 }
 
+TEST(JsonTimeTest, GoDurationsForConfigurationFiles) {
+  int64_t s;
+  int32_t n;
+  ASSERT_TRUE(ParseGoDuration("500ms", &s, &n).ok());
+  EXPECT_EQ(s, 0);
+  EXPECT_EQ(n, 500000000);
+  ASSERT_TRUE(ParseGoDuration("1m30.5s", &s, &n).ok());
+  EXPECT_EQ(s, 90);
+  EXPECT_EQ(n, 500000000);
+  ASSERT_TRUE(ParseGoDuration("-1.5s", &s, &n).ok());
+  EXPECT_EQ(s, -1);
+  EXPECT_EQ(n, -500000000);
+  ASSERT_TRUE(ParseGoDuration("0.5s", &s, &n).ok());
+  EXPECT_EQ(n, 500000000);
+  EXPECT_FALSE(ParseGoDuration("soon", &s, &n).ok());
+  EXPECT_FALSE(ParseGoDuration("inf", &s, &n).ok());
+  EXPECT_FALSE(ParseGoDuration("400000000000s", &s, &n).ok());
+  EXPECT_FALSE(ParseGoDuration("", &s, &n).ok());
+}
+
+// RFC 3339 allows a lower-case 't' and 'z'; protobuf refuses them (two of
+// its Required JSON conformance tests), and so must the codec.
+TEST(JsonTimeTest, TimestampsRefuseLowerCaseTAndZ) {
+  int64_t s;
+  int32_t n;
+  EXPECT_FALSE(ParseTimestamp("0001-01-01T00:00:00z", &s, &n).ok());
+  EXPECT_FALSE(ParseTimestamp("0001-01-01t00:00:00Z", &s, &n).ok());
+  EXPECT_FALSE(ParseTimestamp("2024-01-01t00:00:00z", &s, &n).ok());
+  EXPECT_TRUE(ParseTimestamp("2024-01-01T00:00:00Z", &s, &n).ok());
+}
+
 TEST(JsonTimeTest, Durations) {
   std::string out;
   ASSERT_TRUE(AppendDuration(315576000000, 999999999, &out).ok());

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
 #include "storage/store.h"
+#include "tests/storage/damaged_files.h"
 #include "tests/storage/test_files.h"
 
 namespace persist {
@@ -20,11 +21,9 @@ using testing::ReadFileOrDie;
 using testing::TempDir;
 using testing::WriteFileOrDie;
 
-constexpr absl::string_view kComplete =
-    "go-persist 1\n"
-    "S items:a\n{\"name\":\"A\",\"count\":1}\n"
-    "D items:zz\n\n"
-    "S items:b\n{\"name\":\"B\",\"tags\":[\"x\",\"y\"]}\n";
+using testing::Damage;
+using testing::DamagedFiles;
+using testing::kComplete;
 
 constexpr absl::string_view kTailForSkip = "S items:d\n{\"name\":\"D\"}\n";
 
@@ -104,17 +103,8 @@ TEST_F(StoreRecoveryTest, SkippingARecordWithoutValueKeepsTheNextRecord) {
   EXPECT_EQ((*store)->GetMap<Item>("items")->Get("d")->value->name(), "D");
 }
 
-struct Damage {
-  const char* name;
-  std::string file;
-  int line;
-  const char* reason;
-};
-
 class StoreDamageTest : public StoreRecoveryTest,
                         public ::testing::WithParamInterface<Damage> {};
-
-void PrintTo(const Damage& damage, std::ostream* os) { *os << damage.name; }
 
 TEST_P(StoreDamageTest, RefusesToOpenNamingTheLineAndLeavesTheFile) {
   const Damage& damage = GetParam();
@@ -136,39 +126,9 @@ TEST_P(StoreDamageTest, RefusesToOpenNamingTheLineAndLeavesTheFile) {
   EXPECT_EQ(ReadFileOrDie(path_), damage.file);
 }
 
-const std::string kTail = "S items:last\n{\"name\":\"L\"}\n";
-
 INSTANTIATE_TEST_SUITE_P(
     All, StoreDamageTest,
-    ::testing::Values(
-        Damage{"InvalidJson",
-               absl::StrCat(kComplete, "S items:c\n{\"name\":}\n", kTail), 9,
-               "key \"c\""},
-        Damage{"WrongFieldType",
-               absl::StrCat(kComplete, "S items:c\n{\"count\":\"x\"}\n", kTail),
-               9, "count"},
-        Damage{"UnknownField",
-               absl::StrCat(kComplete, "S items:c\n{\"nope\":1}\n", kTail), 9,
-               "nope"},
-        Damage{"UnknownOperation",
-               absl::StrCat(kComplete, "X items:c\n", kTail), 8,
-               "expected a record line"},
-        Damage{"MissingSpace", absl::StrCat(kComplete, "Sitems:c\n{}\n", kTail),
-               8, "expected a record line"},
-        Damage{"DeleteWithValue",
-               absl::StrCat(kComplete, "D items:c\n{}\n", kTail), 9,
-               "must be followed by an empty line"},
-        Damage{"SetWithoutValue",
-               absl::StrCat(kComplete, "S items:c\n\n", kTail), 9,
-               "empty value line"},
-        Damage{"InvalidKey",
-               absl::StrCat(kComplete, "S items:bad\x01key\n{}\n", kTail), 8,
-               "position 3"},
-        Damage{"BlankLine", absl::StrCat(kComplete, "\n", kTail), 8,
-               "expected a record line"},
-        Damage{"DamagedLastCompleteRecord",
-               absl::StrCat(kComplete, "S items:c\n{\"name\":\n"), 9,
-               "key \"c\""}),
+    ::testing::ValuesIn(DamagedFiles()),
     [](const ::testing::TestParamInfo<Damage>& info) {
       return std::string(info.param.name);
     });

@@ -74,31 +74,12 @@ path under /etc/persist/schema.
 {{- printf "proto-%d-%s" .index (base .path) -}}
 {{- end -}}
 
-{{/* Fails unless every key of .map is in .allowed; .where names the value. */}}
-{{- define "persist.checkKeys" -}}
-{{- range $key, $_ := .map -}}
-{{- if not (has $key $.allowed) -}}
-{{- fail (printf "%s.%s is not a setting of this chart; known: %s" $.where $key (join ", " $.allowed)) -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
-
-{{/* Fails on values that cannot make a working persistd. */}}
+{{/*
+Fails on values that cannot make a working persistd. values.schema.json has
+already checked each value on its own (types, enums, patterns, unknown
+keys); these are the rules between values.
+*/}}
 {{- define "persist.validate" -}}
-{{- $c := .Values.config -}}
-{{- include "persist.checkKeys" (dict "where" "config" "map" $c "allowed" (list "defaultDurability" "syncInterval" "autoShrink" "recovery" "limits")) -}}
-{{- include "persist.checkKeys" (dict "where" "config.autoShrink" "map" $c.autoShrink "allowed" (list "disabled" "checkInterval" "ratio" "minFileBytes")) -}}
-{{- include "persist.checkKeys" (dict "where" "config.recovery" "map" $c.recovery "allowed" (list "skipCorrupt" "ignoreUnknownFields")) -}}
-{{- include "persist.checkKeys" (dict "where" "config.limits" "map" $c.limits "allowed" (list "maxMessageBytes" "maxPageSize")) -}}
-{{- include "persist.checkKeys" (dict "where" "schema" "map" .Values.schema "allowed" (list "protoFiles" "descriptorSetBase64")) -}}
-{{- if not (has (upper (default "" $c.defaultDurability)) (list "" "MEMORY" "ASYNC" "WRITE" "FSYNC")) -}}
-{{- fail (printf "config.defaultDurability %q: use MEMORY, ASYNC, WRITE or FSYNC" $c.defaultDurability) -}}
-{{- end -}}
-{{- range $where, $d := dict "config.syncInterval" $c.syncInterval "config.autoShrink.checkInterval" $c.autoShrink.checkInterval -}}
-{{- if and $d (not (regexMatch "^[0-9]{1,12}(\\.[0-9]{1,9})?s$" (toString $d))) -}}
-{{- fail (printf "%s %q: a protobuf JSON duration, seconds with a trailing s, such as \"1s\", \"0.25s\" or \"60s\"" $where (toString $d)) -}}
-{{- end -}}
-{{- end -}}
 {{- $schema := .Values.schema -}}
 {{- if and $schema.protoFiles $schema.descriptorSetBase64 -}}
 {{- fail "schema: give protoFiles or descriptorSetBase64, not both" -}}
@@ -106,25 +87,11 @@ path under /etc/persist/schema.
 {{- if and (or $schema.protoFiles $schema.descriptorSetBase64) (not .Values.maps) -}}
 {{- fail "maps: a schema is given but no maps; list the maps to serve as {name, type}" -}}
 {{- end -}}
-{{- range $i, $f := $schema.protoFiles -}}
-{{- $path := required (printf "schema.protoFiles[%d].path is required" $i) $f.path -}}
-{{- if or (not (regexMatch "^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*\\.proto$" $path)) (contains ".." $path) -}}
-{{- fail (printf "schema.protoFiles[%d].path %q: a relative path of a .proto file, such as shop/v1/order.proto" $i $path) -}}
-{{- end -}}
-{{- $_ := required (printf "schema.protoFiles[%d].content is required (%s)" $i $path) $f.content -}}
-{{- end -}}
 {{- if $schema.descriptorSetBase64 -}}
 {{- $b64 := regexReplaceAll "\\s" $schema.descriptorSetBase64 "" -}}
 {{- if ne (b64enc (b64dec $b64)) $b64 -}}
 {{- fail "schema.descriptorSetBase64 is not base64 (make it with: base64 -w0 set.binpb)" -}}
 {{- end -}}
-{{- end -}}
-{{- range $i, $m := .Values.maps -}}
-{{- $name := required (printf "maps[%d].name is required" $i) $m.name -}}
-{{- if not (regexMatch "^[A-Za-z0-9_.-]{1,128}$" $name) -}}
-{{- fail (printf "maps[%d].name %q: 1 to 128 characters of [A-Za-z0-9_.-]" $i $name) -}}
-{{- end -}}
-{{- $_ := required (printf "maps[%d].type is required (the full name of a message)" $i) $m.type -}}
 {{- end -}}
 {{- if and .Values.tls.enabled (not .Values.tls.secretName) -}}
 {{- fail "tls.secretName is required with tls.enabled: an existing Secret with tls.crt and tls.key" -}}
@@ -140,6 +107,20 @@ path under /etc/persist/schema.
 {{- if include "persist.healthPortOn" . -}}{{- $ports = append $ports (int .Values.ports.health) -}}{{- end -}}
 {{- if ne (len $ports) (len (uniq $ports)) -}}
 {{- fail (printf "ports: grpc, metrics and health must differ (%v)" $ports) -}}
+{{- end -}}
+{{- if and .Values.persistence.enabled .Values.persistence.existingClaim (gt (int .Values.replicaCount) 1) -}}
+{{- fail (printf "persistence.existingClaim: one claim is one store, so replicaCount must be 1 (not %d); leave existingClaim empty for a claim per pod" (int .Values.replicaCount)) -}}
+{{- end -}}
+{{- range $i, $v := .Values.extraVolumes -}}
+{{- if has $v.name (list "config" "data") -}}
+{{- fail (printf "extraVolumes[%d].name %q is the chart's own volume; pick another name" $i $v.name) -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $m := .Values.extraVolumeMounts -}}
+{{- $at := clean $m.mountPath -}}
+{{- if or (eq $at "/data") (hasPrefix "/data/" $at) (eq $at "/etc/persist") (hasPrefix "/etc/persist/" $at) -}}
+{{- fail (printf "extraVolumeMounts[%d].mountPath %q is inside the chart's /data or /etc/persist; mount elsewhere" $i $m.mountPath) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -201,4 +182,23 @@ persistd's defaults apply.
 {{- $_ := set $cfg "healthListen" (printf "%s:%d" $v.listenAddress (int $v.ports.health)) -}}
 {{- end -}}
 {{- toPrettyJson $cfg -}}
+{{- end -}}
+
+{{/* The ClusterIP Service of the metrics port. */}}
+{{- define "persist.metricsName" -}}
+{{- printf "%s-metrics" (include "persist.fullname" . | trunc 55 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/* A list of Kubernetes objects from values, through tpl: (dict "value" <list> "context" $). */}}
+{{- define "persist.tplYaml" -}}
+{{- tpl (toYaml .value) .context -}}
+{{- end -}}
+
+{{/* PromQL label matchers for this release's persistd series. */}}
+{{- define "persist.promSelector" -}}
+{{- with .Values.metrics.prometheusRule.selector -}}
+{{- . -}}
+{{- else -}}
+{{- printf "job=%q,namespace=%q" (include "persist.metricsName" .) .Release.Namespace -}}
+{{- end -}}
 {{- end -}}

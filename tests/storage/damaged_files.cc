@@ -1,0 +1,41 @@
+#include "tests/storage/damaged_files.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace persist::testing {
+
+std::vector<Damage> DamagedFiles() {
+  const std::string tail = "S items:last\n{\"name\":\"L\"}\n";
+  return {
+      {"InvalidJson", absl::StrCat(kComplete, "S items:c\n{\"name\":}\n", tail),
+       9, "key \"c\""},
+      {"WrongFieldType",
+       absl::StrCat(kComplete, "S items:c\n{\"count\":\"x\"}\n", tail), 9,
+       "count"},
+      {"UnknownField", absl::StrCat(kComplete, "S items:c\n{\"nope\":1}\n", tail),
+       9, "nope"},
+      {"UnknownOperation", absl::StrCat(kComplete, "X items:c\n", tail), 8,
+       "expected a record line"},
+      {"MissingSpace", absl::StrCat(kComplete, "Sitems:c\n{}\n", tail), 8,
+       "expected a record line"},
+      {"DeleteWithValue", absl::StrCat(kComplete, "D items:c\n{}\n", tail), 9,
+       "must be followed by an empty line"},
+      {"SetWithoutValue", absl::StrCat(kComplete, "S items:c\n\n", tail), 9,
+       "empty value line"},
+      {"InvalidKey", absl::StrCat(kComplete, "S items:bad\x01key\n{}\n", tail),
+       8, "position 3"},
+      {"BlankLine", absl::StrCat(kComplete, "\n", tail), 8,
+       "expected a record line"},
+      {"DamagedLastCompleteRecord",
+       absl::StrCat(kComplete, "S items:c\n{\"name\":\n"), 9, "key \"c\""},
+      // CRLF line ends (a file edited on Windows): the key gets a '\r'.
+      {"CrlfLineEnds",
+       absl::StrCat(kComplete, "S items:c\r\n{\"name\":\"C\"}\r\n", tail), 8,
+       "position 1"},
+      // A record without its value line, before a good record.
+      {"RecordWithoutValue",
+       absl::StrCat(kComplete, "S items:c\n", tail), 9, "has no value line"},
+  };
+}
+
+}  // namespace persist::testing
