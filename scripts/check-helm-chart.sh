@@ -134,7 +134,9 @@ if [[ ! -x $promtool ]]; then
 fi
 all=()
 for set_name in "${sets[@]}"; do all+=("$work/$set_name.yaml"); done
-python3 helm/promtool_check.py "$promtool" "${all[@]}"
+promql=$(python3 helm/promtool_check.py "$promtool" "${all[@]}")
+echo "$promql"
+promql_sets=$(grep -c 'unit tests' <<<"$promql" || true)
 
 echo "check-helm-chart: yamllint (helm/yamllint.yaml)"
 yamllint -c helm/yamllint.yaml -f parsable --strict \
@@ -191,4 +193,4 @@ caught=${selftest#self-test: }
 caught=$((2 + ${caught%% passed*}))
 
 printf 'check-helm-chart: %s\n' "${lines[@]}"
-echo "check-helm-chart: $((${#sets[@]} - ${#readme_sets[@]})) values sets and ${#readme_sets[@]} README install commands rendered and validated, ${#started[@]} served by persistd (${#not_started[@]} not started), $refused invalid sets refused, $caught broken manifests caught, yamllint clean"
+echo "check-helm-chart: $((${#sets[@]} - ${#readme_sets[@]})) values sets and ${#readme_sets[@]} README install commands rendered and validated, ${#started[@]} served by persistd (${#not_started[@]} not started), promtool: alerts unit-tested and PromQL parsed in $promql_sets streams, $refused invalid sets refused, $caught broken manifests caught, yamllint clean"

@@ -2,19 +2,24 @@
 // Helm: the same template engine (text/template with missingkey=zero, sprig's
 // TxtFuncMap without env/expandenv, and Helm's include, tpl, required, fail,
 // toYaml, fromYaml, fromYamlArray, toJson, fromJson, fromJsonArray, lookup),
-// the same values (values.yaml coalesced with -f files, which are
-// deep-merged in order; a null in a -f file deletes the chart's default; YAML
-// numbers are float64, as Helm reads them through sigs.k8s.io/yaml), the same
-// .Release, .Chart, .Capabilities and .Template, and the same output: a
-// multi-document YAML stream in Helm's install order, each document headed
-// "# Source: <chart>/templates/<file>", empty documents dropped, NOTES.txt and
-// _*.tpl files not emitted. Not implemented: --set, .Files, subcharts,
-// hooks, toToml, values.schema.json and the "<no value>" strict mode.
+// the same values (values.yaml coalesced with the user's values: -f files
+// deep-merged in order, then --set, --set-string and --set-file assigned
+// into them with Helm's syntax and types; a null deletes the chart's
+// default; YAML numbers are float64, as Helm reads them through
+// sigs.k8s.io/yaml), values.schema.json applied to the result with Helm's
+// library and messages, the same .Release, .Chart, .Capabilities, .Template
+// and .Files (the chart's other files, less what .helmignore ignores), and
+// the same output: a multi-document YAML stream in Helm's install order,
+// hooks (helm test pods among them) after the rest, each document headed
+// "# Source: <chart>/templates/<file>", empty documents dropped, NOTES.txt
+// and _*.tpl files not emitted. Not implemented: --set-json,
+// --set-literal, subcharts, toToml and the "<no value>" strict mode.
 //
 // Built in GOPATH mode from Debian's packages (scripts/check-helm-chart.sh):
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go build -o render ./helm/render
-//	render --chart helm/persist --name persist --namespace default -f x.yaml
+//	render --chart helm/persist --name persist --namespace default -f x.yaml \
+//	  --set image.tag=1.2 --set-file 'schema.protoFiles[0].content=a.proto'
 package main
 
 import (
@@ -140,69 +145,68 @@ func main() {
 	}
 }
 
-// The parts of a chart that are not .Files.
-func isChartPart(name string) bool {
-	switch name {
-	case "Chart.yaml", "Chart.lock", "values.yaml", "values.schema.json", "requirements.yaml", "requirements.lock":
-		return true
-	}
-	return strings.HasPrefix(name, "templates/") || strings.HasPrefix(name, "charts/")
+// chart is a chart folder as Helm's loader reads it.
+type chart struct {
+	meta      *Metadata
+	defaults  map[string]interface{} // values.yaml
+	schema    []byte                 // values.schema.json, or nil
+	templates map[string]string      // by "<chart>/templates/<path>"
+	files     Files                  // the rest: .Files
 }
 
-func render(chartDir, name, namespace string, opts valueOptions) (string, error) {
+func loadChart(chartDir string) (*chart, error) {
 	meta, err := loadMetadata(chartDir)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	all, err := chartFiles(chartDir)
 	if err != nil {
+		return nil, err
+	}
+	c := &chart{meta: meta, defaults: map[string]interface{}{}, schema: all["values.schema.json"],
+		templates: map[string]string{}, files: Files{}}
+	for _, n := range sortedKeys(all) {
+		switch {
+		case strings.HasPrefix(n, "charts/") || n == "requirements.yaml":
+			return nil, fmt.Errorf("%s: subcharts are not implemented", n)
+		case n == "values.yaml":
+			if err := yaml.Unmarshal(all[n], &c.defaults); err != nil {
+				return nil, fmt.Errorf("failed to parse values.yaml: %v", err)
+			}
+			if c.defaults == nil {
+				c.defaults = map[string]interface{}{}
+			}
+		case strings.HasPrefix(n, "templates/"):
+			c.templates[path.Join(meta.Name, n)] = string(all[n])
+		case n != "Chart.yaml" && n != "Chart.lock" && n != "values.schema.json":
+			c.files[n] = all[n]
+		}
+	}
+	return c, nil
+}
+
+func render(chartDir, name, namespace string, opts valueOptions) (string, error) {
+	c, err := loadChart(chartDir)
+	if err != nil {
 		return "", err
-	}
-	for n := range all {
-		if strings.HasPrefix(n, "charts/") || n == "requirements.yaml" {
-			return "", fmt.Errorf("%s: subcharts are not implemented", n)
-		}
-	}
-	defaults := map[string]interface{}{}
-	if data, ok := all["values.yaml"]; ok {
-		if err := yaml.Unmarshal(data, &defaults); err != nil {
-			return "", fmt.Errorf("failed to parse values.yaml: %v", err)
-		}
-		if defaults == nil {
-			defaults = map[string]interface{}{}
-		}
 	}
 	user, err := userValues(opts)
 	if err != nil {
 		return "", err
 	}
-	values := coalesce(user, defaults)
-	if schema, ok := all["values.schema.json"]; ok {
-		if err := validateValues(meta.Name, schema, values); err != nil {
+	values := coalesce(user, c.defaults)
+	if c.schema != nil {
+		if err := validateValues(c.meta.Name, c.schema, values); err != nil {
 			return "", err
 		}
 	}
-	files := Files{}
-	for n, data := range all {
-		if !isChartPart(n) {
-			files[n] = data
-		}
-	}
-
-	caps := &Capabilities{
-		KubeVersion: KubeVersion{Version: kubeVersion, Major: "1", Minor: "33"},
-		APIVersions: VersionSet{"v1", "apps/v1", "policy/v1", "batch/v1",
-			"networking.k8s.io/v1", "rbac.authorization.k8s.io/v1",
-			"autoscaling/v2", "storage.k8s.io/v1"},
-		HelmVersion: map[string]string{"Version": "v3-compatible (helm/render)"},
-	}
-	if meta.KubeVersion != "" {
-		c, err := semver.NewConstraint(meta.KubeVersion)
+	if c.meta.KubeVersion != "" {
+		k, err := semver.NewConstraint(c.meta.KubeVersion)
 		if err != nil {
-			return "", fmt.Errorf("Chart.yaml: kubeVersion %q: %v", meta.KubeVersion, err)
+			return "", fmt.Errorf("Chart.yaml: kubeVersion %q: %v", c.meta.KubeVersion, err)
 		}
-		if !c.Check(semver.MustParse(kubeVersion)) {
-			return "", fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", meta.KubeVersion, kubeVersion)
+		if !k.Check(semver.MustParse(kubeVersion)) {
+			return "", fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", c.meta.KubeVersion, kubeVersion)
 		}
 	}
 	top := map[string]interface{}{
@@ -211,39 +215,51 @@ func render(chartDir, name, namespace string, opts valueOptions) (string, error)
 			"Name": name, "Namespace": namespace, "IsUpgrade": false,
 			"IsInstall": true, "Revision": 1, "Service": "Helm",
 		},
-		"Chart":        meta,
-		"Capabilities": caps,
-		"Files":        files,
+		"Chart": c.meta,
+		"Capabilities": &Capabilities{
+			KubeVersion: KubeVersion{Version: kubeVersion, Major: "1", Minor: "33"},
+			APIVersions: VersionSet{"v1", "apps/v1", "policy/v1", "batch/v1",
+				"networking.k8s.io/v1", "rbac.authorization.k8s.io/v1",
+				"autoscaling/v2", "storage.k8s.io/v1"},
+			HelmVersion: map[string]string{"Version": "v3-compatible (helm/render)"},
+		},
+		"Files": c.files,
 	}
-
-	// Every file under templates/, named "<chart>/templates/<path>" as Helm
-	// names them.
-	var names []string
-	sources := map[string]string{}
-	for _, n := range sortedKeys(all) {
-		if strings.HasPrefix(n, "templates/") {
-			full := path.Join(meta.Name, n)
-			names = append(names, full)
-			sources[full] = string(all[n])
-		}
+	manifests, hooks, err := execute(c, top)
+	if err != nil {
+		return "", err
 	}
+	byKind(manifests)
+	byKind(hooks)
+	var stream strings.Builder
+	for _, m := range append(manifests, hooks...) {
+		fmt.Fprintf(&stream, "---\n# Source: %s\n%s\n", m.source, m.content)
+	}
+	return stream.String(), nil
+}
 
+type manifest struct {
+	source, content, kind string
+}
+
+// execute runs every template but the partials and splits the output into
+// documents: the release's, and hooks (those with a helm.sh/hook
+// annotation, helm test pods among them), in template order.
+func execute(c *chart, top map[string]interface{}) (manifests, hooks []manifest, err error) {
+	names := make([]string, 0, len(c.templates))
+	for n := range c.templates {
+		names = append(names, n)
+	}
+	sort.Strings(names)
 	root := template.New("gotpl")
 	root.Option("missingkey=zero")
 	includedNames := map[string]int{}
 	root.Funcs(funcMap(root, includedNames))
 	for _, n := range names {
-		if _, err := root.New(n).Parse(sources[n]); err != nil {
-			return "", fmt.Errorf("parse error in %s: %v", n, err)
+		if _, err := root.New(n).Parse(c.templates[n]); err != nil {
+			return nil, nil, fmt.Errorf("parse error in %s: %v", n, err)
 		}
 	}
-
-	type manifest struct {
-		source, content, kind string
-	}
-	// Documents with a helm.sh/hook annotation are hooks (tests among
-	// them): helm template prints them after the release's manifests.
-	var manifests, hooks []manifest
 	for _, n := range names {
 		base := path.Base(n)
 		if strings.HasPrefix(base, "_") {
@@ -254,11 +270,11 @@ func render(chartDir, name, namespace string, opts valueOptions) (string, error)
 			vals[k] = v
 		}
 		vals["Template"] = map[string]interface{}{
-			"Name": n, "BasePath": path.Join(meta.Name, "templates"),
+			"Name": n, "BasePath": path.Join(c.meta.Name, "templates"),
 		}
 		var buf strings.Builder
 		if err := root.ExecuteTemplate(&buf, n, vals); err != nil {
-			return "", cleanupError(err)
+			return nil, nil, cleanupError(err)
 		}
 		if base == "NOTES.txt" {
 			continue // rendered (its errors count) but not a manifest
@@ -272,7 +288,7 @@ func render(chartDir, name, namespace string, opts valueOptions) (string, error)
 				} `json:"metadata"`
 			}
 			if err := yaml.Unmarshal([]byte(doc), &head); err != nil {
-				return "", fmt.Errorf("YAML parse error on %s: %v", n, err)
+				return nil, nil, fmt.Errorf("YAML parse error on %s: %v", n, err)
 			}
 			m := manifest{n, doc, head.Kind}
 			if _, ok := head.Metadata.Annotations["helm.sh/hook"]; ok {
@@ -282,6 +298,12 @@ func render(chartDir, name, namespace string, opts valueOptions) (string, error)
 			}
 		}
 	}
+	return manifests, hooks, nil
+}
+
+// byKind sorts in Helm's install order, stable within a kind; kinds it does
+// not list come last, by name.
+func byKind(ms []manifest) {
 	rank := func(kind string) int {
 		for i, k := range installOrder {
 			if k == kind {
@@ -290,22 +312,13 @@ func render(chartDir, name, namespace string, opts valueOptions) (string, error)
 		}
 		return len(installOrder)
 	}
-	byKind := func(ms []manifest) {
-		sort.SliceStable(ms, func(i, j int) bool {
-			a, b := rank(ms[i].kind), rank(ms[j].kind)
-			if a == b && a == len(installOrder) {
-				return ms[i].kind < ms[j].kind
-			}
-			return a < b
-		})
-	}
-	byKind(manifests)
-	byKind(hooks)
-	var stream strings.Builder
-	for _, m := range append(manifests, hooks...) {
-		fmt.Fprintf(&stream, "---\n# Source: %s\n%s\n", m.source, m.content)
-	}
-	return stream.String(), nil
+	sort.SliceStable(ms, func(i, j int) bool {
+		a, b := rank(ms[i].kind), rank(ms[j].kind)
+		if a == b && a == len(installOrder) {
+			return ms[i].kind < ms[j].kind
+		}
+		return a < b
+	})
 }
 
 func loadMetadata(chartDir string) (*Metadata, error) {
