@@ -10,20 +10,24 @@
 
 namespace persist {
 
-LogSink StderrLogSink() {
-  return [](LogLevel level, absl::string_view message) {
+LogSink TextLogSink(FILE* out, absl::string_view source) {
+  return [out, source = std::string(source)](LogLevel level,
+                                             absl::string_view message) {
     const char tag = level == LogLevel::kInfo      ? 'I'
                      : level == LogLevel::kWarning ? 'W'
                                                    : 'E';
     // One fwrite per line so that concurrent lines do not interleave.
     const std::string line =
-        absl::StrCat("persist ", absl::string_view(&tag, 1), " ",
+        absl::StrCat(source, " ", absl::string_view(&tag, 1), " ",
                      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
                                       absl::UTCTimeZone()),
                      " ", message, "\n");
-    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fwrite(line.data(), 1, line.size(), out);
+    std::fflush(out);
   };
 }
+
+LogSink StderrLogSink() { return TextLogSink(stderr, "persist"); }
 
 LogSink JsonLogSink(FILE* out, absl::string_view source) {
   return [out, source = QuoteJsonString(source)](LogLevel level,

@@ -15,7 +15,12 @@ enum class LogLevel { kInfo, kWarning, kError };
 // Receives one complete message per call, from any thread.
 using LogSink = std::function<void(LogLevel, absl::string_view message)>;
 
-// Writes "persist <I|W|E> <UTC time> <message>" lines to stderr.
+// Writes "<source> <I|W|E> <UTC time> <message>" lines to `out`, flushed
+// one by one. `source` names the component ("persist" for the engine,
+// "persistd" for the server).
+LogSink TextLogSink(FILE* out, absl::string_view source);
+
+// TextLogSink(stderr, "persist"): the engine's default.
 LogSink StderrLogSink();
 
 // Writes one JSON object per line to `out`, for log collectors:

@@ -22,6 +22,15 @@ absl::StatusOr<HostAndPort> SplitHostPort(absl::string_view address);
 // `address` with `port` for its port (the port a server really got).
 std::string HostPort(absl::string_view address, int port);
 
+// "localhost", 127.0.0.0/8 or [::1]: only this machine reaches it.
+bool IsLoopback(absl::string_view host);
+
+// OK if a server may listen on `address` now: Unavailable saying "the port
+// is in use" (or why else it cannot be bound), naming `setting`, if not.
+// A server's own error for the same is a dump of gRPC's internal state.
+absl::Status CheckCanListen(absl::string_view address,
+                            absl::string_view setting);
+
 }  // namespace persist::service
 
 #endif  // PERSIST_SERVICE_HOST_PORT_H_

@@ -5,12 +5,28 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "httplib.h"
 #include "service/host_port.h"
 #include "service/prometheus_text.h"
 
 namespace persist::service {
-namespace {}  // namespace
+namespace {
+
+// The largest request the port takes: its request line, headers and body.
+constexpr size_t kMaxRequestBytes = 1024;
+
+size_t RequestBytes(const httplib::Request& req) {
+  // "GET /metrics HTTP/1.1\r\n", then "name: value\r\n" per header.
+  size_t bytes = req.method.size() + 1 + req.target.size() + 1 +
+                 req.version.size() + 2;
+  for (const auto& [name, value] : req.headers) {
+    bytes += name.size() + 2 + value.size() + 2;
+  }
+  return bytes + 2 + req.body.size();
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const std::string& address, std::function<std::string()> render) {
@@ -37,12 +53,19 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   // bodies, GET only, and connections that do not linger (a kept-alive
   // idle one would hold a thread, and delay shutdown, for seconds).
   server->new_task_queue = [] { return new httplib::ThreadPool(2); };
-  server->set_payload_max_length(1024);
+  server->set_payload_max_length(kMaxRequestBytes);
   server->set_read_timeout(2);
   server->set_write_timeout(2);
   server->set_keep_alive_max_count(1);
   server->set_pre_routing_handler(
       [](const httplib::Request& req, httplib::Response& res) {
+        if (RequestBytes(req) > kMaxRequestBytes) {
+          res.status = 431;  // Request Header Fields Too Large
+          res.set_content("persistd: requests to this port take at most 1 "
+                          "KiB\n",
+                          "text/plain");
+          return httplib::Server::HandlerResponse::Handled;
+        }
         if (req.method == "GET" || req.method == "HEAD") {
           return httplib::Server::HandlerResponse::Unhandled;
         }
@@ -57,6 +80,9 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   server->Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("persistd: metrics at /metrics\n", "text/plain");
   });
+  if (split->port != 0) {
+    PERSIST_RETURN_IF_ERROR(CheckCanListen(address, "--metrics_listen"));
+  }
   if (port == 0) {
     port = server->bind_to_any_port(host);
   } else if (!server->bind_to_port(host, port)) {

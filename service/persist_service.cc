@@ -99,7 +99,13 @@ absl::Status PersistService::FitsReply(const google::protobuf::Message& reply,
 }
 
 absl::StatusOr<Store*> PersistService::Begin(
-    const grpc::CallbackServerContext& context, bool write) const {
+    const grpc::CallbackServerContext& context, const UnaryCall& call,
+    bool write) const {
+  if (!call.admitted()) {
+    return absl::UnavailableError(
+        "persistd is shutting down; retry on another replica or once it "
+        "restarts");
+  }
   if (options_.auth != nullptr) {
     PERSIST_RETURN_IF_ERROR(options_.auth->Check(context, write));
   }
@@ -112,10 +118,12 @@ absl::StatusOr<Store*> PersistService::Begin(
 }
 
 absl::StatusOr<PersistService::WriteTarget> PersistService::PrepareWrite(
-    const grpc::CallbackServerContext& context, const std::string& map_name,
+    const grpc::CallbackServerContext& context, const UnaryCall& call,
+    const std::string& map_name,
     v1::Durability durability, const v1::Precondition& precondition) const {
   WriteTarget target;
-  PERSIST_ASSIGN_OR_RETURN(Store * store, Begin(context, /*write=*/true));
+  PERSIST_ASSIGN_OR_RETURN(Store * store,
+                           Begin(context, call, /*write=*/true));
   PERSIST_ASSIGN_OR_RETURN(target.map, store->GetMap(map_name));
   PERSIST_ASSIGN_OR_RETURN(target.options,
                            MakeWriteOptions(durability, precondition));
@@ -150,8 +158,8 @@ absl::StatusOr<WriteOptions> PersistService::MakeWriteOptions(
 grpc::ServerUnaryReactor* PersistService::Get(
     grpc::CallbackServerContext* context, const v1::GetRequest* request,
     v1::GetResponse* response) {
-  const UnaryCall call(context, counters_.get);
-  absl::StatusOr<Store*> store = Begin(*context, /*write=*/false);
+  const UnaryCall call(context, counters_.get, &drain_);
+  absl::StatusOr<Store*> store = Begin(*context, call, /*write=*/false);
   if (!store.ok()) return call.Finish(store.status());
   absl::StatusOr<DynamicMap*> map = (*store)->GetMap(request->map());
   if (!map.ok()) return call.Finish(map.status());
@@ -172,9 +180,9 @@ grpc::ServerUnaryReactor* PersistService::Get(
 grpc::ServerUnaryReactor* PersistService::Set(
     grpc::CallbackServerContext* context, const v1::SetRequest* request,
     v1::SetResponse* response) {
-  const UnaryCall call(context, counters_.set);
+  const UnaryCall call(context, counters_.set, &drain_);
   absl::StatusOr<WriteTarget> target = PrepareWrite(
-      *context, request->map(), request->durability(), request->precondition());
+      *context, call, request->map(), request->durability(), request->precondition());
   if (!target.ok()) return call.Finish(target.status());
   absl::StatusOr<std::unique_ptr<Message>> value =
       UnpackValue(*target->map, request->key(), request->value());
@@ -195,9 +203,9 @@ grpc::ServerUnaryReactor* PersistService::Set(
 grpc::ServerUnaryReactor* PersistService::Delete(
     grpc::CallbackServerContext* context, const v1::DeleteRequest* request,
     v1::DeleteResponse* response) {
-  const UnaryCall call(context, counters_.del);
+  const UnaryCall call(context, counters_.del, &drain_);
   absl::StatusOr<WriteTarget> target = PrepareWrite(
-      *context, request->map(), request->durability(), request->precondition());
+      *context, call, request->map(), request->durability(), request->precondition());
   if (!target.ok()) return call.Finish(target.status());
   target->map->StartDelete(request->key(), target->options,
                            [call,
@@ -212,9 +220,9 @@ grpc::ServerUnaryReactor* PersistService::Delete(
 grpc::ServerUnaryReactor* PersistService::Update(
     grpc::CallbackServerContext* context, const v1::UpdateRequest* request,
     v1::UpdateResponse* response) {
-  const UnaryCall call(context, counters_.update);
+  const UnaryCall call(context, counters_.update, &drain_);
   absl::StatusOr<WriteTarget> target = PrepareWrite(
-      *context, request->map(), request->durability(), request->precondition());
+      *context, call, request->map(), request->durability(), request->precondition());
   if (!target.ok()) return call.Finish(target.status());
   DynamicMap* const map = target->map;
   const google::protobuf::FieldMask& mask = request->update_mask();
@@ -272,8 +280,8 @@ grpc::ServerUnaryReactor* PersistService::Update(
 grpc::ServerUnaryReactor* PersistService::List(
     grpc::CallbackServerContext* context, const v1::ListRequest* request,
     v1::ListResponse* response) {
-  const UnaryCall call(context, counters_.list);
-  absl::StatusOr<Store*> store = Begin(*context, /*write=*/false);
+  const UnaryCall call(context, counters_.list, &drain_);
+  absl::StatusOr<Store*> store = Begin(*context, call, /*write=*/false);
   if (!store.ok()) return call.Finish(store.status());
   absl::StatusOr<DynamicMap*> map = (*store)->GetMap(request->map());
   if (!map.ok()) return call.Finish(map.status());
@@ -306,8 +314,8 @@ grpc::ServerUnaryReactor* PersistService::List(
 grpc::ServerUnaryReactor* PersistService::Shrink(
     grpc::CallbackServerContext* context, const v1::ShrinkRequest*,
     v1::ShrinkResponse* response) {
-  const UnaryCall call(context, counters_.shrink);
-  absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
+  const UnaryCall call(context, counters_.shrink, &drain_);
+  absl::StatusOr<Store*> store = Begin(*context, call, /*write=*/true);
   if (!store.ok()) return call.Finish(store.status());
   // It reads and writes the whole file on the store's shrink thread; this
   // server thread goes back to serving.
@@ -330,8 +338,8 @@ grpc::ServerUnaryReactor* PersistService::Shrink(
 grpc::ServerUnaryReactor* PersistService::Flush(
     grpc::CallbackServerContext* context, const v1::FlushRequest*,
     v1::FlushResponse*) {
-  const UnaryCall call(context, counters_.flush);
-  absl::StatusOr<Store*> store = Begin(*context, /*write=*/true);
+  const UnaryCall call(context, counters_.flush, &drain_);
+  absl::StatusOr<Store*> store = Begin(*context, call, /*write=*/true);
   if (!store.ok()) return call.Finish(store.status());
   (*store)->StartFlush([call](absl::Status status) {
     call.Finish(status);
@@ -342,8 +350,8 @@ grpc::ServerUnaryReactor* PersistService::Flush(
 grpc::ServerUnaryReactor* PersistService::Stats(
     grpc::CallbackServerContext* context, const v1::StatsRequest*,
     v1::StatsResponse* response) {
-  const UnaryCall call(context, counters_.stats);
-  absl::StatusOr<Store*> store = Begin(*context, /*write=*/false);
+  const UnaryCall call(context, counters_.stats, &drain_);
+  absl::StatusOr<Store*> store = Begin(*context, call, /*write=*/false);
   if (!store.ok()) return call.Finish(store.status());
   const StoreStats stats = (*store)->Stats();
   for (const MapStats& map : stats.maps) {
@@ -370,8 +378,8 @@ grpc::ServerUnaryReactor* PersistService::Stats(
 grpc::ServerUnaryReactor* PersistService::ListMaps(
     grpc::CallbackServerContext* context, const v1::ListMapsRequest*,
     v1::ListMapsResponse* response) {
-  const UnaryCall call(context, counters_.list_maps);
-  absl::StatusOr<Store*> store = Begin(*context, /*write=*/false);
+  const UnaryCall call(context, counters_.list_maps, &drain_);
+  absl::StatusOr<Store*> store = Begin(*context, call, /*write=*/false);
   if (!store.ok()) return call.Finish(store.status());
   for (const DynamicMap* map : (*store)->Maps()) {
     v1::MapInfo* info = response->add_maps();

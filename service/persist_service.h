@@ -13,7 +13,9 @@
 
 #include "persist/v1/persist.grpc.pb.h"
 #include "service/message_limits.h"
+#include "service/call_drain.h"
 #include "service/rpc_metrics.h"
+#include "service/unary_call.h"
 #include "service/token_auth.h"
 #include "storage/durability.h"
 #include "storage/store.h"
@@ -45,6 +47,13 @@ class PersistService final : public persist::v1::Persist::CallbackService {
 
   // The store to serve, once it is open. Call once.
   void SetStore(Store* store);
+
+  // Stopping: new calls answer UNAVAILABLE from now on; returns once the
+  // calls in flight finished and clients stopped sending (call_drain.h),
+  // or at `deadline`.
+  CallDrain::Result Drain(absl::Duration quiet, absl::Time deadline) {
+    return drain_.Drain(quiet, deadline);
+  }
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
                                 const v1::GetRequest* request,
@@ -84,7 +93,7 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   // The store for a call: checks the call's token (if tokens are
   // configured) and that the store is loaded.
   absl::StatusOr<Store*> Begin(const grpc::CallbackServerContext& context,
-                               bool write) const;
+                               const UnaryCall& call, bool write) const;
   // What a Set, Delete or Update writes to, once the call is authorized,
   // the store loaded, the map found and the options valid.
   struct WriteTarget {
@@ -92,7 +101,8 @@ class PersistService final : public persist::v1::Persist::CallbackService {
     WriteOptions options;
   };
   absl::StatusOr<WriteTarget> PrepareWrite(
-      const grpc::CallbackServerContext& context, const std::string& map_name,
+      const grpc::CallbackServerContext& context, const UnaryCall& call,
+      const std::string& map_name,
       v1::Durability durability, const v1::Precondition& precondition) const;
   // ResourceExhausted if `reply` is larger than a reply may be: a value
   // stored by other means than this server's Set (its limit keeps every
@@ -103,6 +113,7 @@ class PersistService final : public persist::v1::Persist::CallbackService {
       v1::Durability durability, const v1::Precondition& precondition) const;
 
   std::atomic<Store*> store_{nullptr};
+  CallDrain drain_;
   const ServiceOptions options_;
   const Counters counters_;
 };

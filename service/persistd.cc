@@ -27,6 +27,8 @@
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "base/command_line.h"
+#include "service/host_port.h"
 #include "service/metrics_endpoint.h"
 #include "service/persist_service.h"
 #include "service/persistd_flags.h"
@@ -157,6 +159,18 @@ int FailToOpen(const v1::ServerConfig& config, const absl::Status& status) {
   return 1;
 }
 
+// Bearer tokens in plaintext can be read by anyone who sees the traffic:
+// fine on loopback, not on an address other machines reach.
+void WarnOfPlaintextTokens(const v1::ServerConfig& config) {
+  if (!config.tls().cert_file().empty()) return;
+  absl::StatusOr<HostAndPort> listen = SplitHostPort(config.listen());
+  if (!listen.ok() || IsLoopback(listen->host)) return;
+  Log().Warning(absl::StrCat(
+      "bearer tokens are accepted over plaintext on ", config.listen(),
+      ": anyone who can see the traffic can read them. Serve TLS "
+      "(--tls_cert, --tls_key) or listen on loopback (127.0.0.1)"));
+}
+
 // What the configuration turns into before anything is served.
 struct Setup {
   LoadedSchema schema;
@@ -197,6 +211,7 @@ absl::StatusOr<Setup> Prepare(const v1::ServerConfig& config) {
     if (!loaded.ok()) return in("tokens", loaded.status());
     setup.auth = *std::move(loaded);
     setup.service_options.auth = setup.auth.get();
+    WarnOfPlaintextTokens(config);
   }
   return setup;
 }
@@ -234,6 +249,33 @@ std::vector<const google::protobuf::ServiceDescriptor*> CountedServices(
                            ->FindServiceByName("Health"));
   }
   return services;
+}
+
+// Lets the calls in flight finish while new ones are turned away
+// (call_drain.h), up to the drain timeout.
+void Drain(const v1::ServerConfig& config, PersistService& service,
+           PersistdServers& servers) {
+  servers.serving().Set(false);  // probes and balancers move away first
+  const absl::Duration timeout =
+      config.has_drain_timeout()
+          ? absl::Seconds(config.drain_timeout().seconds()) +
+                absl::Nanoseconds(config.drain_timeout().nanos())
+          : absl::Seconds(10);
+  Log().Info(absl::StrCat("draining: new calls answer UNAVAILABLE; calls in "
+                          "flight have up to ",
+                          absl::FormatDuration(timeout), " to finish"));
+  // Quiet for 200 ms: clients have seen their UNAVAILABLE and stopped.
+  const CallDrain::Result drained =
+      service.Drain(absl::Milliseconds(200), absl::Now() + timeout);
+  if (drained.drained) {
+    Log().Info(absl::StrCat("drained: every call finished (",
+                            drained.turned_away, " turned away)"));
+  } else {
+    Log().Warning(absl::StrCat(
+        "drain timeout: ", drained.in_flight,
+        " calls still in flight are cancelled (", drained.turned_away,
+        " turned away); raise drainTimeout (--drain_timeout) to wait longer"));
+  }
 }
 
 // Serves `config` until SIGTERM or SIGINT.
@@ -289,7 +331,8 @@ int Serve(const v1::ServerConfig& config) {
              absl::Now() - start);
 
   WaitForShutdownSignal();
-  servers.Stop();
+  Drain(config, service, servers);
+  servers.Stop(absl::Seconds(1));  // what is left: health Watch streams
   metrics->reset();  // no scrape may outlive the store
   if (absl::Status closed = (*store)->Close(); !closed.ok()) {
     return Fail("closing the data file", closed);
@@ -311,8 +354,18 @@ int Main(int argc, char** argv) {
   // detection on: a lock-graph update on every lock, in our code and in
   // gRPC's. Release builds of abseil have it off; so does persistd.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  absl::SetProgramUsageMessage(
-      "serves typed maps of protobuf messages over gRPC (persist.v1.Persist)");
+  constexpr char kUsage[] =
+      "persistd: serves typed maps of protobuf messages over gRPC "
+      "(persist.v1.Persist)\n"
+      "usage: persistd [--config=persistd.json] [flags]\n"
+      "With no config and no flags it serves the example schema (map "
+      "\"users\" of example.v1.User)\non 127.0.0.1:50051, with its data in "
+      "./persist.wal. Flags win over the config file.";
+  if (PrintHelpOrVersion(argc, argv,
+                         {"persistd", kUsage, {"service/persistd_flags"}})) {
+    return 0;
+  }
+  absl::SetProgramUsageMessage(kUsage);
   absl::ParseCommandLine(argc, argv);
   const std::string log_format = LogFormatFlag();
   if (log_format != "text" && log_format != "json") {
@@ -323,6 +376,7 @@ int Main(int argc, char** argv) {
   // Static: it outlives everything that logs, up to the process's exit.
   static const ServerLog log(/*json=*/log_format == "json");
   server_log = &log;
+  log.SendGrpcLogsHere();
   absl::StatusOr<v1::ServerConfig> config = LoadConfig();
   if (!config.ok()) return Fail("config", config.status());
   return Serve(*config);

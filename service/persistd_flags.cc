@@ -41,6 +41,9 @@ ABSL_FLAG(std::string, sync_interval, "",
           "how often ASYNC changes are written and fsynced, as 500ms or 2s "
           "(default 1s)");
 ABSL_FLAG(bool, auto_shrink_disabled, false, "never shrink on its own");
+ABSL_FLAG(std::string, drain_timeout, "",
+          "on SIGTERM, how long calls in flight may take to finish before "
+          "the servers stop (default 10s)");
 ABSL_FLAG(std::string, auto_shrink_check_interval, "",
           "how often to consider shrinking (default 1m)");
 ABSL_FLAG(double, auto_shrink_ratio, 0,
@@ -139,6 +142,12 @@ absl::Status ApplyStoreFlags(v1::ServerConfig* config) {
   if (absl::Status status =
           SetDurationFlag("sync_interval", absl::GetFlag(FLAGS_sync_interval),
                           [config] { return config->mutable_sync_interval(); });
+      !status.ok()) {
+    return status;
+  }
+  if (absl::Status status =
+          SetDurationFlag("drain_timeout", absl::GetFlag(FLAGS_drain_timeout),
+                          [config] { return config->mutable_drain_timeout(); });
       !status.ok()) {
     return status;
   }

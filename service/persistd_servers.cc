@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "absl/time/clock.h"
+
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -35,7 +37,8 @@ void Configure(const v1::ServerConfig& config, grpc::ServerBuilder* builder) {
 absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
     grpc::ServerBuilder& builder, const std::string& address,
     const std::shared_ptr<grpc::ServerCredentials>& credentials,
-    absl::string_view what, int* port) {
+    absl::string_view what, absl::string_view setting, int* port) {
+  PERSIST_RETURN_IF_ERROR(CheckCanListen(address, setting));
   builder.AddListeningPort(address, credentials, port);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *port == 0) {
@@ -77,7 +80,8 @@ absl::Status PersistdServers::Start(
   for (grpc::Service* service : services) builder.RegisterService(service);
   int port = 0;
   PERSIST_ASSIGN_OR_RETURN(
-      main_, Listen(builder, config.listen(), credentials, "gRPC", &port));
+      main_, Listen(builder, config.listen(), credentials, "gRPC",
+                          "--listen", &port));
   serving_.Add(main_->GetHealthCheckService(), service_names);
   address_ = HostPort(config.listen(), port);
   return StartHealthPort(config, service_names, rpc_metrics);
@@ -99,18 +103,18 @@ absl::Status PersistdServers::StartHealthPort(
   int port = 0;
   PERSIST_ASSIGN_OR_RETURN(health_, Listen(builder, config.health_listen(),
                                            grpc::InsecureServerCredentials(),
-                                           "health checks", &port));
+                                           "health checks",
+                                           "--health_listen", &port));
   serving_.Add(health_->GetHealthCheckService(), service_names);
   health_address_ = HostPort(config.health_listen(), port);
   return absl::OkStatus();
 }
 
-void PersistdServers::Stop() {
+void PersistdServers::Stop(absl::Duration grace) {
   if (stopped_) return;
   stopped_ = true;
   serving_.Set(false);
-  const auto deadline =
-      std::chrono::system_clock::now() + std::chrono::seconds(5);
+  const auto deadline = absl::ToChronoTime(absl::Now() + grace);
   for (grpc::Server* server : {main_.get(), health_.get()}) {
     if (server == nullptr) continue;
     server->GetHealthCheckService()->Shutdown();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 #include "persist/v1/config.pb.h"
@@ -47,8 +48,8 @@ class PersistdServers {
       const std::vector<std::string>& service_names, RpcMetrics* rpc_metrics);
 
   // NOT_SERVING; then calls in flight, open health Watch streams included,
-  // get a few seconds to finish before they are cancelled. Idempotent.
-  void Stop();
+  // get `grace` to finish before they are cancelled. Idempotent.
+  void Stop(absl::Duration grace = absl::Seconds(5));
 
   ServingStatus& serving() { return serving_; }
   // host:port with the real port; empty before Start or for a health port

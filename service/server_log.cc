@@ -3,48 +3,54 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "grpc/support/log.h"
 
 namespace persist::service {
 namespace {
 
-void WriteLine(FILE* out, absl::string_view message) {
-  // One fwrite per line so that concurrent lines do not interleave.
-  const std::string line = absl::StrCat("persistd: ", message, "\n");
-  std::fwrite(line.data(), 1, line.size(), out);
-  std::fflush(out);
+LogSink MakeSink(bool json, absl::string_view source) {
+  return json ? JsonLogSink(stdout, source) : TextLogSink(stdout, source);
+}
+
+const ServerLog* grpc_log_target = nullptr;
+
+void ForwardGrpcLog(gpr_log_func_args* args) {
+  if (grpc_log_target == nullptr) return;
+  const LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR
+                             ? LogLevel::kError
+                             : LogLevel::kInfo;
+  grpc_log_target->Grpc(level, args->message);
 }
 
 }  // namespace
 
 ServerLog::ServerLog(bool json)
-    : json_(json), own_(json ? JsonLogSink(stdout, "persistd") : nullptr) {}
+    : json_(json),
+      own_(MakeSink(json, "persistd")),
+      engine_(MakeSink(json, "persist")),
+      grpc_(MakeSink(json, "grpc")) {}
 
 void ServerLog::Info(absl::string_view message) const {
-  if (json_) {
-    own_(LogLevel::kInfo, message);
-  } else {
-    WriteLine(stdout, message);
-  }
+  own_(LogLevel::kInfo, message);
 }
 
 void ServerLog::Warning(absl::string_view message) const {
-  if (json_) {
-    own_(LogLevel::kWarning, message);
-  } else {
-    WriteLine(stderr, message);
-  }
+  own_(LogLevel::kWarning, message);
 }
 
 void ServerLog::Error(absl::string_view message) const {
-  if (json_) {
-    own_(LogLevel::kError, message);
-  } else {
-    WriteLine(stderr, message);
-  }
+  own_(LogLevel::kError, message);
 }
 
-LogSink ServerLog::EngineSink() const {
-  return json_ ? JsonLogSink(stdout, "persist") : StderrLogSink();
+void ServerLog::Grpc(LogLevel level, absl::string_view message) const {
+  grpc_(level, message);
+}
+
+LogSink ServerLog::EngineSink() const { return engine_; }
+
+void ServerLog::SendGrpcLogsHere() const {
+  grpc_log_target = this;
+  gpr_set_log_function(&ForwardGrpcLog);
 }
 
 }  // namespace persist::service

@@ -1,15 +1,33 @@
 #include "service/token_auth.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace persist::service {
+namespace {
+
+// Whether `a` equals `b`, looking at every byte of the longer whatever the
+// bytes are: the time depends on the lengths only.
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  const size_t n = std::max(a.size(), b.size());
+  size_t differ = a.size() ^ b.size();
+  for (size_t i = 0; i < n; ++i) {
+    const auto x = static_cast<unsigned char>(i < a.size() ? a[i] : 0);
+    const auto y = static_cast<unsigned char>(i < b.size() ? b[i] : 0);
+    differ |= x ^ y;
+  }
+  return differ == 0;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<TokenAuth>> TokenAuth::FromFile(
     const std::string& path) {
@@ -25,6 +43,7 @@ absl::StatusOr<std::unique_ptr<TokenAuth>> TokenAuth::FromFile(
 absl::StatusOr<std::unique_ptr<TokenAuth>> TokenAuth::FromText(
     absl::string_view text, absl::string_view source) {
   auto auth = std::unique_ptr<TokenAuth>(new TokenAuth());
+  absl::flat_hash_map<std::string, int> line_of;  // token -> its line
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
@@ -37,9 +56,15 @@ absl::StatusOr<std::unique_ptr<TokenAuth>> TokenAuth::FromText(
           absl::StrCat(source, " line ", line_number,
                        ": expected \"<token> read\" or \"<token> write\""));
     }
-    auth->can_write_[parts[0]] = parts[1] == "write";
+    auto [first, inserted] = line_of.try_emplace(parts[0], line_number);
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, " lines ", first->second, " and ", line_number,
+          " hold the same token; give each token one line"));
+    }
+    auth->tokens_.push_back({std::string(parts[0]), parts[1] == "write"});
   }
-  if (auth->can_write_.empty()) {
+  if (auth->tokens_.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, " holds no token; every call would be refused"));
   }
@@ -59,11 +84,15 @@ absl::Status TokenAuth::Check(const grpc::CallbackServerContext& context,
     return absl::UnauthenticatedError(
         "the authorization header must be \"Bearer <token>\"");
   }
-  auto token = can_write_.find(value);
-  if (token == can_write_.end()) {
-    return absl::UnauthenticatedError("unknown token");
+  bool known = false;
+  bool can_write = false;
+  for (const Token& token : tokens_) {  // all of them, never stopping early
+    const bool equal = ConstantTimeEquals(value, token.token);
+    known |= equal;
+    can_write |= equal && token.can_write;
   }
-  if (write && !token->second) {
+  if (!known) return absl::UnauthenticatedError("unknown token");
+  if (write && !can_write) {
     return absl::PermissionDeniedError(
         "this token may only read (Get, List, Stats, ListMaps)");
   }

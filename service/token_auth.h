@@ -1,7 +1,9 @@
 // Bearer tokens (DESIGN.md section 6): a file of "<token> read" or
 // "<token> write" lines (blank lines and lines starting with '#' ignored).
 // A call carries "authorization: Bearer <token>"; read tokens may call
-// Get, List, Stats and ListMaps, write tokens everything.
+// Get, List, Stats and ListMaps, write tokens everything. Tokens are
+// compared in constant time (every token, every byte), so that a caller
+// cannot learn one a byte at a time from how long a refusal takes.
 //
 // Thread-safety: const methods may be called concurrently.
 #ifndef PERSIST_SERVICE_TOKEN_AUTH_H_
@@ -9,8 +11,8 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/server_context.h"
 
@@ -18,7 +20,8 @@ namespace persist::service {
 
 class TokenAuth {
  public:
-  // InvalidArgument naming the line of a malformed file.
+  // InvalidArgument naming the line of a malformed file, or both lines of a
+  // token listed twice.
   static absl::StatusOr<std::unique_ptr<TokenAuth>> FromFile(
       const std::string& path);
   static absl::StatusOr<std::unique_ptr<TokenAuth>> FromText(
@@ -30,7 +33,11 @@ class TokenAuth {
                      bool write) const;
 
  private:
-  absl::flat_hash_map<std::string, bool> can_write_;  // by token
+  struct Token {
+    std::string token;
+    bool can_write;
+  };
+  std::vector<Token> tokens_;
 };
 
 }  // namespace persist::service

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
+#include "service/call_drain.h"
 #include "service/grpc_status.h"
 #include "service/rpc_metrics.h"
 
@@ -24,13 +25,21 @@ namespace persist::service {
 
 class UnaryCall {
  public:
-  // `method` may be null: the call is then not counted.
-  UnaryCall(grpc::CallbackServerContext* context, RpcMetrics::Method* method)
+  // `method` may be null: the call is then not counted. The call enters
+  // `drain` (call_drain.h), if set, until it finishes.
+  UnaryCall(grpc::CallbackServerContext* context, RpcMetrics::Method* method,
+            CallDrain* drain = nullptr)
       : context_(context),
         reactor_(context->DefaultReactor()),
-        method_(method) {
+        method_(method),
+        drain_(drain),
+        admitted_(drain == nullptr || drain->Enter()) {
     if (method_ != nullptr) start_ = method_->Started();
   }
+
+  // False when persistd is stopping: the call must be answered at once
+  // (Unavailable) without touching the store.
+  bool admitted() const { return admitted_; }
 
   // Finishes the call with `status` (mapped by ToGrpcStatus) and counts
   // it; returns the reactor, for a handler that finishes before returning.
@@ -44,6 +53,7 @@ class UnaryCall {
       method_->Handled(code, start_);
     }
     reactor_->Finish(sent);
+    if (admitted_ && drain_ != nullptr) drain_->Exit();
     return reactor_;
   }
 
@@ -54,6 +64,8 @@ class UnaryCall {
   grpc::CallbackServerContext* context_;
   grpc::ServerUnaryReactor* reactor_;
   RpcMetrics::Method* method_;
+  CallDrain* drain_;
+  bool admitted_;
   RpcMetrics::Method::Clock::time_point start_;
 };
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -196,6 +197,72 @@ TEST_F(PersistdTest, SigkillDuringWritesFromManyClientsKeepsAcknowledged) {
     }
   }
   EXPECT_GE(checked, kAcknowledgedBeforeKill);
+}
+
+// SIGTERM while many clients write: every call that persistd took either
+// completes (and its write is there after a restart) or is turned away
+// with UNAVAILABLE, which clients retry; none is CANCELLED half-way.
+TEST_F(PersistdTest, SigtermLetsCallsInFlightFinish) {
+  constexpr int kWriters = 12;
+  constexpr int kAcknowledgedBeforeTerm = 600;
+  auto persistd = Start();
+  std::atomic<int> acknowledged{0};
+  std::atomic<int> stopped{0};
+  Notification enough;
+  Mutex mu;
+  // Status codes seen, by name, with the message of one of each.
+  std::map<std::string, std::pair<int, std::string>> codes;
+  std::vector<int> last(kWriters, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kWriters; ++t) {
+    threads.emplace_back([&, t] {
+      auto client = OwnConnection(*persistd);
+      auto users = client->Map<User>("users");
+      CallOptions options;
+      options.durability = t % 2 ? v1::FSYNC : v1::WRITE;
+      for (int i = 0;; ++i) {
+        User user;
+        user.set_age(i);
+        absl::StatusOr<WriteResult> written =
+            users.Set(absl::StrCat("w", t, "-", i), user, options);
+        if (!written.ok()) {
+          {
+            MutexLock lock(&mu);
+            auto& [count, message] =
+                codes[absl::StatusCodeToString(written.status().code())];
+            ++count;
+            message = std::string(written.status().message());
+          }
+          if (++stopped == kWriters) enough.Notify();
+          return;
+        }
+        last[t] = i + 1;
+        if (++acknowledged == kAcknowledgedBeforeTerm) enough.Notify();
+      }
+    });
+  }
+  enough.WaitForNotification();
+  const int status = persistd->Kill(SIGTERM);
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_GE(acknowledged.load(), kAcknowledgedBeforeTerm);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  {
+    MutexLock lock(&mu);
+    for (const auto& [code, seen] : codes) {
+      EXPECT_EQ(code, "UNAVAILABLE")
+          << seen.first << " calls ended " << code << ": " << seen.second;
+    }
+  }
+  persistd = Start();
+  auto client = OwnConnection(*persistd);
+  auto users = client->Map<User>("users");
+  for (int t = 0; t < kWriters; ++t) {
+    for (int i = 0; i < last[t]; ++i) {
+      absl::StatusOr<std::optional<Entry<User>>> user =
+          users.Get(absl::StrCat("w", t, "-", i));
+      ASSERT_TRUE(user.ok() && user->has_value()) << "w" << t << "-" << i;
+    }
+  }
 }
 
 }  // namespace
