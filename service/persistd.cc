@@ -71,6 +71,7 @@ std::vector<const google::protobuf::FileDescriptor*> ApiFiles() {
   return {
       v1::GetRequest::descriptor()->file(),
       grpc::health::v1::HealthCheckRequest::descriptor()->file(),
+      grpc::reflection::v1::ServerReflectionRequest::descriptor()->file(),
       grpc::reflection::v1alpha::ServerReflectionRequest::descriptor()->file()};
 }
 
@@ -298,13 +299,14 @@ int Serve(const v1::ServerConfig& config) {
   PersistService service(setup->service_options);
   ReflectionService reflection(ReflectedFiles(config, setup->schema),
                                ServiceNames(ApiFiles()), setup->auth.get());
+  ReflectionServiceV1 reflection_v1(reflection);
   PersistdServers servers;  // after the services: stopped before they go
   // The engine logs the error itself.
   setup->store_options.on_write_failure = [&servers](const absl::Status&) {
     servers.serving().MarkFailed();
   };
   if (absl::Status started =
-          servers.Start(config, setup->credentials, {&service, &reflection},
+          servers.Start(config, setup->credentials, {&service, &reflection, &reflection_v1},
                         ServiceNames(ApiFiles()),
                         counting ? &rpc_metrics : nullptr);
       !started.ok()) {

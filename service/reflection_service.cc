@@ -1,5 +1,6 @@
 #include "service/reflection_service.h"
 
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -34,45 +35,60 @@ void AddFile(const FileDescriptor* file, absl::flat_hash_set<std::string>* sent,
   }
 }
 
+// A message of one version as the same message of the other: their bytes
+// are the same.
+template <typename To, typename From>
+To Convert(const From& from) {
+  if constexpr (std::is_same_v<To, From>) {
+    return from;
+  } else {
+    To to;
+    to.ParseFromString(from.SerializeAsString());
+    return to;
+  }
+}
+
 // Answers requests one at a time, in order: read, answer, write, read...
-class Stream final : public grpc::ServerBidiReactor<ServerReflectionRequest,
-                                                    ServerReflectionResponse> {
+template <typename Request, typename Response>
+class Stream final : public grpc::ServerBidiReactor<Request, Response> {
  public:
   explicit Stream(const ReflectionService* service) : service_(service) {
-    StartRead(&request_);
+    this->StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // The client closed its side: done.
-      Finish(grpc::Status::OK);
+      this->Finish(grpc::Status::OK);
       return;
     }
-    response_ = service_->Answer(request_, &sent_);
-    StartWrite(&response_);
+    response_ = Convert<Response>(service_->Answer(
+        Convert<ServerReflectionRequest>(request_), &sent_));
+    this->StartWrite(&response_);
   }
 
   void OnWriteDone(bool ok) override {
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                          "the client went away during a reflection answer"));
+      this->Finish(
+          grpc::Status(grpc::StatusCode::CANCELLED,
+                       "the client went away during a reflection answer"));
       return;
     }
-    StartRead(&request_);
+    this->StartRead(&request_);
   }
 
   void OnDone() override { delete this; }
 
  private:
   const ReflectionService* const service_;
-  ServerReflectionRequest request_;
-  ServerReflectionResponse response_;
+  Request request_;
+  Response response_;
   absl::flat_hash_set<std::string> sent_;
 };
 
-class Refused final : public grpc::ServerBidiReactor<ServerReflectionRequest,
-                                                     ServerReflectionResponse> {
+template <typename Request, typename Response>
+class Refused final : public grpc::ServerBidiReactor<Request, Response> {
  public:
-  explicit Refused(grpc::Status status) { Finish(std::move(status)); }
+  explicit Refused(grpc::Status status) { this->Finish(std::move(status)); }
   void OnDone() override { delete this; }
 };
 
@@ -135,15 +151,31 @@ void ReflectionService::IndexMessage(const Descriptor* type,
   }
 }
 
+absl::Status ReflectionService::Check(
+    const grpc::CallbackServerContext& context) const {
+  if (auth_ == nullptr) return absl::OkStatus();
+  return auth_->Check(context, /*write=*/false);
+}
+
 grpc::ServerBidiReactor<ServerReflectionRequest, ServerReflectionResponse>*
 ReflectionService::ServerReflectionInfo(grpc::CallbackServerContext* context) {
-  if (auth_ != nullptr) {
-    if (absl::Status status = auth_->Check(*context, /*write=*/false);
-        !status.ok()) {
-      return new Refused(ToGrpcStatus(status));
-    }
+  if (absl::Status status = Check(*context); !status.ok()) {
+    return new Refused<ServerReflectionRequest, ServerReflectionResponse>(
+        ToGrpcStatus(status));
   }
-  return new Stream(this);
+  return new Stream<ServerReflectionRequest, ServerReflectionResponse>(this);
+}
+
+grpc::ServerBidiReactor<grpc::reflection::v1::ServerReflectionRequest,
+                        grpc::reflection::v1::ServerReflectionResponse>*
+ReflectionServiceV1::ServerReflectionInfo(
+    grpc::CallbackServerContext* context) {
+  using Request = grpc::reflection::v1::ServerReflectionRequest;
+  using Response = grpc::reflection::v1::ServerReflectionResponse;
+  if (absl::Status status = answers_.Check(*context); !status.ok()) {
+    return new Refused<Request, Response>(ToGrpcStatus(status));
+  }
+  return new Stream<Request, Response>(&answers_);
 }
 
 ServerReflectionResponse ReflectionService::Answer(

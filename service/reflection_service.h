@@ -1,5 +1,6 @@
-// ReflectionService: gRPC server reflection (grpc.reflection.v1alpha) of a
-// fixed set of files: persistd's API and the user's schema, so that tools
+// ReflectionService: gRPC server reflection (grpc.reflection.v1alpha, and
+// grpc.reflection.v1 through ReflectionServiceV1, which newer tools ask
+// first) of a fixed set of files: persistd's API and the user's schema, so that tools
 // see the map types persistd loaded at start-up as well as its compiled-in
 // services.
 //
@@ -23,6 +24,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "google/protobuf/descriptor.h"
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "service/token_auth.h"
 
@@ -49,6 +51,9 @@ class ReflectionService final
       const grpc::reflection::v1alpha::ServerReflectionRequest& request,
       absl::flat_hash_set<std::string>* sent) const;
 
+  // Unauthenticated or PermissionDenied if the call may not reflect.
+  absl::Status Check(const grpc::CallbackServerContext& context) const;
+
  private:
   void Index(const google::protobuf::FileDescriptor* file);
   void IndexMessage(const google::protobuf::Descriptor* type,
@@ -68,6 +73,23 @@ class ReflectionService final
   absl::flat_hash_map<std::string,
                       std::vector<const google::protobuf::FieldDescriptor*>>
       extensions_;
+};
+
+// grpc.reflection.v1, answered by a ReflectionService (which must outlive
+// it): v1's messages are v1alpha's, field for field, so each request and
+// answer crosses over as its bytes.
+class ReflectionServiceV1 final
+    : public grpc::reflection::v1::ServerReflection::CallbackService {
+ public:
+  explicit ReflectionServiceV1(const ReflectionService& answers)
+      : answers_(answers) {}
+
+  grpc::ServerBidiReactor<grpc::reflection::v1::ServerReflectionRequest,
+                          grpc::reflection::v1::ServerReflectionResponse>*
+  ServerReflectionInfo(grpc::CallbackServerContext* context) override;
+
+ private:
+  const ReflectionService& answers_;
 };
 
 }  // namespace persist::service

@@ -9,6 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "example/v1/user.pb.h"
 #include "gmock/gmock.h"
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -259,6 +260,35 @@ TEST_F(PersistdTest, SendsTheTokenAndExitsWithTheRefusal) {
   EXPECT_THAT(out, HasSubstr(R"("value":{"age":5})"));
 }
 
+// Newer grpcurl and buf curl ask grpc.reflection.v1 first.
+TEST_F(PersistdTest, ReflectionAnswersVersionOneToo) {
+  using grpc::reflection::v1::ServerReflection;
+  using grpc::reflection::v1::ServerReflectionRequest;
+  using grpc::reflection::v1::ServerReflectionResponse;
+  auto persistd = Start();
+  auto reflection = ServerReflection::NewStub(persistd->Channel());
+  grpc::ClientContext context;
+  auto stream = reflection->ServerReflectionInfo(&context);
+  ServerReflectionRequest request;
+  request.set_list_services("");
+  ServerReflectionResponse response;
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.original_request().list_services(), "");
+  EXPECT_GE(response.list_services_response().service_size(), 4);
+  request.set_file_containing_symbol("example.v1.User");
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_GT(response.file_descriptor_response().file_descriptor_proto_size(), 0)
+      << response.error_response().error_message();
+  request.set_file_containing_symbol("no.such.Type");
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.error_response().error_code(), grpc::StatusCode::NOT_FOUND);
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
 // Any reflection client (grpcurl, Postman) sees the API and the map types.
 TEST_F(PersistdTest, ReflectionListsTheServicesAndServesTheirFiles) {
   using grpc::reflection::v1alpha::ServerReflection;
@@ -284,6 +314,7 @@ TEST_F(PersistdTest, ReflectionListsTheServicesAndServesTheirFiles) {
   }
   EXPECT_THAT(services, ::testing::UnorderedElementsAre(
                             "persist.v1.Persist", "grpc.health.v1.Health",
+                            "grpc.reflection.v1.ServerReflection",
                             "grpc.reflection.v1alpha.ServerReflection"));
 
   // Each service's file, and the map type's, with their imports.
