@@ -2,7 +2,8 @@
 // lists and reads example.v1.User records in the map "users" (the map that
 // persistd's embedded default serves).
 //
-// Usage: client_demo [host:port]   (default 127.0.0.1:50051)
+// Usage: client_demo [HOST:PORT]   persistd's address (default
+// 127.0.0.1:50051, where scripts/run.sh serves)
 #include <iostream>
 #include <memory>
 #include <string>
@@ -10,9 +11,23 @@
 #include "clients/cpp/persist_client.h"
 #include "example/v1/user.pb.h"
 
+constexpr char kUsage[] =
+    "usage: client_demo [HOST:PORT]\n"
+    "Writes, updates and lists example.v1.User records in the map \"users\"\n"
+    "of the persistd at HOST:PORT (default 127.0.0.1:50051).\n";
+
 int main(int argc, char** argv) {
   using example::v1::User;
-  const std::string address = argc > 1 ? argv[1] : "127.0.0.1:50051";
+  const std::string arg = argc > 1 ? argv[1] : "";
+  if (arg == "--help" || arg == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (argc > 2 || (!arg.empty() && arg[0] == '-')) {
+    std::cerr << kUsage;
+    return 64;  // EX_USAGE
+  }
+  const std::string address = arg.empty() ? "127.0.0.1:50051" : arg;
   std::unique_ptr<persist::client::Client> client =
       persist::client::Client::Connect(address);
   persist::client::TypedMap<User> users = client->Map<User>("users");

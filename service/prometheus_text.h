@@ -1,10 +1,11 @@
 // PrometheusText: builds a page in Prometheus' text exposition format
 // (version 0.0.4), the format of GET /metrics.
 //
-//   PrometheusText page;
-//   page.Family("persist_writes_total", "counter", "Changes made, by ...");
+//   persist::service::PrometheusText page;
+//   page.Family("persist_writes_total", "counter", "Changes made.");
 //   page.Sample("persist_writes_total", {{"durability", "FSYNC"}}, 12);
 //   page.Histogram("persist_wal_fsync_duration_seconds", {}, snapshot);
+//   std::string text = page.text();
 //
 // Each family's HELP and TYPE come once, before its samples; the caller
 // writes a family's samples together. Label values are escaped as the

@@ -4,7 +4,9 @@
 // grpc_server_handling_seconds), so that the usual gRPC dashboards and
 // alerts work unchanged.
 //
-//   RpcMetrics metrics({v1::Persist::descriptor(), ...});
+//   persist::service::RpcMetrics metrics(
+//       {persist::v1::GetRequest::descriptor()->file()->FindServiceByName(
+//           "Persist")});
 //
 // Calls are counted either by the service itself (UnaryCall, through
 // Find), from its handler's start to its Finish, or by a gRPC server

@@ -1,10 +1,8 @@
 // UnaryCall: one unary call being served with gRPC's callback API: its
 // reactor, and the RpcMetrics counters it is counted under once finished.
-//
-//   const UnaryCall call(context, counters_.get);
-//   if (!ok) return call.Finish(status);               // at once, or
-//   map->StartSet(..., [call](auto result) { call.Finish(result.status()); });
-//   return call.reactor();                             // later
+// A handler makes one first thing, then either returns call.Finish(status)
+// at once, or hands a copy to the engine's completion callback (which calls
+// Finish once the write is durable) and returns call.reactor().
 //
 // Counting here costs two clock reads, a cancellation check and a few
 // atomic adds per call, far less than a gRPC interceptor (rpc_metrics.h). A

@@ -2,9 +2,13 @@
 // recovery (DESIGN.md section 3): what CheckStore says of a file is what
 // opening it with the same options does, record for record.
 //
-//   StoreOptions options = ...;  // as the server opens it: path, maps, modes
-//   absl::StatusOr<CheckReport> report = CheckStore(options);
-//   if (report.ok() && !report->verdict.ok()) ...  // Open would refuse
+//   persist::StoreOptions options;  // as the server opens the file
+//   options.path = "data.wal";
+//   options.maps = {{"users", example::v1::User::descriptor()}};
+//   absl::StatusOr<persist::CheckReport> report = persist::CheckStore(options);
+//   if (report.ok() && !report->verdict.ok()) {
+//     // Store::Open(options) would refuse the file; the verdict says why.
+//   }
 //
 // Neither call takes the data file's lock or writes to it: they may run
 // beside a server that has the file open, and see it as it was when they

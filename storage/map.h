@@ -1,8 +1,12 @@
 // Map<T>: the typed view of a DynamicMap for a generated message type T.
 //
-//   persist::Map<example::v1::User> users = *store->DeclareMap<User>("users");
-//   users.Set("alice", alice);                       // WRITE durability
-//   std::shared_ptr<const User> u = users.Get("alice")->value;
+//   persist::Map<example::v1::User> users =
+//       *store.DeclareMap<example::v1::User>("users");
+//   example::v1::User alice;
+//   alice.set_name("Alice");
+//   absl::StatusOr<persist::WriteResult> set =
+//       users.Set("alice", alice);                   // WRITE durability
+//   std::shared_ptr<const example::v1::User> u = users.Get("alice")->value;
 //
 // Values are T (no casts at the call site); everything else, including
 // errors, durability and thread-safety, is DynamicMap's (dynamic_map.h).

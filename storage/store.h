@@ -2,9 +2,16 @@
 //
 //   persist::StoreOptions options;
 //   options.path = "data.wal";
-//   auto store = persist::Store::Open(options);              // recovers
+//   absl::StatusOr<std::unique_ptr<persist::Store>> store =
+//       persist::Store::Open(options);                    // recovers
+//   if (!store.ok()) return;                             // its status says why
 //   auto users = (*store)->DeclareMap<example::v1::User>("users");
-//   users->Set("alice", alice, {.durability = persist::Durability::kFsync});
+//   example::v1::User alice;
+//   alice.set_name("Alice");
+//   absl::StatusOr<persist::WriteResult> set =
+//       users->Set("alice", alice, {.durability = persist::Durability::kFsync});
+//
+// (tests/headers compiles the examples of the public headers.)
 //
 // Open creates the file with its header or recovers it: a torn tail is cut
 // and logged, damage before it refuses to open (DataLoss naming the line),

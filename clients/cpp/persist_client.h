@@ -1,14 +1,23 @@
 // A typed C++ client of persistd (DESIGN.md section 7).
 //
-//   auto client = persist::client::Client::Connect("127.0.0.1:50051");
+//   persist::client::ConnectOptions tls;
+//   tls.tls_ca_file = "ca.pem";  // TLS; add tls_cert_file, tls_key_file
+//   tls.token = "s3cret";        // for mutual TLS, token for tokens_file
+//   absl::StatusOr<std::unique_ptr<persist::client::Client>> client =
+//       persist::client::Client::Connect("persist.internal:50051", tls);
+//   if (!client.ok()) return;  // a file that cannot be read
 //   auto users = (*client)->Map<example::v1::User>("users");
-//   users.Set("alice", alice, {.durability = persist::v1::FSYNC});
-//   absl::StatusOr<std::optional<persist::client::Entry<User>>> got =
-//       users.Get("alice");
+//   example::v1::User alice;
+//   alice.set_name("Alice");
+//   absl::StatusOr<persist::client::WriteResult> set =
+//       users.Set("alice", alice, {.durability = persist::v1::FSYNC});
+//   absl::StatusOr<std::optional<persist::client::Entry<example::v1::User>>>
+//       got = users.Get("alice");
 //
-// Every call returns absl::Status or absl::StatusOr, with the server's code
-// and message (grpc::StatusCode and absl::StatusCode share their numbers).
-// Each call has a deadline (10 s unless CallOptions says otherwise).
+// (tests/headers compiles this example.) Every call
+// returns absl::Status or absl::StatusOr, with the server's code and message
+// (grpc::StatusCode and absl::StatusCode share their numbers). Each call has
+// a deadline (10 s unless CallOptions says otherwise).
 //
 // Thread-safety: a Client and its maps may be used from many threads.
 #ifndef PERSIST_CLIENTS_CPP_PERSIST_CLIENT_H_
@@ -53,23 +62,46 @@ struct Page {
   std::string next_page_token;  // empty on the last page
 };
 
+// How Client::Connect reaches persistd.
+struct ConnectOptions {
+  // PEM file of the CA that signed persistd's certificate: connect with TLS.
+  // Empty: plaintext.
+  std::string tls_ca_file;
+  // The client's certificate and key (PEM files), for persistd with mutual
+  // TLS (tls.clientCaFile). Both or neither; they need tls_ca_file.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // The name persistd's certificate carries, when the address differs.
+  std::string tls_server_name;
+  // A bearer token of persistd's tokens file, sent with every call.
+  std::string token;
+};
+
 // grpc::Status -> absl::Status, code and message kept.
 absl::Status FromGrpc(const grpc::Status& status);
 
-// Sets the deadline of `context` from `options`.
-void Prepare(const CallOptions& options, grpc::ClientContext* context);
+// A channel to persistd and what every call carries.
+struct Connection {
+  std::unique_ptr<v1::Persist::StubInterface> stub;
+  std::string token;  // "" for none
+};
 
-// One unary call of `method` on `stub`, with `options`' deadline.
+// Sets the deadline of `context` from `options`, and the token.
+void Prepare(const Connection& connection, const CallOptions& options,
+             grpc::ClientContext* context);
+
+// One unary call of `method`, with `options`' deadline.
 template <typename Request, typename Response>
 absl::StatusOr<Response> Call(
-    v1::Persist::StubInterface* stub,
+    const Connection& connection,
     grpc::Status (v1::Persist::StubInterface::*method)(
         grpc::ClientContext*, const Request&, Response*),
     const Request& request, const CallOptions& options) {
   Response response;
   grpc::ClientContext context;
-  Prepare(options, &context);
-  if (absl::Status s = FromGrpc((stub->*method)(&context, request, &response));
+  Prepare(connection, options, &context);
+  if (absl::Status s = FromGrpc(
+          (connection.stub.get()->*method)(&context, request, &response));
       !s.ok()) {
     return s;
   }
@@ -81,17 +113,26 @@ class TypedMap;
 
 class Client {
  public:
-  // An insecure channel to `address` (host:port).
+  // A plaintext channel to `address` (host:port).
   static std::unique_ptr<Client> Connect(const std::string& address);
-  // Over any channel (TLS credentials, in-process channels).
-  explicit Client(const std::shared_ptr<grpc::ChannelInterface>& channel);
+  // With TLS, mutual TLS and a token as `options` say. InvalidArgument
+  // naming the file that cannot be read, or the setting that is missing.
+  // Replies may be as large as persistd sends (it bounds them).
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(
+      const std::string& address, const ConnectOptions& options);
+  // Over any channel (in-process channels, credentials of your own), with
+  // `token` on every call if not empty.
+  explicit Client(const std::shared_ptr<grpc::ChannelInterface>& channel,
+                  std::string token = "");
   // Over a stub, for example the generated MockPersistStub in tests.
-  explicit Client(std::unique_ptr<v1::Persist::StubInterface> stub);
+  explicit Client(std::unique_ptr<v1::Persist::StubInterface> stub,
+                  std::string token = "");
 
-  // The map `name`, whose values are T; the server checks the type.
+  // The map `name`, whose values are T; the server checks the type. Valid
+  // while the Client lives.
   template <typename T>
-  TypedMap<T> Map(std::string name) {
-    return TypedMap<T>(stub_.get(), std::move(name));
+  TypedMap<T> Map(std::string name) const {
+    return TypedMap<T>(&connection_, std::move(name));
   }
 
   absl::StatusOr<v1::StatsResponse> Stats(const CallOptions& options = {});
@@ -101,14 +142,14 @@ class Client {
   absl::StatusOr<v1::ShrinkResponse> Shrink(const CallOptions& options = {});
 
  private:
-  std::unique_ptr<v1::Persist::StubInterface> stub_;
+  const Connection connection_;
 };
 
 template <typename T>
 class TypedMap {
  public:
-  TypedMap(v1::Persist::StubInterface* stub, std::string name)
-      : stub_(stub), name_(std::move(name)) {}
+  TypedMap(const Connection* connection, std::string name)
+      : connection_(connection), name_(std::move(name)) {}
 
   // nullopt when the key has no entry.
   absl::StatusOr<std::optional<Entry<T>>> Get(
@@ -117,7 +158,7 @@ class TypedMap {
     request.set_map(name_);
     request.set_key(key);
     absl::StatusOr<v1::GetResponse> response =
-        Call(stub_, &v1::Persist::StubInterface::Get, request, options);
+        Call(*connection_, &v1::Persist::StubInterface::Get, request, options);
     if (!response.ok()) return response.status();
     if (!response->found()) return std::nullopt;
     return Typed(response->value(), response->etag());
@@ -132,7 +173,7 @@ class TypedMap {
     request.set_durability(options.durability);
     *request.mutable_precondition() = options.precondition;
     absl::StatusOr<v1::SetResponse> response =
-        Call(stub_, &v1::Persist::StubInterface::Set, request, options);
+        Call(*connection_, &v1::Persist::StubInterface::Set, request, options);
     if (!response.ok()) return response.status();
     return WriteResult{response->etag(), response->existed()};
   }
@@ -146,7 +187,7 @@ class TypedMap {
     request.set_durability(options.durability);
     *request.mutable_precondition() = options.precondition;
     absl::StatusOr<v1::DeleteResponse> response =
-        Call(stub_, &v1::Persist::StubInterface::Delete, request, options);
+        Call(*connection_, &v1::Persist::StubInterface::Delete, request, options);
     if (!response.ok()) return response.status();
     return response->existed();
   }
@@ -168,7 +209,7 @@ class TypedMap {
     *request.mutable_precondition() = options.precondition;
     request.set_allow_missing(allow_missing);
     absl::StatusOr<v1::UpdateResponse> response =
-        Call(stub_, &v1::Persist::StubInterface::Update, request, options);
+        Call(*connection_, &v1::Persist::StubInterface::Update, request, options);
     if (!response.ok()) return response.status();
     return Typed(response->value(), response->etag());
   }
@@ -184,7 +225,7 @@ class TypedMap {
     request.set_page_size(page_size);
     request.set_page_token(page_token);
     absl::StatusOr<v1::ListResponse> response =
-        Call(stub_, &v1::Persist::StubInterface::List, request, options);
+        Call(*connection_, &v1::Persist::StubInterface::List, request, options);
     if (!response.ok()) return response.status();
     Page<T> page;
     for (const v1::Entry& entry : response->entries()) {
@@ -210,7 +251,7 @@ class TypedMap {
     return entry;
   }
 
-  v1::Persist::StubInterface* stub_;
+  const Connection* connection_;
   std::string name_;
 };
 

@@ -13,6 +13,7 @@ import grpc
 
 import persist_client
 from example.v1 import user_pb2
+from persist.v1 import persist_pb2, persist_pb2_grpc
 
 
 class PythonClientTest(unittest.TestCase):
@@ -28,6 +29,7 @@ class PythonClientTest(unittest.TestCase):
             banner = self.server.stdout.readline()
         self.assertIn("serving ", banner)
         address = banner.split("serving ")[1].split(",")[0].split(" ")[0]
+        self.address = address
         self.client = persist_client.Client(address)
         self.users = self.client.map("users", user_pb2.User)
 
@@ -73,6 +75,44 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(stale.exception.code(), grpc.StatusCode.ABORTED)
         with self.assertRaises(TypeError):
             self.users.set("k", "not a User")
+
+    def test_a_value_set_at_the_request_limit_reads_back(self):
+        # A Set request of exactly 4 MiB, persistd's default limit: the
+        # reply to Get is a little larger (etag, found), which a channel's
+        # default 4 MiB receive limit would refuse.
+        limit = 4 << 20
+        request = persist_pb2.SetRequest(map="users", key="big")
+        request.value.Pack(user_pb2.User(name=""))
+        base = request.ByteSize()
+        name = "n" * (limit - base - 4)  # its length takes three more bytes
+        while True:
+            request.value.Pack(user_pb2.User(name=name))
+            if request.ByteSize() <= limit:
+                break
+            name = name[:-1]
+        with grpc.insecure_channel(self.address) as plain:
+            stub = persist_pb2_grpc.PersistStub(plain)
+            stub.Set(request)
+            # The client reads it back, alone and in a page.
+            self.assertEqual(len(self.users.get("big").value.name), len(name))
+            self.assertEqual([key for key, _ in self.users.items()], ["big"])
+            with self.assertRaises(grpc.RpcError) as refused:
+                stub.Get(persist_pb2.GetRequest(map="users", key="big"))
+            self.assertEqual(refused.exception.code(),
+                             grpc.StatusCode.RESOURCE_EXHAUSTED)
+
+    def test_the_demo_runs_and_takes_help_as_help(self):
+        demo = os.path.join(os.path.dirname(__file__), "..", "..",
+                            "examples", "python_client_demo.py")
+        ran = subprocess.run([sys.executable, demo, self.address],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(ran.returncode, 0, ran.stderr)
+        self.assertIn("update grace.age -> 46", ran.stdout)
+        helped = subprocess.run([sys.executable, demo, "--help"],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(helped.returncode, 0)
+        self.assertIn("usage: python_client_demo.py [HOST:PORT]",
+                      helped.stdout)
 
     def test_stats_and_maps(self):
         self.users.set("a", user_pb2.User(age=1))

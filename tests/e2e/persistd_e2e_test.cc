@@ -100,6 +100,14 @@ TEST_F(PersistdTest, ClientDemoRunsAgainstPersistd) {
   EXPECT_THAT(output, HasSubstr("age: 37"));
   auto stub = persistd->Stub();
   EXPECT_EQ(GetUser(*stub, "ada")->age(), 37);
+  // --help is help, not a host name.
+  ASSERT_EQ(testing::RunCapturing(absl::StrCat(CLIENT_DEMO_PATH, " --help"),
+                                  &output),
+            0);
+  EXPECT_THAT(output, HasSubstr("usage: client_demo [HOST:PORT]"));
+  EXPECT_EQ(testing::RunCapturing(absl::StrCat(CLIENT_DEMO_PATH, " -x"),
+                                  &output),
+            64);
 }
 
 TEST_F(PersistdTest, ServesTlsAndRefusesPlaintext) {

@@ -36,10 +36,14 @@ class Client:
     for TLS; `token`: a bearer token sent with every call."""
 
     def __init__(self, address, credentials=None, token=None, timeout=10.0):
+        # Replies as large as persistd sends: it bounds them, with headroom
+        # over its request limit so that every value it took can be read.
+        options = [("grpc.max_receive_message_length", -1)]
         if credentials is None:
-            self._channel = grpc.insecure_channel(address)
+            self._channel = grpc.insecure_channel(address, options=options)
         else:
-            self._channel = grpc.secure_channel(address, credentials)
+            self._channel = grpc.secure_channel(address, credentials,
+                                                options=options)
         self._stub = persist_pb2_grpc.PersistStub(self._channel)
         self._metadata = (("authorization", "Bearer " + token),) if token else ()
         self._timeout = timeout
