@@ -31,7 +31,6 @@
 #include "persist/bench/v1/records.pb.h"
 #include "json/json_codec.h"
 #include "storage/store.h"
-#include "storage/internal/wal_format.h"
 
 extern char** environ;
 
@@ -70,12 +69,14 @@ LargeRecord MakeLarge(int64_t i) {
   return record;
 }
 
-// Writes the WAL directly with the codec (faster than through a store).
+// Writes the WAL directly with the codec (faster than through a store), in
+// go-persist's format (DESIGN.md section 3): a header line, then "S map:key"
+// and the value's JSON line for each record.
 uint64_t WriteWal(const std::string& path, int64_t records, int maps,
                   bool large) {
   JsonCodec codec;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  std::string buffer(kWalHeader);
+  std::string buffer = "go-persist 1\n";
   std::string json;
   uint64_t bytes = 0;
   for (int64_t i = 0; i < records; ++i) {
@@ -93,8 +94,7 @@ uint64_t WriteWal(const std::string& path, int64_t records, int maps,
       std::fprintf(stderr, "encode: %s\n", status.ToString().c_str());
       std::exit(1);
     }
-    AppendSetRecord(absl::StrCat("m", i % maps), absl::StrCat(i), json,
-                    &buffer);
+    absl::StrAppend(&buffer, "S m", i % maps, ":", i, "\n", json, "\n");
     if (buffer.size() > (8 << 20)) {
       out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
       bytes += buffer.size();
