@@ -24,9 +24,8 @@ void PrintFlags(const ProgramInfo& program) {
       }
     }
   }
-  std::sort(flags.begin(), flags.end(), [](const auto* a, const auto* b) {
-    return a->Name() < b->Name();
-  });
+  std::sort(flags.begin(), flags.end(),
+            [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
   std::printf("\nflags (--name=value; defaults in brackets):\n");
   for (const absl::CommandLineFlag* flag : flags) {
     const std::string value = flag->DefaultValue();
@@ -49,7 +48,8 @@ std::string FindFlagMistake(int argc, char** argv) {
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     if (flag == nullptr && absl::StartsWith(name, "no") && equals == arg.npos) {
       // --nofoo for a boolean --foo.
-      absl::CommandLineFlag* negated = absl::FindCommandLineFlag(name.substr(2));
+      absl::CommandLineFlag* negated =
+          absl::FindCommandLineFlag(name.substr(2));
       if (negated != nullptr && negated->IsOfType<bool>()) continue;
     }
     if (flag == nullptr) return absl::StrCat("unknown flag --", name);

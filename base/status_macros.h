@@ -9,15 +9,15 @@
 #define PERSIST_STATUS_CONCAT_(a, b) PERSIST_STATUS_CONCAT_INNER_(a, b)
 
 // Returns from the current function if `expr` (an absl::Status) is not OK.
-#define PERSIST_RETURN_IF_ERROR(expr)                 \
-  do {                                                \
-    ::absl::Status persist_status_ = (expr);          \
+#define PERSIST_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::absl::Status persist_status_ = (expr);           \
     if (!persist_status_.ok()) return persist_status_; \
   } while (0)
 
 // `lhs = value of expr` (an absl::StatusOr<T>), or returns its error.
-#define PERSIST_ASSIGN_OR_RETURN(lhs, expr)                                   \
-  PERSIST_ASSIGN_OR_RETURN_IMPL_(                                             \
+#define PERSIST_ASSIGN_OR_RETURN(lhs, expr) \
+  PERSIST_ASSIGN_OR_RETURN_IMPL_(           \
       PERSIST_STATUS_CONCAT_(persist_statusor_, __LINE__), lhs, expr)
 #define PERSIST_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
   auto statusor = (expr);                                   \

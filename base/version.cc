@@ -6,8 +6,9 @@ namespace persist {
 
 std::string VersionLine(absl::string_view program) {
   const absl::string_view commit = VersionCommit();
-  return absl::StrCat(program, " ", Version(),
-                      commit.empty() ? "" : absl::StrCat(" (commit ", commit, ")"));
+  return absl::StrCat(
+      program, " ", Version(),
+      commit.empty() ? "" : absl::StrCat(" (commit ", commit, ")"));
 }
 
 }  // namespace persist

@@ -29,11 +29,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "base/mutex.h"
 #include "bench/run_header.h"
 #include "example/v1/user.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "persist/v1/persist.grpc.pb.h"
-#include "base/mutex.h"
 
 ABSL_FLAG(std::string, addr, "127.0.0.1:50051", "persistd's address");
 ABSL_FLAG(std::string, map, "users", "a map of example.v1.User");

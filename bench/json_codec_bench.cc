@@ -8,8 +8,8 @@
 #include "bench/ratio_reporter.h"
 #include "benchmark/benchmark.h"
 #include "google/protobuf/util/json_util.h"
-#include "persist/bench/v1/records.pb.h"
 #include "json/json_codec.h"
+#include "persist/bench/v1/records.pb.h"
 
 namespace persist::bench {
 namespace {
@@ -29,8 +29,9 @@ LargeRecord MakeLarge() {
   r.set_id("8d3c1f0e-6b7a-4c2e-9f51-2a7d9e4b6c10");
   r.set_name("Ada Lovelace");
   r.set_email("ada.lovelace@example.com");
-  r.set_description("Analyst of the Analytical Engine; first to publish an "
-                    "algorithm intended for such a machine.");
+  r.set_description(
+      "Analyst of the Analytical Engine; first to publish an "
+      "algorithm intended for such a machine.");
   r.set_created_at_ms(1700000000123);
   r.set_version(42);
   auto* m = r.mutable_metadata();
@@ -40,7 +41,8 @@ LargeRecord MakeLarge() {
   m->add_tags("customer");
   m->add_tags("beta");
   m->add_tags("priority");
-  for (int64_t c : {int64_t{17}, int64_t{4096}, int64_t{9000000001}, int64_t{-3}}) {
+  for (int64_t c :
+       {int64_t{17}, int64_t{4096}, int64_t{9000000001}, int64_t{-3}}) {
     m->add_counters(c);
   }
   m->set_owner("ops@example.com");
@@ -84,7 +86,8 @@ void DecodePersist(benchmark::State& state, const Record& record) {
   const std::string json = *codec.Encode(record);
   Record decoded;
   for (auto _ : state) {
-    if (!codec.Decode(json, &decoded).ok()) state.SkipWithError("decode failed");
+    if (!codec.Decode(json, &decoded).ok())
+      state.SkipWithError("decode failed");
     benchmark::DoNotOptimize(decoded);
   }
   state.SetBytesProcessed(state.iterations() * json.size());
@@ -107,14 +110,18 @@ void DecodeProtobuf(benchmark::State& state, const Record& record) {
 
 template <typename Record>
 void RegisterCase(const char* size, const Record& record) {
-  benchmark::RegisterBenchmark(absl::StrCat("Encode/", size, "/persist").c_str(),
-                               EncodePersist<Record>, record);
-  benchmark::RegisterBenchmark(absl::StrCat("Encode/", size, "/protobuf").c_str(),
-                               EncodeProtobuf<Record>, record);
-  benchmark::RegisterBenchmark(absl::StrCat("Decode/", size, "/persist").c_str(),
-                               DecodePersist<Record>, record);
-  benchmark::RegisterBenchmark(absl::StrCat("Decode/", size, "/protobuf").c_str(),
-                               DecodeProtobuf<Record>, record);
+  benchmark::RegisterBenchmark(
+      absl::StrCat("Encode/", size, "/persist").c_str(), EncodePersist<Record>,
+      record);
+  benchmark::RegisterBenchmark(
+      absl::StrCat("Encode/", size, "/protobuf").c_str(),
+      EncodeProtobuf<Record>, record);
+  benchmark::RegisterBenchmark(
+      absl::StrCat("Decode/", size, "/persist").c_str(), DecodePersist<Record>,
+      record);
+  benchmark::RegisterBenchmark(
+      absl::StrCat("Decode/", size, "/protobuf").c_str(),
+      DecodeProtobuf<Record>, record);
 }
 
 }  // namespace

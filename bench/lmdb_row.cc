@@ -16,7 +16,8 @@ namespace {
 
 absl::Status FromLmdb(int rc, absl::string_view what) {
   if (rc == MDB_SUCCESS) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("lmdb ", what, ": ", mdb_strerror(rc)));
+  return absl::InternalError(
+      absl::StrCat("lmdb ", what, ": ", mdb_strerror(rc)));
 }
 
 class LmdbRow final : public Row {
@@ -50,12 +51,14 @@ class LmdbRow final : public Row {
     MDB_val v;
     const int rc = mdb_get(txn, dbi_, &k, &v);
     *found = rc == MDB_SUCCESS &&
-             values_.Parse(absl::string_view(static_cast<const char*>(v.mv_data),
-                                             v.mv_size));
+             values_.Parse(absl::string_view(
+                 static_cast<const char*>(v.mv_data), v.mv_size));
     mdb_txn_abort(txn);
     return rc == MDB_NOTFOUND ? absl::OkStatus() : FromLmdb(rc, "get");
   }
-  absl::Status Finish() override { return FromLmdb(mdb_env_sync(env_, 1), "sync"); }
+  absl::Status Finish() override {
+    return FromLmdb(mdb_env_sync(env_, 1), "sync");
+  }
   uint64_t FileBytes() override { return DirectoryBytes(dir_); }
 
  private:
@@ -81,7 +84,8 @@ absl::StatusOr<std::unique_ptr<Row>> MakeLmdbRow(const std::string& dir,
   mdb_env_set_mapsize(env, size_t{8} << 30);
   mdb_env_set_maxreaders(env, 512);  // one slot per reading thread
   const unsigned flags = sync ? 0 : MDB_NOSYNC | MDB_NOMETASYNC;
-  if (int rc = mdb_env_open(env, path.c_str(), flags, 0644); rc != MDB_SUCCESS) {
+  if (int rc = mdb_env_open(env, path.c_str(), flags, 0644);
+      rc != MDB_SUCCESS) {
     mdb_env_close(env);
     return FromLmdb(rc, "open");
   }

@@ -28,8 +28,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "bench/run_header.h"
-#include "persist/bench/v1/records.pb.h"
 #include "json/json_codec.h"
+#include "persist/bench/v1/records.pb.h"
 #include "storage/store.h"
 
 extern char** environ;

@@ -4,8 +4,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "bench/kv_rows.h"
 #include "base/status_macros.h"
+#include "bench/kv_rows.h"
 #include "storage/store.h"
 
 namespace persist::bench {

@@ -25,8 +25,8 @@ class RocksDbRow final : public Row {
   }
   absl::Status Put(absl::string_view key, int64_t i, bool updated) override {
     const std::string bytes = values_.Serialize(i, updated);
-    return FromRocks(db_->Put(write_, rocksdb::Slice(key.data(), key.size()),
-                              bytes));
+    return FromRocks(
+        db_->Put(write_, rocksdb::Slice(key.data(), key.size()), bytes));
   }
   absl::Status Get(absl::string_view key, bool* found) override {
     thread_local std::string bytes;
@@ -39,7 +39,9 @@ class RocksDbRow final : public Row {
     *found = status.ok() && values_.Parse(bytes);
     return FromRocks(status);
   }
-  absl::Status Finish() override { return FromRocks(db_->FlushWAL(write_.sync)); }
+  absl::Status Finish() override {
+    return FromRocks(db_->FlushWAL(write_.sync));
+  }
   uint64_t FileBytes() override { return DirectoryBytes(dir_); }
 
  private:
@@ -62,8 +64,8 @@ absl::StatusOr<std::unique_ptr<Row>> MakeRocksDbRow(
       !s.ok()) {
     return s;
   }
-  return std::unique_ptr<Row>(new RocksDbRow(std::unique_ptr<rocksdb::DB>(db),
-                                             path, sync, values));
+  return std::unique_ptr<Row>(
+      new RocksDbRow(std::unique_ptr<rocksdb::DB>(db), path, sync, values));
 }
 
 }  // namespace persist::bench

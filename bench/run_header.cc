@@ -30,12 +30,11 @@ void PrintRunHeader(int argc, char** argv) {
     if (i > 0) command += ' ';
     command += argv[i];
   }
-  std::printf("command: %s\nmachine: %s, %u hardware threads\ndate: %s\n",
-              command.c_str(), CpuModel().c_str(),
-              std::thread::hardware_concurrency(),
-              absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(),
-                               absl::UTCTimeZone())
-                  .c_str());
+  std::printf(
+      "command: %s\nmachine: %s, %u hardware threads\ndate: %s\n",
+      command.c_str(), CpuModel().c_str(), std::thread::hardware_concurrency(),
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone())
+          .c_str());
   std::fflush(stdout);
 }
 

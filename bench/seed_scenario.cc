@@ -3,8 +3,8 @@
 // a share of them writes. Rows: persist at ASYNC and WRITE (and FSYNC with
 // --sync_rows), two hand-written in-memory maps, RocksDB and LMDB.
 //
-//   seed_scenario                      # 100k keys, 1M ops, 150 threads, 20% writes
-//   seed_scenario --keys=10000 --ops=10000 --threads=10 --sync_rows
+//   seed_scenario                      # 100k keys, 1M ops, 150 threads, 20%
+//   writes seed_scenario --keys=10000 --ops=10000 --threads=10 --sync_rows
 //
 // Flags: --keys --ops --threads --write_pct --values=struct|string
 //        --sync_rows --dir=<folder for the files> --rows=<name,name,...>
@@ -28,9 +28,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "base/mutex.h"
 #include "bench/kv_rows.h"
 #include "bench/run_header.h"
-#include "base/mutex.h"
 
 namespace persist::bench {
 namespace {
@@ -91,8 +91,8 @@ struct Result {
   uint64_t file_bytes = 0;
 };
 
-using RowFactory = std::function<absl::StatusOr<std::unique_ptr<Row>>(
-    const std::string& dir)>;
+using RowFactory =
+    std::function<absl::StatusOr<std::unique_ptr<Row>>(const std::string& dir)>;
 
 // Prefills, then runs `ops` operations on `threads` threads started
 // together; the clock covers the operations and the row's Finish.
@@ -189,11 +189,11 @@ int Main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   PrintRunHeader(argc, argv);
   const ScenarioValues values(flags.strings);
-  std::printf("scenario: %lld keys, %lld ops, %d threads, %d%% writes, %s "
-              "values\n\n",
-              static_cast<long long>(flags.keys),
-              static_cast<long long>(flags.ops), flags.threads,
-              flags.write_pct, flags.strings ? "string" : "struct");
+  std::printf(
+      "scenario: %lld keys, %lld ops, %d threads, %d%% writes, %s "
+      "values\n\n",
+      static_cast<long long>(flags.keys), static_cast<long long>(flags.ops),
+      flags.threads, flags.write_pct, flags.strings ? "string" : "struct");
   std::printf("%-34s %14s %10s %12s\n", "row", "ops/s", "ns/op", "file MB");
 
   struct Spec {
@@ -203,13 +203,19 @@ int Main(int argc, char** argv) {
   };
   const std::vector<Spec> specs = {
       {"persist ASYNC",
-       [&](const std::string& d) { return MakePersistRow(d, Durability::kAsync, values); },
+       [&](const std::string& d) {
+         return MakePersistRow(d, Durability::kAsync, values);
+       },
        false},
       {"persist WRITE",
-       [&](const std::string& d) { return MakePersistRow(d, Durability::kWrite, values); },
+       [&](const std::string& d) {
+         return MakePersistRow(d, Durability::kWrite, values);
+       },
        false},
       {"persist FSYNC",
-       [&](const std::string& d) { return MakePersistRow(d, Durability::kFsync, values); },
+       [&](const std::string& d) {
+         return MakePersistRow(d, Durability::kFsync, values);
+       },
        true},
       {"absl mutex map",
        [&](const std::string&) -> absl::StatusOr<std::unique_ptr<Row>> {
@@ -231,7 +237,8 @@ int Main(int argc, char** argv) {
        [&](const std::string& d) { return MakeLmdbRow(d, false, values); },
        false},
       {"lmdb (sync)",
-       [&](const std::string& d) { return MakeLmdbRow(d, true, values); }, true},
+       [&](const std::string& d) { return MakeLmdbRow(d, true, values); },
+       true},
   };
   std::vector<Result> results;
   auto wanted = [&](const std::string& name) {
@@ -243,9 +250,8 @@ int Main(int argc, char** argv) {
   };
   for (const Spec& spec : specs) {
     if ((spec.sync && !flags.sync_rows) || !wanted(spec.name)) continue;
-    absl::StatusOr<Result> result = RunRow(spec.name, spec.make, flags,
-                                           flags.ops, flags.threads,
-                                           flags.write_pct);
+    absl::StatusOr<Result> result = RunRow(
+        spec.name, spec.make, flags, flags.ops, flags.threads, flags.write_pct);
     if (!result.ok()) {
       std::fprintf(stderr, "%s: %s\n", spec.name.c_str(),
                    result.status().ToString().c_str());
@@ -257,10 +263,10 @@ int Main(int argc, char** argv) {
     // Group commit: FSYNC writes only, one writer against ten.
     const int64_t writes = std::min<int64_t>(flags.ops, 2000);
     for (int writers : {1, 10}) {
-      absl::StatusOr<Result> result = RunRow(
-          absl::StrCat("persist FSYNC writes, ", writers, " writer",
-                       writers > 1 ? "s" : ""),
-          specs[2].make, flags, writes, writers, /*write_pct=*/100);
+      absl::StatusOr<Result> result =
+          RunRow(absl::StrCat("persist FSYNC writes, ", writers, " writer",
+                              writers > 1 ? "s" : ""),
+                 specs[2].make, flags, writes, writers, /*write_pct=*/100);
       if (!result.ok()) {
         std::fprintf(stderr, "%s\n", result.status().ToString().c_str());
         return 1;
@@ -287,11 +293,11 @@ int Main(int argc, char** argv) {
   }
   std::vector<std::string> rows;
   for (const Result& r : results) {
-    rows.push_back(absl::StrCat(
-        "{\"name\":\"", r.name, "\",\"ops_per_sec\":",
-        static_cast<int64_t>(r.ops_per_sec), ",\"ns_per_op\":",
-        static_cast<int64_t>(r.ns_per_op), ",\"file_bytes\":", r.file_bytes,
-        "}"));
+    rows.push_back(
+        absl::StrCat("{\"name\":\"", r.name,
+                     "\",\"ops_per_sec\":", static_cast<int64_t>(r.ops_per_sec),
+                     ",\"ns_per_op\":", static_cast<int64_t>(r.ns_per_op),
+                     ",\"file_bytes\":", r.file_bytes, "}"));
   }
   std::printf("{\"rows\":[%s]}\n", absl::StrJoin(rows, ",").c_str());
   return 0;

@@ -38,10 +38,11 @@ int main(int argc, char** argv) {
   ada.set_age(36);
   persist::client::CallOptions fsync;
   fsync.durability = persist::v1::FSYNC;
-  absl::StatusOr<persist::client::WriteResult> set = users.Set("ada", ada, fsync);
+  absl::StatusOr<persist::client::WriteResult> set =
+      users.Set("ada", ada, fsync);
   if (!set.ok()) {
-    std::cerr << "set ada: " << set.status()
-              << "\nIs persistd running on " << address << "?\n";
+    std::cerr << "set ada: " << set.status() << "\nIs persistd running on "
+              << address << "?\n";
     return 1;
   }
   std::cout << "set ada (FSYNC), etag " << set->etag << "\n";

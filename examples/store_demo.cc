@@ -26,9 +26,10 @@ User MakeUser(const std::string& name, int age,
   user.set_email(name + "@example.com");
   user.set_age(age);
   for (const char* tag : tags) user.add_tags(tag);
-  *user.mutable_created_at() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
-      absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2026, 11, 25, 9, 0, 0),
-                                          absl::UTCTimeZone())));
+  *user.mutable_created_at() =
+      google::protobuf::util::TimeUtil::SecondsToTimestamp(
+          absl::ToUnixSeconds(absl::FromCivil(
+              absl::CivilSecond(2026, 11, 25, 9, 0, 0), absl::UTCTimeZone())));
   (*user.mutable_labels())["team"] = "storage";
   return user;
 }
@@ -64,8 +65,8 @@ int main(int argc, char** argv) {
     if (!status.ok()) return Fail(status);
     std::cout << what << "\n";
   }
-  absl::StatusOr<persist::UpdateResult> birthday = users.Update(
-      "carol", [](const User* current) {
+  absl::StatusOr<persist::UpdateResult> birthday =
+      users.Update("carol", [](const User* current) {
         if (current == nullptr) return persist::UpdateDecision<User>::Cancel();
         auto next = std::make_shared<User>(*current);
         next->set_age(current->age() + 1);
@@ -78,19 +79,21 @@ int main(int argc, char** argv) {
   if (!carol.ok()) return Fail(carol.status());
   std::cout << "get carol -> " << carol->value->ShortDebugString()
             << "\n   etag " << carol->etag.ToString() << "\n";
-  std::cout << "get bob   -> " << (users.Get("bob")->found() ? "found" : "not found")
-            << "\n\n";
+  std::cout << "get bob   -> "
+            << (users.Get("bob")->found() ? "found" : "not found") << "\n\n";
 
   const persist::StoreStats stats = (*store)->Stats();
-  std::cout << "stats: " << stats.live_keys << " live keys, " << stats.wal_records
-            << " WAL records, " << stats.file_bytes << " bytes\n";
-  if (absl::Status closed = (*store)->Close(); !closed.ok()) return Fail(closed);
+  std::cout << "stats: " << stats.live_keys << " live keys, "
+            << stats.wal_records << " WAL records, " << stats.file_bytes
+            << " bytes\n";
+  if (absl::Status closed = (*store)->Close(); !closed.ok())
+    return Fail(closed);
 
   std::ifstream file(options.path);
   std::stringstream contents;
   contents << file.rdbuf();
-  std::cout << "\n---- " << options.path << " ----\n" << contents.str()
-            << "---- end ----\n"
+  std::cout << "\n---- " << options.path << " ----\n"
+            << contents.str() << "---- end ----\n"
             << "Run again: the store reopens this file and appends.\n";
   return 0;
 }

@@ -3,11 +3,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "rapidjson/stringbuffer.h"
 #include "json/internal/json_codec_state.h"
 #include "json/internal/json_decoder.h"
 #include "json/internal/json_encoder.h"
 #include "json/internal/json_tape.h"
+#include "rapidjson/stringbuffer.h"
 
 namespace persist {
 namespace {
@@ -40,13 +40,14 @@ JsonCodecState::NewMessageForAny(
     absl::string_view type_url,
     const google::protobuf::DescriptorPool* fallback_pool) const {
   const size_t slash = type_url.rfind('/');
-  const absl::string_view name =
-      slash == absl::string_view::npos ? absl::string_view() :
-                                         type_url.substr(slash + 1);
+  const absl::string_view name = slash == absl::string_view::npos
+                                     ? absl::string_view()
+                                     : type_url.substr(slash + 1);
   if (name.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "google.protobuf.Any type URL \"", type_url,
-        "\" is malformed: expected \"type.googleapis.com/<full message name>\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("google.protobuf.Any type URL \"", type_url,
+                     "\" is malformed: expected \"type.googleapis.com/<full "
+                     "message name>\""));
   }
   const google::protobuf::DescriptorPool* pool =
       options_.any_type_pool != nullptr ? options_.any_type_pool
@@ -105,9 +106,9 @@ absl::Status JsonCodec::Decode(absl::string_view json,
     if (tape[0].type == JsonType::kNull &&
         message->GetDescriptor()->well_known_type() !=
             google::protobuf::Descriptor::WELLKNOWNTYPE_VALUE) {
-      status = absl::InvalidArgumentError(absl::StrCat(
-          "expected object for ", message->GetDescriptor()->full_name(),
-          ", got null"));
+      status = absl::InvalidArgumentError(
+          absl::StrCat("expected object for ",
+                       message->GetDescriptor()->full_name(), ", got null"));
     } else {
       JsonDecoder decoder(*state_, message->GetDescriptor()->file()->pool(),
                           tape, &local_stats);
@@ -115,9 +116,8 @@ absl::Status JsonCodec::Decode(absl::string_view json,
     }
   }
   if (status.ok() && !message->IsInitialized()) {
-    status = absl::InvalidArgumentError(
-        absl::StrCat("missing required fields: ",
-                     message->InitializationErrorString()));
+    status = absl::InvalidArgumentError(absl::StrCat(
+        "missing required fields: ", message->InitializationErrorString()));
   }
   tape.ReleaseIfLarger(kKeptScratchBytes);
   if (!status.ok()) {

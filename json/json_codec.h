@@ -102,8 +102,7 @@ class JsonCodec {
   // ignore_unknown_fields. `stats`, if not null, receives counts of what
   // was skipped.
   absl::Status Encode(const google::protobuf::Message& message,
-                      std::string* out,
-                      JsonEncodeStats* stats = nullptr) const;
+                      std::string* out, JsonEncodeStats* stats = nullptr) const;
   absl::StatusOr<std::string> Encode(
       const google::protobuf::Message& message) const;
 

@@ -33,9 +33,9 @@ class CallDrain {
   void Exit();
 
   struct Result {
-    bool drained = false;    // false: `deadline` passed first
-    int64_t in_flight = 0;   // calls still running then
-    int64_t turned_away = 0; // calls answered UNAVAILABLE meanwhile
+    bool drained = false;     // false: `deadline` passed first
+    int64_t in_flight = 0;    // calls still running then
+    int64_t turned_away = 0;  // calls answered UNAVAILABLE meanwhile
   };
   // Turns new calls away from now on; returns once no call is in flight and
   // none arrived for `quiet`, or at `deadline`.

@@ -68,12 +68,11 @@ absl::Status CheckCanListen(absl::string_view address,
   ::freeaddrinfo(found);
   if (error == 0) return absl::OkStatus();
   return absl::UnavailableError(absl::StrCat(
-      "cannot listen on ", address, " (", setting, "): ",
-      error == EADDRINUSE ? "the port is in use" : std::strerror(error),
+      "cannot listen on ", address, " (", setting,
+      "): ", error == EADDRINUSE ? "the port is in use" : std::strerror(error),
       " (errno ", error, "); ",
-      error == EADDRINUSE
-          ? "stop the other server or choose another port"
-          : "choose another address or port"));
+      error == EADDRINUSE ? "stop the other server or choose another port"
+                          : "choose another address or port"));
 }
 
 }  // namespace persist::service

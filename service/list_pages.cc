@@ -63,8 +63,8 @@ absl::StatusOr<PageToken> DecodePageToken(absl::string_view text) {
 }
 
 absl::Status FillPage(const DynamicMap& map, absl::string_view prefix,
-                      absl::string_view after, int size,
-                      size_t max_reply_bytes, v1::ListResponse* response) {
+                      absl::string_view after, int size, size_t max_reply_bytes,
+                      v1::ListResponse* response) {
   const size_t budget = max_reply_bytes > kPageTokenRoomBytes
                             ? max_reply_bytes - kPageTokenRoomBytes
                             : 0;
@@ -85,8 +85,7 @@ absl::Status FillPage(const DynamicMap& map, absl::string_view prefix,
         // Its field in the reply: a tag byte, its length, its bytes.
         const size_t bytes = entry->ByteSizeLong();
         const size_t framed =
-            1 +
-            google::protobuf::io::CodedOutputStream::VarintSize64(bytes) +
+            1 + google::protobuf::io::CodedOutputStream::VarintSize64(bytes) +
             bytes;
         if (used + framed > budget) {
           response->mutable_entries()->RemoveLast();
@@ -107,10 +106,9 @@ absl::Status FillPage(const DynamicMap& map, absl::string_view prefix,
       }));
   PERSIST_RETURN_IF_ERROR(status);
   if (more) {
-    response->set_next_page_token(
-        EncodePageToken({map.name(), std::string(prefix),
-                         response->entries(response->entries_size() - 1)
-                             .key()}));
+    response->set_next_page_token(EncodePageToken(
+        {map.name(), std::string(prefix),
+         response->entries(response->entries_size() - 1).key()}));
   }
   return absl::OkStatus();
 }

@@ -31,8 +31,8 @@ absl::StatusOr<PageToken> DecodePageToken(absl::string_view text);
 // `max_reply_bytes` (less room for the token); an entry too large for any
 // reply is ResourceExhausted naming its key.
 absl::Status FillPage(const DynamicMap& map, absl::string_view prefix,
-                      absl::string_view after, int size,
-                      size_t max_reply_bytes, v1::ListResponse* response);
+                      absl::string_view after, int size, size_t max_reply_bytes,
+                      v1::ListResponse* response);
 
 }  // namespace persist::service
 

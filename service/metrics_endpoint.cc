@@ -18,8 +18,8 @@ constexpr size_t kMaxRequestBytes = 1024;
 
 size_t RequestBytes(const httplib::Request& req) {
   // "GET /metrics HTTP/1.1\r\n", then "name: value\r\n" per header.
-  size_t bytes = req.method.size() + 1 + req.target.size() + 1 +
-                 req.version.size() + 2;
+  size_t bytes =
+      req.method.size() + 1 + req.target.size() + 1 + req.version.size() + 2;
   for (const auto& [name, value] : req.headers) {
     bytes += name.size() + 2 + value.size() + 2;
   }
@@ -61,9 +61,10 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
       [](const httplib::Request& req, httplib::Response& res) {
         if (RequestBytes(req) > kMaxRequestBytes) {
           res.status = 431;  // Request Header Fields Too Large
-          res.set_content("persistd: requests to this port take at most 1 "
-                          "KiB\n",
-                          "text/plain");
+          res.set_content(
+              "persistd: requests to this port take at most 1 "
+              "KiB\n",
+              "text/plain");
           return httplib::Server::HandlerResponse::Handled;
         }
         if (req.method == "GET" || req.method == "HEAD") {

@@ -6,13 +6,13 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "service/any_values.h"
 #include "service/grpc_status.h"
 #include "service/list_pages.h"
 #include "service/unary_call.h"
-#include "base/status_macros.h"
 
 namespace persist::service {
 namespace {
@@ -119,11 +119,10 @@ absl::StatusOr<Store*> PersistService::Begin(
 
 absl::StatusOr<PersistService::WriteTarget> PersistService::PrepareWrite(
     const grpc::CallbackServerContext& context, const UnaryCall& call,
-    const std::string& map_name,
-    v1::Durability durability, const v1::Precondition& precondition) const {
+    const std::string& map_name, v1::Durability durability,
+    const v1::Precondition& precondition) const {
   WriteTarget target;
-  PERSIST_ASSIGN_OR_RETURN(Store * store,
-                           Begin(context, call, /*write=*/true));
+  PERSIST_ASSIGN_OR_RETURN(Store * store, Begin(context, call, /*write=*/true));
   PERSIST_ASSIGN_OR_RETURN(target.map, store->GetMap(map_name));
   PERSIST_ASSIGN_OR_RETURN(target.options,
                            MakeWriteOptions(durability, precondition));
@@ -168,7 +167,8 @@ grpc::ServerUnaryReactor* PersistService::Get(
     response->set_found(true);
     PackValue(*entry->value, response->mutable_value());
     response->set_etag(entry->etag.ToString());
-    if (absl::Status fits = FitsReply(*response, request->map(), request->key());
+    if (absl::Status fits =
+            FitsReply(*response, request->map(), request->key());
         !fits.ok()) {
       response->Clear();
       return call.Finish(fits);
@@ -181,22 +181,22 @@ grpc::ServerUnaryReactor* PersistService::Set(
     grpc::CallbackServerContext* context, const v1::SetRequest* request,
     v1::SetResponse* response) {
   const UnaryCall call(context, counters_.set, &drain_);
-  absl::StatusOr<WriteTarget> target = PrepareWrite(
-      *context, call, request->map(), request->durability(), request->precondition());
+  absl::StatusOr<WriteTarget> target =
+      PrepareWrite(*context, call, request->map(), request->durability(),
+                   request->precondition());
   if (!target.ok()) return call.Finish(target.status());
   absl::StatusOr<std::unique_ptr<Message>> value =
       UnpackValue(*target->map, request->key(), request->value());
   if (!value.ok()) return call.Finish(value.status());
-  target->map->StartSet(request->key(),
-                        std::shared_ptr<const Message>(*std::move(value)),
-                        target->options,
-                        [call, response](absl::StatusOr<WriteResult> result) {
-                          if (result.ok()) {
-                            response->set_etag(result->etag.ToString());
-                            response->set_existed(result->existed);
-                          }
-                          call.Finish(result.status());
-                        });
+  target->map->StartSet(
+      request->key(), std::shared_ptr<const Message>(*std::move(value)),
+      target->options, [call, response](absl::StatusOr<WriteResult> result) {
+        if (result.ok()) {
+          response->set_etag(result->etag.ToString());
+          response->set_existed(result->existed);
+        }
+        call.Finish(result.status());
+      });
   return call.reactor();
 }
 
@@ -204,16 +204,16 @@ grpc::ServerUnaryReactor* PersistService::Delete(
     grpc::CallbackServerContext* context, const v1::DeleteRequest* request,
     v1::DeleteResponse* response) {
   const UnaryCall call(context, counters_.del, &drain_);
-  absl::StatusOr<WriteTarget> target = PrepareWrite(
-      *context, call, request->map(), request->durability(), request->precondition());
+  absl::StatusOr<WriteTarget> target =
+      PrepareWrite(*context, call, request->map(), request->durability(),
+                   request->precondition());
   if (!target.ok()) return call.Finish(target.status());
-  target->map->StartDelete(request->key(), target->options,
-                           [call,
-                            response](absl::StatusOr<WriteResult> result) {
-                             if (result.ok())
-                               response->set_existed(result->existed);
-                             call.Finish(result.status());
-                           });
+  target->map->StartDelete(
+      request->key(), target->options,
+      [call, response](absl::StatusOr<WriteResult> result) {
+        if (result.ok()) response->set_existed(result->existed);
+        call.Finish(result.status());
+      });
   return call.reactor();
 }
 
@@ -221,8 +221,9 @@ grpc::ServerUnaryReactor* PersistService::Update(
     grpc::CallbackServerContext* context, const v1::UpdateRequest* request,
     v1::UpdateResponse* response) {
   const UnaryCall call(context, counters_.update, &drain_);
-  absl::StatusOr<WriteTarget> target = PrepareWrite(
-      *context, call, request->map(), request->durability(), request->precondition());
+  absl::StatusOr<WriteTarget> target =
+      PrepareWrite(*context, call, request->map(), request->durability(),
+                   request->precondition());
   if (!target.ok()) return call.Finish(target.status());
   DynamicMap* const map = target->map;
   const google::protobuf::FieldMask& mask = request->update_mask();
@@ -287,19 +288,17 @@ grpc::ServerUnaryReactor* PersistService::List(
   if (!map.ok()) return call.Finish(map.status());
   if (request->page_size() < 0) {
     return call.Finish(absl::InvalidArgumentError(absl::StrCat(
-                               "page_size is ", request->page_size(),
-                               "; it must be 0 (the default, ",
-                               options_.default_page_size, ") or positive")));
+        "page_size is ", request->page_size(), "; it must be 0 (the default, ",
+        options_.default_page_size, ") or positive")));
   }
   std::string after;
   if (!request->page_token().empty()) {
     absl::StatusOr<PageToken> token = DecodePageToken(request->page_token());
     if (!token.ok()) return call.Finish(token.status());
     if (token->map != request->map() || token->prefix != request->prefix()) {
-      return call.Finish(
-                    absl::InvalidArgumentError(
-                        "page_token belongs to a listing of another map or "
-                        "prefix; start again with an empty page_token"));
+      return call.Finish(absl::InvalidArgumentError(
+          "page_token belongs to a listing of another map or "
+          "prefix; start again with an empty page_token"));
     }
     after = std::move(token->after);
   }
@@ -319,19 +318,18 @@ grpc::ServerUnaryReactor* PersistService::Shrink(
   if (!store.ok()) return call.Finish(store.status());
   // It reads and writes the whole file on the store's shrink thread; this
   // server thread goes back to serving.
-  (*store)->StartShrink(
-      [call, response](absl::StatusOr<ShrinkResult> result) {
-        if (result.ok()) {
-          response->set_records_before(result->records_before);
-          response->set_records_after(result->records_after);
-          response->set_bytes_before(result->bytes_before);
-          response->set_bytes_after(result->bytes_after);
-          *response->mutable_duration() =
-              google::protobuf::util::TimeUtil::NanosecondsToDuration(
-                  absl::ToInt64Nanoseconds(result->duration));
-        }
-        call.Finish(result.status());
-      });
+  (*store)->StartShrink([call, response](absl::StatusOr<ShrinkResult> result) {
+    if (result.ok()) {
+      response->set_records_before(result->records_before);
+      response->set_records_after(result->records_after);
+      response->set_bytes_before(result->bytes_before);
+      response->set_bytes_after(result->bytes_after);
+      *response->mutable_duration() =
+          google::protobuf::util::TimeUtil::NanosecondsToDuration(
+              absl::ToInt64Nanoseconds(result->duration));
+    }
+    call.Finish(result.status());
+  });
   return call.reactor();
 }
 
@@ -341,9 +339,7 @@ grpc::ServerUnaryReactor* PersistService::Flush(
   const UnaryCall call(context, counters_.flush, &drain_);
   absl::StatusOr<Store*> store = Begin(*context, call, /*write=*/true);
   if (!store.ok()) return call.Finish(store.status());
-  (*store)->StartFlush([call](absl::Status status) {
-    call.Finish(status);
-  });
+  (*store)->StartFlush([call](absl::Status status) { call.Finish(status); });
   return call.reactor();
 }
 

@@ -12,11 +12,11 @@
 #include <atomic>
 
 #include "persist/v1/persist.grpc.pb.h"
-#include "service/message_limits.h"
 #include "service/call_drain.h"
+#include "service/message_limits.h"
 #include "service/rpc_metrics.h"
-#include "service/unary_call.h"
 #include "service/token_auth.h"
+#include "service/unary_call.h"
 #include "storage/durability.h"
 #include "storage/store.h"
 
@@ -102,8 +102,8 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   };
   absl::StatusOr<WriteTarget> PrepareWrite(
       const grpc::CallbackServerContext& context, const UnaryCall& call,
-      const std::string& map_name,
-      v1::Durability durability, const v1::Precondition& precondition) const;
+      const std::string& map_name, v1::Durability durability,
+      const v1::Precondition& precondition) const;
   // ResourceExhausted if `reply` is larger than a reply may be: a value
   // stored by other means than this server's Set (its limit keeps every
   // value it accepted readable).

@@ -25,20 +25,20 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/command_line.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "base/command_line.h"
 #include "service/host_port.h"
 #include "service/metrics_endpoint.h"
 #include "service/persist_service.h"
 #include "service/persistd_flags.h"
+#include "service/persistd_servers.h"
 #include "service/prometheus_text.h"
 #include "service/reflection_service.h"
 #include "service/rpc_metrics.h"
 #include "service/server_config.h"
-#include "service/server_setup.h"
 #include "service/server_log.h"
-#include "service/persistd_servers.h"
+#include "service/server_setup.h"
 #include "service/store_metrics.h"
 #include "storage/store.h"
 
@@ -231,9 +231,9 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(
         return page.text();
       });
   if (!metrics.ok()) return metrics.status();
-  Log().Info(absl::StrCat(
-      "metrics on http://",
-      HostPort(config.metrics_listen(), (*metrics)->port()), "/metrics"));
+  Log().Info(absl::StrCat("metrics on http://",
+                          HostPort(config.metrics_listen(), (*metrics)->port()),
+                          "/metrics"));
   return metrics;
 }
 
@@ -262,9 +262,10 @@ void Drain(const v1::ServerConfig& config, PersistService& service,
           ? absl::Seconds(config.drain_timeout().seconds()) +
                 absl::Nanoseconds(config.drain_timeout().nanos())
           : absl::Seconds(10);
-  Log().Info(absl::StrCat("draining: new calls answer UNAVAILABLE; calls in "
-                          "flight have up to ",
-                          absl::FormatDuration(timeout), " to finish"));
+  Log().Info(
+      absl::StrCat("draining: new calls answer UNAVAILABLE; calls in "
+                   "flight have up to ",
+                   absl::FormatDuration(timeout), " to finish"));
   // Quiet for 200 ms: clients have seen their UNAVAILABLE and stopped.
   const CallDrain::Result drained =
       service.Drain(absl::Milliseconds(200), absl::Now() + timeout);
@@ -305,10 +306,9 @@ int Serve(const v1::ServerConfig& config) {
   setup->store_options.on_write_failure = [&servers](const absl::Status&) {
     servers.serving().MarkFailed();
   };
-  if (absl::Status started =
-          servers.Start(config, setup->credentials, {&service, &reflection, &reflection_v1},
-                        ServiceNames(ApiFiles()),
-                        counting ? &rpc_metrics : nullptr);
+  if (absl::Status started = servers.Start(
+          config, setup->credentials, {&service, &reflection, &reflection_v1},
+          ServiceNames(ApiFiles()), counting ? &rpc_metrics : nullptr);
       !started.ok()) {
     return Fail(started);
   }
@@ -335,7 +335,7 @@ int Serve(const v1::ServerConfig& config) {
   WaitForShutdownSignal();
   Drain(config, service, servers);
   servers.Stop(absl::Seconds(1));  // what is left: health Watch streams
-  metrics->reset();  // no scrape may outlive the store
+  metrics->reset();                // no scrape may outlive the store
   if (absl::Status closed = (*store)->Close(); !closed.ok()) {
     return Fail("closing the data file", closed);
   }

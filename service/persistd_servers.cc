@@ -2,13 +2,12 @@
 
 #include <chrono>
 
-#include "absl/time/clock.h"
-
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/status_macros.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "service/message_limits.h"
-#include "base/status_macros.h"
 
 namespace persist::service {
 namespace {
@@ -79,9 +78,8 @@ absl::Status PersistdServers::Start(
   Configure(config, &builder);
   for (grpc::Service* service : services) builder.RegisterService(service);
   int port = 0;
-  PERSIST_ASSIGN_OR_RETURN(
-      main_, Listen(builder, config.listen(), credentials, "gRPC",
-                          "--listen", &port));
+  PERSIST_ASSIGN_OR_RETURN(main_, Listen(builder, config.listen(), credentials,
+                                         "gRPC", "--listen", &port));
   serving_.Add(main_->GetHealthCheckService(), service_names);
   address_ = HostPort(config.listen(), port);
   return StartHealthPort(config, service_names, rpc_metrics);
@@ -101,10 +99,10 @@ absl::Status PersistdServers::StartHealthPort(
   }
   builder.RegisterCallbackGenericService(&health_fallback_);
   int port = 0;
-  PERSIST_ASSIGN_OR_RETURN(health_, Listen(builder, config.health_listen(),
-                                           grpc::InsecureServerCredentials(),
-                                           "health checks",
-                                           "--health_listen", &port));
+  PERSIST_ASSIGN_OR_RETURN(
+      health_,
+      Listen(builder, config.health_listen(), grpc::InsecureServerCredentials(),
+             "health checks", "--health_listen", &port));
   serving_.Add(health_->GetHealthCheckService(), service_names);
   health_address_ = HostPort(config.health_listen(), port);
   return absl::OkStatus();

@@ -61,8 +61,8 @@ class Stream final : public grpc::ServerBidiReactor<Request, Response> {
       this->Finish(grpc::Status::OK);
       return;
     }
-    response_ = Convert<Response>(service_->Answer(
-        Convert<ServerReflectionRequest>(request_), &sent_));
+    response_ = Convert<Response>(
+        service_->Answer(Convert<ServerReflectionRequest>(request_), &sent_));
     this->StartWrite(&response_);
   }
 

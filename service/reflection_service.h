@@ -1,8 +1,8 @@
 // ReflectionService: gRPC server reflection (grpc.reflection.v1alpha, and
 // grpc.reflection.v1 through ReflectionServiceV1, which newer tools ask
-// first) of a fixed set of files: persistd's API and the user's schema, so that tools
-// see the map types persistd loaded at start-up as well as its compiled-in
-// services.
+// first) of a fixed set of files: persistd's API and the user's schema, so that
+// tools see the map types persistd loaded at start-up as well as its
+// compiled-in services.
 //
 // persistctl uses it to turn JSON into a map's type and back without a
 // compiled schema; grpcurl and other reflection clients work as well.

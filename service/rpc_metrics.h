@@ -31,11 +31,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "base/histogram.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "grpcpp/support/status.h"
 #include "service/prometheus_text.h"
-#include "base/histogram.h"
 
 namespace persist::service {
 

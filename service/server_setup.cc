@@ -62,11 +62,10 @@ absl::Status CheckAddresses(const v1::ServerConfig& config) {
     const std::string& value;
     int port = 0;
   };
-  Address addresses[] = {{"listen (--listen)", config.listen()},
-                         {"metricsListen (--metrics_listen)",
-                          config.metrics_listen()},
-                         {"healthListen (--health_listen)",
-                          config.health_listen()}};
+  Address addresses[] = {
+      {"listen (--listen)", config.listen()},
+      {"metricsListen (--metrics_listen)", config.metrics_listen()},
+      {"healthListen (--health_listen)", config.health_listen()}};
   for (Address& address : addresses) {
     if (address.value.empty()) continue;
     absl::StatusOr<HostAndPort> split = SplitHostPort(address.value);

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "grpcpp/health_check_service_interface.h"
 #include "base/mutex.h"
+#include "grpcpp/health_check_service_interface.h"
 
 namespace persist::service {
 

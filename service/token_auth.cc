@@ -58,9 +58,9 @@ absl::StatusOr<std::unique_ptr<TokenAuth>> TokenAuth::FromText(
     }
     auto [first, inserted] = line_of.try_emplace(parts[0], line_number);
     if (!inserted) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, " lines ", first->second, " and ", line_number,
-          " hold the same token; give each token one line"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, " lines ", first->second, " and ", line_number,
+                       " hold the same token; give each token one line"));
     }
     auth->tokens_.push_back({std::string(parts[0]), parts[1] == "write"});
   }

@@ -94,10 +94,9 @@ absl::StatusOr<CheckReport> CheckStore(const StoreOptions& options) {
                            load->maps[i].type->full_name(),
                            load->maps[i].entries->size()});
   }
-  std::sort(report.maps.begin(), report.maps.end(),
-            [](const MapStats& a, const MapStats& b) {
-              return a.name < b.name;
-            });
+  std::sort(
+      report.maps.begin(), report.maps.end(),
+      [](const MapStats& a, const MapStats& b) { return a.name < b.name; });
   for (const auto& [map, keys] : load->orphans.KeysByMap()) {
     report.orphan_keys[map] = keys;
   }

@@ -23,7 +23,8 @@ enum class Durability {
   kFsync,
 };
 // Arrays indexed by Durability have this many entries.
-inline constexpr int kDurabilityCount = static_cast<int>(Durability::kFsync) + 1;
+inline constexpr int kDurabilityCount =
+    static_cast<int>(Durability::kFsync) + 1;
 
 // "MEMORY", "ASYNC", "WRITE" or "FSYNC".
 absl::string_view DurabilityName(Durability durability);

@@ -33,8 +33,7 @@ class Map {
                 "Map<T> needs a generated protobuf message type");
 
  public:
-  using UpdateFunction =
-      absl::FunctionRef<UpdateDecision<T>(const T* current)>;
+  using UpdateFunction = absl::FunctionRef<UpdateDecision<T>(const T* current)>;
   using ScanFunction =
       absl::FunctionRef<bool(absl::string_view key, const Entry<T>&)>;
 

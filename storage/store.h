@@ -9,7 +9,8 @@
 //   example::v1::User alice;
 //   alice.set_name("Alice");
 //   absl::StatusOr<persist::WriteResult> set =
-//       users->Set("alice", alice, {.durability = persist::Durability::kFsync});
+//       users->Set("alice", alice, {.durability =
+//       persist::Durability::kFsync});
 //
 // (tests/headers compiles the examples of the public headers.)
 //
@@ -66,9 +67,9 @@ struct StoreStats {
   int64_t orphan_maps = 0;
   uint64_t wal_records = 0;  // records in the file (live and dead)
   uint64_t file_bytes = 0;
-  uint64_t wal_batches = 0;  // writes since open
-  uint64_t wal_syncs = 0;    // fdatasyncs since open
-  uint64_t wal_appended_bytes = 0;  // written since open
+  uint64_t wal_batches = 0;             // writes since open
+  uint64_t wal_syncs = 0;               // fdatasyncs since open
+  uint64_t wal_appended_bytes = 0;      // written since open
   HistogramSnapshot wal_batch_records;  // records per write
   HistogramSnapshot wal_sync_seconds;   // fdatasync latency
   // Changes made since open, indexed by Durability.
@@ -97,8 +98,7 @@ struct ShrinkResult {
 class Store {
  public:
   using FlushCallback = absl::AnyInvocable<void(absl::Status)>;
-  using ShrinkCallback =
-      absl::AnyInvocable<void(absl::StatusOr<ShrinkResult>)>;
+  using ShrinkCallback = absl::AnyInvocable<void(absl::StatusOr<ShrinkResult>)>;
 
   static absl::StatusOr<std::unique_ptr<Store>> Open(StoreOptions options);
 

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "base/logger.h"
 #include "google/protobuf/descriptor.h"
 #include "storage/file_system.h"
-#include "base/logger.h"
 
 namespace persist {
 

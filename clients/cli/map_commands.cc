@@ -7,12 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "clients/cli/json_output.h"
 #include "clients/cli/remote_types.h"
 #include "clients/cpp/persist_client.h"
-#include "persist/v1/persist.grpc.pb.h"
 #include "json/json_codec.h"
-#include "base/status_macros.h"
+#include "persist/v1/persist.grpc.pb.h"
 
 namespace persist::cli {
 namespace {

@@ -127,14 +127,15 @@ absl::Status Repair(const OfflineFlags& flags) {
   PERSIST_ASSIGN_OR_RETURN(Settings settings, Load(flags));
   PERSIST_ASSIGN_OR_RETURN(const RepairReport report,
                            RepairStore(settings.options, flags.out));
-  std::printf("%s\n", JsonObject()
-                          .String("file", settings.options.path)
-                          .String("out", flags.out)
-                          .Int("records", report.records_kept)
-                          .Int("records_dropped", report.records_dropped)
-                          .Int("bytes", static_cast<int64_t>(report.bytes_written))
-                          .Done()
-                          .c_str());
+  std::printf("%s\n",
+              JsonObject()
+                  .String("file", settings.options.path)
+                  .String("out", flags.out)
+                  .Int("records", report.records_kept)
+                  .Int("records_dropped", report.records_dropped)
+                  .Int("bytes", static_cast<int64_t>(report.bytes_written))
+                  .Done()
+                  .c_str());
   return absl::OkStatus();
 }
 

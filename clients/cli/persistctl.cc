@@ -137,7 +137,8 @@ absl::StatusOr<CallSettings> ReadCallSettings() {
   CallSettings settings;
   settings.token = absl::GetFlag(FLAGS_token);
   if (settings.token.empty()) {
-    if (const char* token = std::getenv("PERSIST_TOKEN")) settings.token = token;
+    if (const char* token = std::getenv("PERSIST_TOKEN"))
+      settings.token = token;
   }
   const std::string timeout = absl::GetFlag(FLAGS_timeout);
   if (!absl::ParseDuration(timeout, &settings.timeout) ||
@@ -158,12 +159,11 @@ absl::Status CheckAddress(const std::string& address) {
   int port = 0;
   if (colon == std::string::npos || colon == 0 ||
       !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 1 ||
-      port > 65535 ||
-      (address[0] == '[' && address[colon - 1] != ']')) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--addr: \"", address,
-        "\" is not host:port (for example 127.0.0.1:50051 or "
-        "[::1]:50051)"));
+      port > 65535 || (address[0] == '[' && address[colon - 1] != ']')) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--addr: \"", address,
+                     "\" is not host:port (for example 127.0.0.1:50051 or "
+                     "[::1]:50051)"));
   }
   return absl::OkStatus();
 }
@@ -261,7 +261,8 @@ int Online(const std::string& command, std::vector<std::string> args) {
   const auto new_context = [&settings] {
     auto context = std::make_unique<grpc::ClientContext>();
     if (settings->timeout > absl::ZeroDuration()) {
-      context->set_deadline(absl::ToChronoTime(absl::Now() + settings->timeout));
+      context->set_deadline(
+          absl::ToChronoTime(absl::Now() + settings->timeout));
     }
     if (!settings->token.empty()) {
       context->AddMetadata("authorization",
@@ -373,8 +374,8 @@ void UnderscoreFlagNames(int argc, char** argv) {
 
 int Main(int argc, char** argv) {
   UnderscoreFlagNames(argc, argv);
-  if (PrintHelpOrVersion(argc, argv,
-                         {"persistctl", kUsageText, {"clients/cli/persistctl"}})) {
+  if (PrintHelpOrVersion(
+          argc, argv, {"persistctl", kUsageText, {"clients/cli/persistctl"}})) {
     return 0;
   }
   // Unknown flags and malformed values are usage mistakes too: abseil
@@ -387,8 +388,7 @@ int Main(int argc, char** argv) {
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() < 2) return Usage("give a command");
   const std::string command = positional[1];
-  const std::vector<std::string> args(positional.begin() + 2,
-                                      positional.end());
+  const std::vector<std::string> args(positional.begin() + 2, positional.end());
   if (command == "check" || command == "repair") {
     if (!args.empty()) return Usage(absl::StrCat(command, " takes flags only"));
     return Offline(command);

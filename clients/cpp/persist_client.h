@@ -94,8 +94,9 @@ void Prepare(const Connection& connection, const CallOptions& options,
 template <typename Request, typename Response>
 absl::StatusOr<Response> Call(
     const Connection& connection,
-    grpc::Status (v1::Persist::StubInterface::*method)(
-        grpc::ClientContext*, const Request&, Response*),
+    grpc::Status (v1::Persist::StubInterface::*method)(grpc::ClientContext*,
+                                                       const Request&,
+                                                       Response*),
     const Request& request, const CallOptions& options) {
   Response response;
   grpc::ClientContext context;
@@ -186,8 +187,8 @@ class TypedMap {
     request.set_key(key);
     request.set_durability(options.durability);
     *request.mutable_precondition() = options.precondition;
-    absl::StatusOr<v1::DeleteResponse> response =
-        Call(*connection_, &v1::Persist::StubInterface::Delete, request, options);
+    absl::StatusOr<v1::DeleteResponse> response = Call(
+        *connection_, &v1::Persist::StubInterface::Delete, request, options);
     if (!response.ok()) return response.status();
     return response->existed();
   }
@@ -208,8 +209,8 @@ class TypedMap {
     request.set_durability(options.durability);
     *request.mutable_precondition() = options.precondition;
     request.set_allow_missing(allow_missing);
-    absl::StatusOr<v1::UpdateResponse> response =
-        Call(*connection_, &v1::Persist::StubInterface::Update, request, options);
+    absl::StatusOr<v1::UpdateResponse> response = Call(
+        *connection_, &v1::Persist::StubInterface::Update, request, options);
     if (!response.ok()) return response.status();
     return Typed(response->value(), response->etag());
   }
@@ -239,13 +240,13 @@ class TypedMap {
 
  private:
   absl::StatusOr<Entry<T>> Typed(const google::protobuf::Any& any,
-                                  const std::string& etag) const {
+                                 const std::string& etag) const {
     Entry<T> entry;
     if (!any.UnpackTo(&entry.value)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "map \"", name_, "\" returned a ", any.type_url(), ", not a ",
-          T::descriptor()->full_name(),
-          "; use the type the map holds (see ListMaps)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("map \"", name_, "\" returned a ", any.type_url(),
+                       ", not a ", T::descriptor()->full_name(),
+                       "; use the type the map holds (see ListMaps)"));
     }
     entry.etag = etag;
     return entry;

@@ -24,9 +24,8 @@ namespace persist {
 
 class FieldNameIndex {
  public:
-  using Table =
-      absl::flat_hash_map<absl::string_view,
-                          const google::protobuf::FieldDescriptor*>;
+  using Table = absl::flat_hash_map<absl::string_view,
+                                    const google::protobuf::FieldDescriptor*>;
 
   FieldNameIndex() = default;
   FieldNameIndex(const FieldNameIndex&) = delete;

@@ -10,9 +10,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "json/internal/json_numbers.h"
 #include "json/internal/json_time.h"
-#include "base/status_macros.h"
 
 namespace persist {
 namespace {
@@ -42,7 +42,8 @@ void SetStructValueNull(Message* value) {
 
 // Closed enums (proto2) only hold the numbers they declare.
 bool IsClosedEnum(const EnumDescriptor* type) {
-  return type->file()->syntax() != google::protobuf::FileDescriptor::SYNTAX_PROTO3;
+  return type->file()->syntax() !=
+         google::protobuf::FileDescriptor::SYNTAX_PROTO3;
 }
 
 std::string Quoted(absl::string_view text) {
@@ -110,10 +111,10 @@ absl::Status JsonDecoder::UnknownField(absl::string_view name,
     ++stats_.ignored_unknown_fields;
     return absl::OkStatus();
   }
-  return path.Error(absl::StrCat(
-      "unknown field ", Quoted(name), " in ", type->full_name(),
-      " (check the field's name against the schema, or read with "
-      "ignore_unknown_fields to skip such fields)"));
+  return path.Error(
+      absl::StrCat("unknown field ", Quoted(name), " in ", type->full_name(),
+                   " (check the field's name against the schema, or read with "
+                   "ignore_unknown_fields to skip such fields)"));
 }
 
 absl::Status JsonDecoder::ReadMessage(uint32_t i, Message* message,
@@ -156,8 +157,8 @@ absl::Status JsonDecoder::ReadMembers(uint32_t object, Message* message,
     const FieldDescriptor* field = found->second;
     const JsonPath field_path = path.Field(name);
     if (seen[field->index()]) {
-      return field_path.Error(absl::StrCat("field ", field->name(),
-                                           " is given more than once"));
+      return field_path.Error(
+          absl::StrCat("field ", field->name(), " is given more than once"));
     }
     seen[field->index()] = true;
     if (tape_[value].type == JsonType::kNull) {
@@ -186,8 +187,9 @@ absl::Status JsonDecoder::ReadNull(Message* message,
                                    const JsonPath& path) {
   const Reflection* r = message->GetReflection();
   if (IsStructValue(field)) {
-    SetStructValueNull(field->is_repeated() ? r->AddMessage(message, field)
-                                            : r->MutableMessage(message, field));
+    SetStructValueNull(field->is_repeated()
+                           ? r->AddMessage(message, field)
+                           : r->MutableMessage(message, field));
   } else if (IsNullValueEnum(field)) {
     if (field->is_repeated()) {
       r->AddEnumValue(message, field, 0);
@@ -320,14 +322,16 @@ absl::Status JsonDecoder::ReadValue(uint32_t i, Message* message,
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32: {
       int64_t v;
-      PERSIST_RETURN_IF_ERROR(ReadSigned(t, field, INT32_MIN, INT32_MAX, path, &v));
+      PERSIST_RETURN_IF_ERROR(
+          ReadSigned(t, field, INT32_MIN, INT32_MAX, path, &v));
       rep ? r->AddInt32(message, field, static_cast<int32_t>(v))
           : r->SetInt32(message, field, static_cast<int32_t>(v));
       break;
     }
     case FieldDescriptor::CPPTYPE_INT64: {
       int64_t v;
-      PERSIST_RETURN_IF_ERROR(ReadSigned(t, field, INT64_MIN, INT64_MAX, path, &v));
+      PERSIST_RETURN_IF_ERROR(
+          ReadSigned(t, field, INT64_MIN, INT64_MAX, path, &v));
       rep ? r->AddInt64(message, field, v) : r->SetInt64(message, field, v);
       break;
     }
@@ -414,12 +418,12 @@ absl::Status JsonDecoder::ReadSigned(const JsonToken& token,
       if (*value >= min && *value <= max) return absl::OkStatus();
       [[fallthrough]];
     case NumberParse::kOutOfRange:
-      return path.Error(absl::StrCat(Quoted(token.text()),
-                                     " is out of range for ",
-                                     field->type_name()));
+      return path.Error(absl::StrCat(
+          Quoted(token.text()), " is out of range for ", field->type_name()));
     case NumberParse::kNotInteger:
-      return path.Error(absl::StrCat(Quoted(token.text()), " is not an integer (",
-                                     field->type_name(), ")"));
+      return path.Error(absl::StrCat(Quoted(token.text()),
+                                     " is not an integer (", field->type_name(),
+                                     ")"));
     case NumberParse::kSyntax:
       break;
   }
@@ -438,12 +442,12 @@ absl::Status JsonDecoder::ReadUnsigned(const JsonToken& token,
       if (*value <= max) return absl::OkStatus();
       [[fallthrough]];
     case NumberParse::kOutOfRange:
-      return path.Error(absl::StrCat(Quoted(token.text()),
-                                     " is out of range for ",
-                                     field->type_name()));
+      return path.Error(absl::StrCat(
+          Quoted(token.text()), " is out of range for ", field->type_name()));
     case NumberParse::kNotInteger:
-      return path.Error(absl::StrCat(Quoted(token.text()), " is not an integer (",
-                                     field->type_name(), ")"));
+      return path.Error(absl::StrCat(Quoted(token.text()),
+                                     " is not an integer (", field->type_name(),
+                                     ")"));
     case NumberParse::kSyntax:
       break;
   }
@@ -489,8 +493,8 @@ absl::Status JsonDecoder::ReadFloat(const JsonToken& token,
   constexpr double kRoundsToMax = 0x1.ffffffp+127;
   if (std::isfinite(d) && std::fabs(d) > FLT_MAX) {
     if (std::fabs(d) >= kRoundsToMax) {
-      return path.Error(absl::StrCat(Quoted(token.text()),
-                                     " is out of range for a float"));
+      return path.Error(
+          absl::StrCat(Quoted(token.text()), " is out of range for a float"));
     }
     d = d > 0 ? FLT_MAX : -FLT_MAX;
   }
@@ -530,11 +534,10 @@ absl::Status JsonDecoder::ReadEnum(const JsonToken& token,
   int64_t v;
   if (ParseInt64(token.text(), &v) != NumberParse::kOk || v < INT32_MIN ||
       v > INT32_MAX ||
-      (IsClosedEnum(type) && type->FindValueByNumber(static_cast<int>(v)) ==
-                                 nullptr)) {
-    return path.Error(absl::StrCat(Quoted(token.text()),
-                                   " is not a number of enum ",
-                                   type->full_name()));
+      (IsClosedEnum(type) &&
+       type->FindValueByNumber(static_cast<int>(v)) == nullptr)) {
+    return path.Error(absl::StrCat(
+        Quoted(token.text()), " is not a number of enum ", type->full_name()));
   }
   *number = static_cast<int>(v);
   return absl::OkStatus();
@@ -569,8 +572,7 @@ absl::Status JsonDecoder::ReadWellKnown(uint32_t i, Message* message,
       absl::Status status = is_timestamp
                                 ? ParseTimestamp(t.text(), &seconds, &nanos)
                                 : ParseDuration(t.text(), &seconds, &nanos);
-      if (!status.ok() && !is_timestamp &&
-          state_.options().read_go_durations) {
+      if (!status.ok() && !is_timestamp && state_.options().read_go_durations) {
         status = ParseGoDuration(t.text(), &seconds, &nanos);
       }
       if (!status.ok()) return path.Error(status.message());
@@ -622,16 +624,17 @@ absl::Status JsonDecoder::ReadAny(uint32_t i, Message* message,
         PERSIST_RETURN_IF_ERROR(
             ReadMessage(key + 1, inner->get(), path.Field("value")));
       } else if (name != "@type") {
-        PERSIST_RETURN_IF_ERROR(UnknownField(
-            name, (*inner)->GetDescriptor(), path.Field(name)));
+        PERSIST_RETURN_IF_ERROR(
+            UnknownField(name, (*inner)->GetDescriptor(), path.Field(name)));
       }
     }
   }
   std::string bytes;
   if (!(*inner)->SerializeToString(&bytes)) {
-    return path.Error(absl::StrCat("the value packed in google.protobuf.Any "
-                                   "lacks required fields: ",
-                                   (*inner)->InitializationErrorString()));
+    return path.Error(
+        absl::StrCat("the value packed in google.protobuf.Any "
+                     "lacks required fields: ",
+                     (*inner)->InitializationErrorString()));
   }
   const Reflection* r = message->GetReflection();
   const Descriptor* type = message->GetDescriptor();
@@ -664,7 +667,8 @@ absl::Status JsonDecoder::ReadStructValue(uint32_t i, Message* message,
       return absl::OkStatus();
     case JsonType::kFalse:
     case JsonType::kTrue:
-      r->SetBool(message, type->FindFieldByNumber(4), t.type == JsonType::kTrue);
+      r->SetBool(message, type->FindFieldByNumber(4),
+                 t.type == JsonType::kTrue);
       return absl::OkStatus();
     case JsonType::kNumber: {
       double v;

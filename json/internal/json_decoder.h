@@ -8,10 +8,10 @@
 #include "absl/status/status.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
-#include "json/json_codec.h"
 #include "json/internal/json_codec_state.h"
 #include "json/internal/json_path.h"
 #include "json/internal/json_tape.h"
+#include "json/json_codec.h"
 
 namespace persist {
 

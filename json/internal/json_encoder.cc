@@ -8,11 +8,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/json_escape.h"
-#include "json/internal/json_numbers.h"
-#include "json/internal/json_time.h"
-#include "google/protobuf/unknown_field_set.h"
 #include "base/status_macros.h"
 #include "base/utf8.h"
+#include "google/protobuf/unknown_field_set.h"
+#include "json/internal/json_numbers.h"
+#include "json/internal/json_time.h"
 
 namespace persist {
 namespace {
@@ -184,15 +184,16 @@ absl::Status JsonEncoder::WriteMap(const Message& message,
   std::vector<MapEntryKey> entries;
   entries.reserve(static_cast<size_t>(size));
   for (int i = 0; i < size; ++i) {
-    entries.push_back(
-        ReadMapEntryKey(reflection->GetRepeatedMessage(message, field, i),
-                        key_field));
+    entries.push_back(ReadMapEntryKey(
+        reflection->GetRepeatedMessage(message, field, i), key_field));
   }
   std::sort(entries.begin(), entries.end());
   w_.StartObject();
   for (const MapEntryKey& entry : entries) {
-    if (!IsValidUtf8(entry.text)) return path.Error("map key is not valid UTF-8");
-    w_.Key(entry.text.data(), static_cast<rapidjson::SizeType>(entry.text.size()));
+    if (!IsValidUtf8(entry.text))
+      return path.Error("map key is not valid UTF-8");
+    w_.Key(entry.text.data(),
+           static_cast<rapidjson::SizeType>(entry.text.size()));
     PERSIST_RETURN_IF_ERROR(WriteValue(*entry.entry, value_field, -1,
                                        path.MapKey(entry.text), depth));
   }
@@ -363,9 +364,10 @@ absl::Status JsonEncoder::WriteAny(const Message& message, const JsonPath& path,
   auto inner = state_.NewMessageForAny(type_url, any_pool_);
   if (!inner.ok()) return path.Error(inner.status().message());
   if (!(*inner)->ParseFromString(bytes)) {
-    return path.Error(absl::StrCat("google.protobuf.Any holds bytes that do "
-                                   "not parse as its type \"",
-                                   type_url, "\""));
+    return path.Error(
+        absl::StrCat("google.protobuf.Any holds bytes that do "
+                     "not parse as its type \"",
+                     type_url, "\""));
   }
   PERSIST_RETURN_IF_ERROR(CheckUnknownFields(**inner, path));
   w_.StartObject();

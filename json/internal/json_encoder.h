@@ -6,10 +6,10 @@
 #include "absl/status/status.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
 #include "json/internal/json_codec_state.h"
 #include "json/internal/json_path.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 
 namespace persist {
 
@@ -41,8 +41,7 @@ class JsonEncoder {
   // Fields of `message` that its type does not know (protobuf keeps them
   // as unknown fields): an error naming the first, or counted and skipped
   // under ignore_unknown_fields.
-  absl::Status CheckUnknownFields(const Message& message,
-                                  const JsonPath& path);
+  absl::Status CheckUnknownFields(const Message& message, const JsonPath& path);
   // The members of `message`'s object, without the braces.
   absl::Status WriteMembers(const Message& message, const JsonPath& path,
                             int depth);

@@ -19,7 +19,9 @@ class JsonPath {
   JsonPath Field(absl::string_view json_name) const {
     return JsonPath(this, kField, json_name, 0);
   }
-  JsonPath Index(size_t index) const { return JsonPath(this, kIndex, {}, index); }
+  JsonPath Index(size_t index) const {
+    return JsonPath(this, kIndex, {}, index);
+  }
   JsonPath MapKey(absl::string_view key) const {
     return JsonPath(this, kMapKey, key, 0);
   }

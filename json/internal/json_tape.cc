@@ -4,9 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/utf8.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
-#include "base/utf8.h"
 
 namespace persist {
 

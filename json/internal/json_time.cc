@@ -151,10 +151,9 @@ absl::Status ParseTimestamp(absl::string_view text, int64_t* seconds,
       !ReadDigits(text, &pos, 2, &day) ||
       // Upper case only, as protobuf reads them (RFC 3339 allows 't' and
       // 'z'; protobuf's parser and its conformance tests refuse them).
-      !ReadChar(text, &pos, 'T') ||
-      !ReadDigits(text, &pos, 2, &hour) || !ReadChar(text, &pos, ':') ||
-      !ReadDigits(text, &pos, 2, &minute) || !ReadChar(text, &pos, ':') ||
-      !ReadDigits(text, &pos, 2, &second) ||
+      !ReadChar(text, &pos, 'T') || !ReadDigits(text, &pos, 2, &hour) ||
+      !ReadChar(text, &pos, ':') || !ReadDigits(text, &pos, 2, &minute) ||
+      !ReadChar(text, &pos, ':') || !ReadDigits(text, &pos, 2, &second) ||
       !ReadFraction(text, &pos, nanos)) {
     return BadTimestamp(text);
   }

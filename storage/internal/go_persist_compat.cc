@@ -43,8 +43,9 @@ bool Find(const Message& message, const std::string& prefix,
   const Reflection* r = message.GetReflection();
   r->ListFields(message, &fields);
   for (const FieldDescriptor* field : fields) {
-    const std::string path =
-        prefix.empty() ? field->name() : absl::StrCat(prefix, ".", field->name());
+    const std::string path = prefix.empty()
+                                 ? field->name()
+                                 : absl::StrCat(prefix, ".", field->name());
     const int size = field->is_repeated() ? r->FieldSize(message, field) : 1;
     for (int i = 0; i < size; ++i) {
       const int index = field->is_repeated() ? i : -1;

@@ -105,8 +105,7 @@ bool GroupCommitQueue::TakeBatch(Batch* batch) {
   }
   // The longest run of whole segments within the cap, and at least one.
   size_t taken = 1;
-  while (taken < segments_.size() &&
-         segments_[taken].end <= max_batch_bytes_) {
+  while (taken < segments_.size() && segments_[taken].end <= max_batch_bytes_) {
     ++taken;
   }
   const size_t bytes = segments_[taken - 1].end;

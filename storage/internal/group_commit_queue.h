@@ -63,13 +63,13 @@ class GroupCommitQueue {
   };
 
   struct Counters {
-    uint64_t file_bytes = 0;  // bytes in the WAL file, header included
-    uint64_t records = 0;     // records in the WAL file
-    uint64_t batches = 0;     // writes since open
-    uint64_t syncs = 0;       // fdatasyncs since open
-    uint64_t appended_bytes = 0;       // bytes written since open
-    HistogramSnapshot batch_records;   // records per batch written
-    HistogramSnapshot sync_seconds;    // how long each fdatasync took
+    uint64_t file_bytes = 0;          // bytes in the WAL file, header included
+    uint64_t records = 0;             // records in the WAL file
+    uint64_t batches = 0;             // writes since open
+    uint64_t syncs = 0;               // fdatasyncs since open
+    uint64_t appended_bytes = 0;      // bytes written since open
+    HistogramSnapshot batch_records;  // records per batch written
+    HistogramSnapshot sync_seconds;   // how long each fdatasync took
   };
 
   // Takes over `file` and starts the writer thread.

@@ -53,10 +53,9 @@ absl::Status MapImpl::CheckValue(absl::string_view key,
 absl::Status MapImpl::Encode(absl::string_view key, const Message& value,
                              std::string* json, JsonEncodeStats* stats) const {
   if (absl::Status status = codec_.Encode(value, json, stats); !status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("map \"", name(), "\" key ", Quoted(key),
-                     ": the value cannot be written as JSON: ",
-                     status.message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "map \"", name(), "\" key ", Quoted(key),
+        ": the value cannot be written as JSON: ", status.message()));
   }
   return absl::OkStatus();
 }
@@ -125,9 +124,9 @@ absl::Status MapImpl::CheckPrecondition(const ShardedMap::Entry* current,
       return absl::OkStatus();
     case Precondition::Kind::kMustExist:
       if (current != nullptr) return absl::OkStatus();
-      return absl::FailedPreconditionError(absl::StrCat(
-          "map \"", name(), "\" has no key ", Quoted(key),
-          " and the write required it to exist"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("map \"", name(), "\" has no key ", Quoted(key),
+                       " and the write required it to exist"));
     case Precondition::Kind::kMustNotExist:
       if (current == nullptr) return absl::OkStatus();
       return absl::FailedPreconditionError(
@@ -184,9 +183,9 @@ void MapImpl::StartSet(absl::string_view key,
                        std::shared_ptr<const Message> value,
                        const WriteOptions& options, WriteCallback done) {
   if (value == nullptr) {
-    done(absl::InvalidArgumentError(absl::StrCat(
-        "map \"", name(), "\" key ", Quoted(key),
-        ": Set needs a value (use Delete to remove a key)")));
+    done(absl::InvalidArgumentError(
+        absl::StrCat("map \"", name(), "\" key ", Quoted(key),
+                     ": Set needs a value (use Delete to remove a key)")));
     return;
   }
   StartWrite(key, std::move(value), options, std::move(done));
@@ -232,12 +231,12 @@ absl::Status MapImpl::Scan(absl::string_view prefix,
                            absl::string_view start_after,
                            ScanFunction fn) const {
   if (entries_->closed()) return entries_->ClosedError();
-  entries_->Scan(prefix, start_after,
-                 [&](absl::string_view key, const ShardedMap::Found& found) {
-                   return fn(key, Entry<Message>{found.value,
-                                                 clock_.MakeEtag(
-                                                     found.sequence)});
-                 });
+  entries_->Scan(
+      prefix, start_after,
+      [&](absl::string_view key, const ShardedMap::Found& found) {
+        return fn(key,
+                  Entry<Message>{found.value, clock_.MakeEtag(found.sequence)});
+      });
   return absl::OkStatus();
 }
 

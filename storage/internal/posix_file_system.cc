@@ -135,10 +135,9 @@ class Posix final : public FileSystem {
     }
     // Created owner-only, then given the bits it is to keep: never readable
     // by others in between.
-    const int fd =
-        ::open(path.c_str(),
-               O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-               kNewFileMode);
+    const int fd = ::open(path.c_str(),
+                          O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+                          kNewFileMode);
     if (fd < 0) return ErrnoError("create", path, errno);
     // open() applied the umask, and kept the mode of a file that existed.
     if (!permissions_of.empty() && ::fchmod(fd, mode) != 0) {

@@ -44,8 +44,7 @@ size_t ShardedMap::KeyHash::operator()(absl::string_view key) const {
   return absl::Hash<absl::string_view>{}(key);
 }
 
-ShardedMap::ShardedMap(std::string name, SequenceClock& clock,
-                       int shard_count)
+ShardedMap::ShardedMap(std::string name, SequenceClock& clock, int shard_count)
     : name_(std::move(name)),
       clock_(clock),
       shard_shift_(64 - std::countr_zero(static_cast<unsigned>(shard_count))),
@@ -142,8 +141,7 @@ bool ShardedMap::Erase(Shard& shard, absl::string_view key) {
   return true;
 }
 
-ShardedMap::Applied ShardedMap::Apply(Shard& shard,
-                                      const GroupCommitQueue& wal,
+ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
                                       absl::string_view key,
                                       Durability durability, Decide decide) {
   Applied applied;
@@ -183,8 +181,7 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard,
       result.etag = clock_.MakeEtag(0);
       break;
   }
-  writes_[static_cast<int>(durability)].fetch_add(1,
-                                                  std::memory_order_relaxed);
+  writes_[static_cast<int>(durability)].fetch_add(1, std::memory_order_relaxed);
   switch (durability) {
     case Durability::kMemory:
       // The WAL is not written, but an unflushed ASYNC change of this key
@@ -220,8 +217,8 @@ void ShardedMap::Write(GroupCommitQueue& wal, absl::string_view key,
     if (applied.wal_completes) {
       // Queued under the shard's lock: the key's records stay in order.
       wal.Enqueue(applied.record, 1, durability,
-                  [done = std::move(done), result = *applied.result](
-                      absl::Status durable) mutable {
+                  [done = std::move(done),
+                   result = *applied.result](absl::Status durable) mutable {
                     if (durable.ok()) {
                       done(ResultOf<Result>(result));
                     } else {
@@ -299,9 +296,10 @@ void ShardedMap::Close() {
 }
 
 absl::Status ShardedMap::ClosedError() const {
-  return absl::UnavailableError(absl::StrCat(
-      "map \"", name_, "\" is closed with its store; open the store again to "
-      "use it"));
+  return absl::UnavailableError(
+      absl::StrCat("map \"", name_,
+                   "\" is closed with its store; open the store again to "
+                   "use it"));
 }
 
 std::array<uint64_t, kDurabilityCount> ShardedMap::writes() const {

@@ -154,7 +154,9 @@ class ShardedMap {
   struct KeyHash {
     using is_transparent = void;
     size_t operator()(absl::string_view key) const;
-    size_t operator()(const Entry* entry) const { return (*this)(entry->key()); }
+    size_t operator()(const Entry* entry) const {
+      return (*this)(entry->key());
+    }
   };
   struct KeyEq {
     using is_transparent = void;

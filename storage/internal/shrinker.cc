@@ -20,8 +20,8 @@ constexpr size_t kSmallEnoughToPause = 64 << 10;
 
 int64_t CountRecords(absl::string_view records) {
   // Each record is two lines.
-  return static_cast<int64_t>(
-      std::count(records.begin(), records.end(), '\n') / 2);
+  return static_cast<int64_t>(std::count(records.begin(), records.end(), '\n') /
+                              2);
 }
 
 }  // namespace
@@ -62,8 +62,7 @@ absl::Status Shrinker::WriteLiveState() {
             json.clear();
             // Values were encoded once when written; this cannot fail
             // unless the codec changed its mind, which is an error.
-            if (absl::Status s = input_.codec->Encode(*value, &json);
-                !s.ok()) {
+            if (absl::Status s = input_.codec->Encode(*value, &json); !s.ok()) {
               return absl::InternalError(
                   absl::StrCat("map \"", map->name(), "\" key \"", key,
                                "\" cannot be written as JSON: ", s.message()));

@@ -50,8 +50,8 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(StoreOptions options) {
   Parts parts;
   parts.started = start;
   if (!options.log) options.log = StderrLogSink();
-  parts.file_system = options.file_system != nullptr ? options.file_system
-                                                     : PosixFileSystem();
+  parts.file_system =
+      options.file_system != nullptr ? options.file_system : PosixFileSystem();
   parts.options = std::move(options);
   PERSIST_RETURN_IF_ERROR(LockAndTidy(&parts));
   PERSIST_RETURN_IF_ERROR(Recover(&parts));
@@ -68,11 +68,10 @@ absl::Status StoreImpl::LockAndTidy(Parts* parts) {
   const std::string temp = Shrinker::TempPath(path);
   if (parts->file_system->FileSize(temp).ok()) {
     PERSIST_RETURN_IF_ERROR(parts->file_system->Remove(temp));
-    parts->options.log(
-        LogLevel::kWarning,
-        absl::StrCat("removed ", temp,
-                     ", left by a Shrink that did not finish; ", path,
-                     " is complete without it"));
+    parts->options.log(LogLevel::kWarning,
+                       absl::StrCat("removed ", temp,
+                                    ", left by a Shrink that did not finish; ",
+                                    path, " is complete without it"));
   }
   return absl::OkStatus();
 }
@@ -145,14 +144,14 @@ absl::Status StoreImpl::StartWal(Parts* parts) {
   GroupCommitQueue::Options wal;
   wal.file_bytes = parts->file_bytes;
   wal.records = parts->records;
-  wal.on_failure = [path = parts->options.path, log = parts->options.log,
-                    report = parts->options.on_write_failure](
-                       const absl::Status& error) {
-    log(LogLevel::kError, absl::StrCat(path, ": ", error.message()));
-    if (report) report(error);
-  };
-  parts->wal = std::make_unique<GroupCommitQueue>(std::move(file),
-                                                  std::move(wal));
+  wal.on_failure =
+      [path = parts->options.path, log = parts->options.log,
+       report = parts->options.on_write_failure](const absl::Status& error) {
+        log(LogLevel::kError, absl::StrCat(path, ": ", error.message()));
+        if (report) report(error);
+      };
+  parts->wal =
+      std::make_unique<GroupCommitQueue>(std::move(file), std::move(wal));
   return absl::OkStatus();
 }
 
@@ -186,8 +185,8 @@ StoreImpl::~StoreImpl() { (void)Close(); }
 
 std::unique_ptr<MapImpl> StoreImpl::Wrap(LoadedMap recovered) {
   return std::make_unique<MapImpl>(recovered.type, recovered.prototype,
-                                   std::move(recovered.entries), *codec_,
-                                   *wal_, *clock_);
+                                   std::move(recovered.entries), *codec_, *wal_,
+                                   *clock_);
 }
 
 void StoreImpl::LogOpened(absl::Duration took) const {
@@ -204,10 +203,10 @@ void StoreImpl::LogOpened(absl::Duration took) const {
           MakeRecoveryOptions(options_, *codec_, false).threads));
   if (stats.skipped_corrupt > 0 && options_.auto_shrink.enabled) {
     Log(LogLevel::kWarning,
-        absl::StrCat("auto-shrink is off for this open: ",
-                     stats.skipped_corrupt,
-                     " damaged records were skipped and stay in the file "
-                     "until an explicit Shrink"));
+        absl::StrCat(
+            "auto-shrink is off for this open: ", stats.skipped_corrupt,
+            " damaged records were skipped and stay in the file "
+            "until an explicit Shrink"));
   }
 }
 
@@ -248,8 +247,8 @@ absl::StatusOr<DynamicMap*> StoreImpl::DeclareMap(
   recovered.type = type;
   PERSIST_ASSIGN_OR_RETURN(recovered.prototype,
                            PrototypeOf(name, type, factory_.get()));
-  recovered.entries = std::make_unique<ShardedMap>(std::string(name), *clock_,
-                                                   shards_per_map_);
+  recovered.entries =
+      std::make_unique<ShardedMap>(std::string(name), *clock_, shards_per_map_);
   if (!orphans.empty()) {
     const RecoveryOptions recovery = MakeRecoveryOptions(
         options_, *codec_,
@@ -313,10 +312,9 @@ StoreStats StoreImpl::Stats() const {
     stats.orphan_keys = orphans_.keys();
     stats.orphan_maps = orphans_.maps();
   }
-  std::sort(stats.maps.begin(), stats.maps.end(),
-            [](const MapStats& a, const MapStats& b) {
-              return a.name < b.name;
-            });
+  std::sort(
+      stats.maps.begin(), stats.maps.end(),
+      [](const MapStats& a, const MapStats& b) { return a.name < b.name; });
   const GroupCommitQueue::Counters counters = wal_->counters();
   stats.wal_records = counters.records;
   stats.file_bytes = counters.file_bytes;

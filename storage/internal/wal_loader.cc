@@ -69,15 +69,14 @@ int ShardsPerMap(const StoreOptions& options) {
 }
 
 RecoveryOptions MakeRecoveryOptions(const StoreOptions& options,
-                                    const JsonCodec& codec,
-                                    bool all_problems) {
+                                    const JsonCodec& codec, bool all_problems) {
   RecoveryOptions recovery;
   recovery.path = options.path;
   recovery.codec = &codec;
-  recovery.threads = options.recovery_threads > 0
-                         ? options.recovery_threads
-                         : static_cast<int>(std::max(
-                               1u, std::thread::hardware_concurrency()));
+  recovery.threads =
+      options.recovery_threads > 0
+          ? options.recovery_threads
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   recovery.all_problems = all_problems;
   return recovery;
 }

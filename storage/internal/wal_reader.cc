@@ -34,11 +34,11 @@ bool IsRecordLine(absl::string_view line) {
 struct Step {
   enum class Kind { kRecord, kTorn, kDamaged };
   Kind kind = Kind::kTorn;
-  WalRecord record{};         // kRecord
-  int64_t damaged_line = 0;   // kDamaged: the line that is wrong
-  std::string reason;         // kDamaged
-  size_t next = 0;            // where reading goes on (kRecord, kDamaged)
-  int64_t lines = 0;          // lines consumed (kRecord, kDamaged)
+  WalRecord record{};        // kRecord
+  int64_t damaged_line = 0;  // kDamaged: the line that is wrong
+  std::string reason;        // kDamaged
+  size_t next = 0;           // where reading goes on (kRecord, kDamaged)
+  int64_t lines = 0;         // lines consumed (kRecord, kDamaged)
 };
 
 Step Damaged(int64_t line, std::string reason, size_t next, int64_t lines) {

@@ -65,8 +65,7 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
 
 // The DataLoss error that refuses to open a file with `problem`, naming its
 // path and line and saying what the user can do.
-absl::Status CorruptionError(absl::string_view path,
-                             const WalProblem& problem);
+absl::Status CorruptionError(absl::string_view path, const WalProblem& problem);
 
 }  // namespace persist
 

@@ -41,13 +41,13 @@ WalProblem RecordProblem(const Job& job, bool value_line,
   const WalRecord& record = *job.record;
   // "S " or "D ", the record key, then '\n'.
   const uint64_t value_offset = record.offset + record.record_key.size() + 3;
-  return WalProblem{value_line ? record.line + 1 : record.line,
-                    value_line ? value_offset : record.offset,
-                    absl::StrCat("map \"", job.target->entries->name(),
-                                 "\" key \"",
-                                 absl::CHexEscape(job.record->key.substr(0, 200)),
-                                 "\": ", reason),
-                    job.index};
+  return WalProblem{
+      value_line ? record.line + 1 : record.line,
+      value_line ? value_offset : record.offset,
+      absl::StrCat("map \"", job.target->entries->name(), "\" key \"",
+                   absl::CHexEscape(job.record->key.substr(0, 200)),
+                   "\": ", reason),
+      job.index};
 }
 
 // Validates the key and decodes the value of one record.
@@ -62,14 +62,14 @@ Decoded DecodeOne(const Job& job, const RecoveryOptions& options,
   if (record.kind == RecordKind::kDelete) return out;
   std::unique_ptr<Message> value(job.target->prototype->New());
   JsonDecodeStats stats;
-  if (absl::Status status = options.codec->Decode(record.json, value.get(),
-                                                  &stats);
+  if (absl::Status status =
+          options.codec->Decode(record.json, value.get(), &stats);
       !status.ok()) {
-    out.problem = RecordProblem(
-        job, /*value_line=*/true,
-        absl::StrCat("the value is not a valid ",
-                     value->GetDescriptor()->full_name(), ": ",
-                     status.message()));
+    out.problem =
+        RecordProblem(job, /*value_line=*/true,
+                      absl::StrCat("the value is not a valid ",
+                                   value->GetDescriptor()->full_name(), ": ",
+                                   status.message()));
     return out;
   }
   *ignored_unknown_fields += stats.ignored_unknown_fields;
@@ -98,9 +98,9 @@ struct DecodeOutcome {
 // problem of all is then still among those found.
 DecodeOutcome DecodeAndApply(const std::vector<Job>& jobs,
                              const RecoveryOptions& options) {
-  const size_t threads = std::clamp<size_t>(
-      jobs.size() / kRecordsPerThreadMin, 1,
-      static_cast<size_t>(std::max(1, options.threads)));
+  const size_t threads =
+      std::clamp<size_t>(jobs.size() / kRecordsPerThreadMin, 1,
+                         static_cast<size_t>(std::max(1, options.threads)));
   std::vector<DecodeOutcome> outcomes(threads);
   auto work = [&](size_t t) {
     DecodeOutcome& outcome = outcomes[t];
@@ -199,10 +199,9 @@ Adopted AdoptOrphans(const std::vector<OrphanRecords::Orphan>& orphans,
   adopted.applied = decoded.applied;
   adopted.ignored_unknown_fields = decoded.ignored_unknown_fields;
   adopted.problems = std::move(decoded.problems);
-  std::sort(adopted.problems.begin(), adopted.problems.end(),
-            [](const WalProblem& a, const WalProblem& b) {
-              return a.line < b.line;
-            });
+  std::sort(
+      adopted.problems.begin(), adopted.problems.end(),
+      [](const WalProblem& a, const WalProblem& b) { return a.line < b.line; });
   return adopted;
 }
 

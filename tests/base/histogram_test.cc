@@ -3,9 +3,9 @@
 #include <thread>
 #include <vector>
 
+#include "base/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "base/mutex.h"
 
 namespace persist {
 namespace {

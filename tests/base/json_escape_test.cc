@@ -5,10 +5,10 @@
 #include <random>
 #include <string>
 
+#include "base/utf8.h"
 #include "gtest/gtest.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
-#include "base/utf8.h"
 
 namespace persist {
 namespace {
@@ -45,7 +45,7 @@ TEST(JsonEscapeTest, MatchesRapidJsonOnRandomUtf8) {
     for (char& ch : text) {
       // Mostly printable, with control characters, quotes and UTF-8.
       const unsigned r = rng() % 10;
-      ch = static_cast<char>(r < 6 ? 0x20 + rng() % 0x5F
+      ch = static_cast<char>(r < 6   ? 0x20 + rng() % 0x5F
                              : r < 8 ? rng() % 0x20
                              : r < 9 ? "\"\\"[rng() % 2]
                                      : 0x80 + rng() % 0x80);
@@ -56,9 +56,9 @@ TEST(JsonEscapeTest, MatchesRapidJsonOnRandomUtf8) {
 }
 
 TEST(Utf8Test, AcceptsWellFormedAndRefusesIllFormed) {
-  for (const char* good : {"", "ascii only, longer than eight", "\xc3\xa9",
-                           "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xef\xbf\xbf",
-                           "\xf4\x8f\xbf\xbf", "\x7f"}) {
+  for (const char* good :
+       {"", "ascii only, longer than eight", "\xc3\xa9", "\xe2\x82\xac",
+        "\xf0\x9f\x98\x80", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf", "\x7f"}) {
     EXPECT_TRUE(IsValidUtf8(good)) << good;
   }
   for (const char* bad :
@@ -89,8 +89,10 @@ TEST(Utf8Test, AgreesWithRapidJsonOnAllShortSequences) {
       ASSERT_EQ(IsValidUtf8(s), rapidjson_valid(s)) << a << " " << b;
       if (a < 0xE0 || a > 0xEF) continue;  // 3-byte leads only
       for (int c = 1; c < 256; ++c) {
-        s.assign({static_cast<char>(a), static_cast<char>(b), static_cast<char>(c)});
-        ASSERT_EQ(IsValidUtf8(s), rapidjson_valid(s)) << a << " " << b << " " << c;
+        s.assign(
+            {static_cast<char>(a), static_cast<char>(b), static_cast<char>(c)});
+        ASSERT_EQ(IsValidUtf8(s), rapidjson_valid(s))
+            << a << " " << b << " " << c;
       }
     }
   }

@@ -66,7 +66,8 @@ TEST_F(PersistClientTest, EtagRetryLoopsCountExactly) {
   int retries = 0;
   for (int i = 0; i < 20; ++i) {
     for (;;) {
-      absl::StatusOr<std::optional<Entry<Item>>> current = items_.Get("counter");
+      absl::StatusOr<std::optional<Entry<Item>>> current =
+          items_.Get("counter");
       ASSERT_TRUE(current.ok() && current->has_value());
       Item next = (*current)->value;
       next.set_count(next.count() + 1);
@@ -78,7 +79,8 @@ TEST_F(PersistClientTest, EtagRetryLoopsCountExactly) {
         other.set_count(other.count() + 1);
         ASSERT_TRUE(items_.Set("counter", other).ok());
       }
-      absl::StatusOr<WriteResult> written = items_.Set("counter", next, options);
+      absl::StatusOr<WriteResult> written =
+          items_.Set("counter", next, options);
       if (written.ok()) break;
       ASSERT_EQ(written.status().code(), absl::StatusCode::kAborted);
       ++retries;
@@ -107,8 +109,8 @@ TEST_F(PersistClientTest, UpdateListAndAdministration) {
     for (const auto& [key, entry] : page->entries) keys.push_back(key);
     token = page->next_page_token;
   } while (!token.empty());
-  EXPECT_EQ(keys, (std::vector<std::string>{"k0", "k1", "k2", "k3", "k4",
-                                            "k5", "k6"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"k0", "k1", "k2", "k3", "k4", "k5",
+                                            "k6"}));
 
   ASSERT_TRUE(client_.Flush().ok());
   absl::StatusOr<v1::ListMapsResponse> maps = client_.ListMaps();

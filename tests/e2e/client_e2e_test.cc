@@ -20,10 +20,9 @@ using ::testing::HasSubstr;
 using testing::PersistdTest;
 
 TEST_F(PersistdTest, CppClientSpeaksMutualTlsWithAToken) {
-  testing::WriteFileOrDie(dir_.Path("tokens"),
-                          "reader read\nwriter write\n");
-  auto persistd = StartWithMutualTls(
-      {absl::StrCat("--tokens_file=", dir_.Path("tokens"))});
+  testing::WriteFileOrDie(dir_.Path("tokens"), "reader read\nwriter write\n");
+  auto persistd =
+      StartWithMutualTls({absl::StrCat("--tokens_file=", dir_.Path("tokens"))});
   ASSERT_FALSE(persistd->address().empty()) << persistd->banner();
   // persistd's certificate names localhost.
   const std::string address = absl::StrCat(
@@ -63,8 +62,7 @@ TEST_F(PersistdTest, CppClientSpeaksMutualTlsWithAToken) {
   ASSERT_TRUE(no_certificate.ok());
   client::CallOptions quick;
   quick.deadline = absl::Seconds(5);
-  EXPECT_FALSE(
-      (*no_certificate)->Map<User>("users").Get("ada", quick).ok());
+  EXPECT_FALSE((*no_certificate)->Map<User>("users").Get("ada", quick).ok());
 }
 
 TEST_F(PersistdTest, CppClientRefusesTlsSettingsItCannotUse) {

@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/mutex.h"
 #include "clients/cpp/persist_client.h"
 #include "example/v1/user.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "base/mutex.h"
 #include "tests/e2e/persistd_fixture.h"
 
 namespace persist {

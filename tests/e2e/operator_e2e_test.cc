@@ -68,9 +68,9 @@ TEST_F(PersistdTest, TextLogLinesCarryTimeLevelAndSourceOnOneStream) {
   bool engine = false;
   bool server = false;
   for (const std::string& line : lines) {
-    EXPECT_THAT(line, ::testing::MatchesRegex(
-                          "(persistd|persist|grpc) [IWE] "
-                          "[0-9]+-[0-9]+-[0-9]+T[0-9:.]+Z .+"));
+    EXPECT_THAT(line,
+                ::testing::MatchesRegex("(persistd|persist|grpc) [IWE] "
+                                        "[0-9]+-[0-9]+-[0-9]+T[0-9:.]+Z .+"));
     engine |= absl::StartsWith(line, "persist I") &&
               absl::StrContains(line, "opened ");
     server |= absl::StartsWith(line, "persistd I") &&
@@ -94,8 +94,7 @@ TEST_F(PersistdTest, AConfigFileNamesFilesFromItsOwnFolderAndTakesGoDurations) {
   EXPECT_THAT(testing::ReadFileOrDie(folder + "/data/store.wal"),
               HasSubstr("S users:a\n"));
 
-  testing::WriteFileOrDie(dir_.Path("bad.json"),
-                          R"({"syncInterval":"soon"})");
+  testing::WriteFileOrDie(dir_.Path("bad.json"), R"({"syncInterval":"soon"})");
   Persistd refused({absl::StrCat("--config=", dir_.Path("bad.json"))});
   EXPECT_TRUE(refused.address().empty());
   const int status = refused.ExitStatus();
@@ -106,8 +105,7 @@ TEST_F(PersistdTest, AConfigFileNamesFilesFromItsOwnFolderAndTakesGoDurations) {
 TEST_F(PersistdTest, ATokenListedTwiceIsRefusedNamingBothLines) {
   testing::WriteFileOrDie(dir_.Path("tokens"),
                           "a-token read\nb-token write\n\na-token write\n");
-  Persistd persistd({"--listen=127.0.0.1:0",
-                     absl::StrCat("--data=", data_),
+  Persistd persistd({"--listen=127.0.0.1:0", absl::StrCat("--data=", data_),
                      absl::StrCat("--tokens_file=", dir_.Path("tokens"))});
   EXPECT_TRUE(persistd.address().empty());
   const int status = persistd.ExitStatus();
@@ -158,9 +156,8 @@ class SilentPort {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&address),
-                     sizeof(address)),
-              0);
+    EXPECT_EQ(
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
     EXPECT_EQ(::listen(fd_, 16), 0);
     socklen_t size = sizeof(address);
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size);
@@ -210,12 +207,13 @@ TEST_F(PersistdTest, PersistctlTakesValuesFromStdinOrFilesAndTokensFromEnv) {
             0)
       << out;
   // A mask by JSON name.
-  ASSERT_EQ(RunCapturing(absl::StrCat(env, ctl,
-                                      "update users ada "
-                                      "'{\"createdAt\":\"2024-05-01T00:00:00Z\"}'"
-                                      " --mask=createdAt"),
-                         &out),
-            0)
+  ASSERT_EQ(
+      RunCapturing(absl::StrCat(env, ctl,
+                                "update users ada "
+                                "'{\"createdAt\":\"2024-05-01T00:00:00Z\"}'"
+                                " --mask=createdAt"),
+                   &out),
+      0)
       << out;
   ASSERT_EQ(RunCapturing(absl::StrCat(env, ctl, "get users ada"), &out), 0);
   EXPECT_THAT(out, HasSubstr("\"createdAt\":\"2024-05-01T00:00:00Z\""));
@@ -244,8 +242,8 @@ TEST_F(PersistdTest, CheckAndRepairAgreeWithPersistdOnTheFilesPeopleBring) {
   EXPECT_EQ(testing::ReadFileOrDie(dir_.Path("copy.wal")),
             testing::ReadFileOrDie(orphans));
   {
-    Persistd persistd({"--listen=127.0.0.1:0",
-                       absl::StrCat("--data=", orphans)});
+    Persistd persistd(
+        {"--listen=127.0.0.1:0", absl::StrCat("--data=", orphans)});
     ASSERT_FALSE(persistd.address().empty()) << persistd.banner();
   }
   // Files persistd refuses, with no --maps: check refuses them too, for it
@@ -255,8 +253,8 @@ TEST_F(PersistdTest, CheckAndRepairAgreeWithPersistdOnTheFilesPeopleBring) {
         std::string("S users:bad\x01key\n{}\n"),
         std::string("S users:c\r\n{\"name\":\"C\"}\r\n")}) {
     const std::string file = dir_.Path("refused.wal");
-    testing::WriteFileOrDie(file, absl::StrCat("go-persist 1\n", record,
-                                               "S users:d\n{}\n"));
+    testing::WriteFileOrDie(
+        file, absl::StrCat("go-persist 1\n", record, "S users:d\n{}\n"));
     EXPECT_EQ(Persistctl("check --file=" + file, &out), 1) << out;
     EXPECT_THAT(out, HasSubstr("\"opens\":false"));
     Persistd persistd({"--listen=127.0.0.1:0", absl::StrCat("--data=", file)});
@@ -266,8 +264,7 @@ TEST_F(PersistdTest, CheckAndRepairAgreeWithPersistdOnTheFilesPeopleBring) {
   testing::WriteFileOrDie(
       dir_.Path("persistd.json"),
       R"({"dataFile":"orphans.wal","maps":[{"name":"users","type":"example.v1.User"}]})");
-  EXPECT_EQ(Persistctl("check --config=" + dir_.Path("persistd.json"), &out),
-            0)
+  EXPECT_EQ(Persistctl("check --config=" + dir_.Path("persistd.json"), &out), 0)
       << out;
   EXPECT_THAT(out, HasSubstr(R"("users":2)"));
 }

@@ -284,7 +284,8 @@ TEST_F(PersistdTest, ReflectionAnswersVersionOneToo) {
   request.set_file_containing_symbol("no.such.Type");
   ASSERT_TRUE(stream->Write(request));
   ASSERT_TRUE(stream->Read(&response));
-  EXPECT_EQ(response.error_response().error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(response.error_response().error_code(),
+            grpc::StatusCode::NOT_FOUND);
   stream->WritesDone();
   EXPECT_TRUE(stream->Finish().ok());
 }

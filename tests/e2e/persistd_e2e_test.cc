@@ -21,8 +21,8 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "persist/v1/persist.grpc.pb.h"
 #include "json/json_codec.h"
+#include "persist/v1/persist.grpc.pb.h"
 #include "tests/e2e/persistd_fixture.h"
 #include "tests/storage/test_files.h"
 
@@ -101,13 +101,13 @@ TEST_F(PersistdTest, ClientDemoRunsAgainstPersistd) {
   auto stub = persistd->Stub();
   EXPECT_EQ(GetUser(*stub, "ada")->age(), 37);
   // --help is help, not a host name.
-  ASSERT_EQ(testing::RunCapturing(absl::StrCat(CLIENT_DEMO_PATH, " --help"),
-                                  &output),
-            0);
+  ASSERT_EQ(
+      testing::RunCapturing(absl::StrCat(CLIENT_DEMO_PATH, " --help"), &output),
+      0);
   EXPECT_THAT(output, HasSubstr("usage: client_demo [HOST:PORT]"));
-  EXPECT_EQ(testing::RunCapturing(absl::StrCat(CLIENT_DEMO_PATH, " -x"),
-                                  &output),
-            64);
+  EXPECT_EQ(
+      testing::RunCapturing(absl::StrCat(CLIENT_DEMO_PATH, " -x"), &output),
+      64);
 }
 
 TEST_F(PersistdTest, ServesTlsAndRefusesPlaintext) {
@@ -274,8 +274,7 @@ TEST_F(PersistdTest, RefusesPortsThatAreTakenOrShared) {
                 absl::StrContains(output, "is not host:port"))
         << output;
     // One clear line of persistd's, no dump of gRPC's internal state.
-    EXPECT_FALSE(absl::StrContains(output, "\"source\":\"grpc\""))
-        << output;
+    EXPECT_FALSE(absl::StrContains(output, "\"source\":\"grpc\"")) << output;
   }
   // The first one still serves.
   EXPECT_TRUE(SetUser(*first->Stub(), "a", 1, v1::WRITE).ok());
@@ -312,9 +311,8 @@ TEST_F(PersistdTest, RefusesOutOfRangeTuningFlags) {
 }
 
 TEST_F(PersistdTest, JsonLogsAreOneObjectPerLine) {
-  auto persistd =
-      Start({"--log_format=json", "--metrics_listen=127.0.0.1:0",
-             "--health_listen=127.0.0.1:0"});
+  auto persistd = Start({"--log_format=json", "--metrics_listen=127.0.0.1:0",
+                         "--health_listen=127.0.0.1:0"});
   auto stub = persistd->Stub();
   ASSERT_TRUE(SetUser(*stub, "a", 1, v1::WRITE).ok());
   {

@@ -7,10 +7,10 @@
 #include <string>
 
 #include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/field_comparator.h"
-#include "persist/test/v1/all_types.pb.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "json/json_codec.h"
+#include "persist/test/v1/all_types.pb.h"
 
 namespace {
 

@@ -54,8 +54,7 @@ std::string MemoryFileSystem::Contents(const std::string& path) const {
   return bytes == nullptr ? "" : *bytes;
 }
 
-void MemoryFileSystem::SetContents(const std::string& path,
-                                   std::string bytes) {
+void MemoryFileSystem::SetContents(const std::string& path, std::string bytes) {
   MutexLock lock(&mu_);
   files_[path] = std::make_shared<std::string>(std::move(bytes));
 }

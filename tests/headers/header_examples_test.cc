@@ -33,7 +33,7 @@ void CheckExample() {
 }
 
 // Compiled, not run: it needs a persistd with TLS.
-[[maybe_unused]] void ClientExample() {
+[[maybe_unused]] void ClientExample(){
 #include "clients_cpp_persist_client_h.inc"
 }
 
@@ -66,8 +66,8 @@ TEST_F(HeaderExamplesTest, TheStoreMapAndCheckExamplesRun) {
   auto store = persist::Store::Open(options);
   ASSERT_TRUE(store.ok()) << store.status();
   MapExample(**store);
-  EXPECT_TRUE((*store)->GetMap<example::v1::User>("users")->Get("alice")
-                  ->found());
+  EXPECT_TRUE(
+      (*store)->GetMap<example::v1::User>("users")->Get("alice")->found());
   store->reset();
   CheckExample();
 }

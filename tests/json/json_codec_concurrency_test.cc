@@ -9,8 +9,8 @@
 #include "base/mutex.h"
 #include "google/protobuf/struct.pb.h"
 #include "gtest/gtest.h"
-#include "persist/test/v1/all_types.pb.h"
 #include "json/json_codec.h"
+#include "persist/test/v1/all_types.pb.h"
 #include "tests/json/random_message.h"
 
 namespace persist {

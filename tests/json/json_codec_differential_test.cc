@@ -10,8 +10,8 @@
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/dynamic_message.h"
 #include "gtest/gtest.h"
-#include "persist/test/v1/all_types.pb.h"
 #include "json/json_codec.h"
+#include "persist/test/v1/all_types.pb.h"
 #include "tests/json/protobuf_oracle.h"
 #include "tests/json/random_message.h"
 
@@ -25,8 +25,8 @@ using testing::ProtobufFromJson;
 using testing::ProtobufToJson;
 using testing::RandomMessageFiller;
 
-// Checks (a), (b), (c) and (d) for `original`; `context` names the seed so that a
-// failure can be reproduced.
+// Checks (a), (b), (c) and (d) for `original`; `context` names the seed so that
+// a failure can be reproduced.
 void ExpectAgreesWithProtobuf(const JsonCodec& codec, const Message& original,
                               const std::string& context) {
   SCOPED_TRACE(context);
@@ -37,9 +37,11 @@ void ExpectAgreesWithProtobuf(const JsonCodec& codec, const Message& original,
 
   std::unique_ptr<Message> by_protobuf(original.New());
   ASSERT_TRUE(ProtobufFromJson(*ours, by_protobuf.get(), &error))
-      << "protobuf cannot read our JSON: " << error << "\n" << *ours;
+      << "protobuf cannot read our JSON: " << error << "\n"
+      << *ours;
   EXPECT_TRUE(Equivalent(original, *by_protobuf, &diff))
-      << "(a) protobuf reads our JSON differently:\n" << diff << *ours;
+      << "(a) protobuf reads our JSON differently:\n"
+      << diff << *ours;
 
   std::string theirs;
   ASSERT_TRUE(ProtobufToJson(original, &theirs, &error)) << error;
@@ -48,14 +50,16 @@ void ExpectAgreesWithProtobuf(const JsonCodec& codec, const Message& original,
   ASSERT_TRUE(status.ok()) << status << "\n" << theirs;
   diff.clear();
   EXPECT_TRUE(Equivalent(original, *by_us, &diff))
-      << "(b) we read protobuf's JSON differently:\n" << diff << theirs;
+      << "(b) we read protobuf's JSON differently:\n"
+      << diff << theirs;
 
   std::unique_ptr<Message> round_trip(original.New());
   status = codec.Decode(*ours, round_trip.get());
   ASSERT_TRUE(status.ok()) << status << "\n" << *ours;
   diff.clear();
   EXPECT_TRUE(Equivalent(original, *round_trip, &diff))
-      << "(c) our JSON does not read back the same:\n" << diff << *ours;
+      << "(c) our JSON does not read back the same:\n"
+      << diff << *ours;
 
   absl::StatusOr<std::string> again = codec.Encode(*round_trip);
   ASSERT_TRUE(again.ok()) << again.status();
@@ -84,8 +88,8 @@ TEST(JsonCodecDifferentialTest, AgreesWithProtobufOnDynamicMessages) {
   for (int seed = 1; seed <= kMessages; ++seed) {
     std::unique_ptr<Message> original(prototype->New());
     RandomMessageFiller(seed, /*max_depth=*/3).Fill(original.get());
-    ExpectAgreesWithProtobuf(codec, *original,
-                             "dynamic AllTypes from seed " + std::to_string(seed));
+    ExpectAgreesWithProtobuf(
+        codec, *original, "dynamic AllTypes from seed " + std::to_string(seed));
     if (::testing::Test::HasFailure()) break;
   }
 }
@@ -121,9 +125,9 @@ TEST(JsonCodecDifferentialTest, AgreesWithProtobufOutsideTheGeneratedPool) {
   for (int seed = 1; seed <= kMessages; ++seed) {
     std::unique_ptr<Message> original(factory.GetPrototype(type)->New());
     RandomMessageFiller(seed, /*max_depth=*/3).Fill(original.get());
-    ExpectAgreesWithProtobuf(codec, *original,
-                             "AllTypes in a run-time pool from seed " +
-                                 std::to_string(seed));
+    ExpectAgreesWithProtobuf(
+        codec, *original,
+        "AllTypes in a run-time pool from seed " + std::to_string(seed));
     if (::testing::Test::HasFailure()) break;
   }
 }

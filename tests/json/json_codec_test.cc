@@ -42,10 +42,9 @@ TEST(JsonCodecTest, WritesScalarsByJsonNameOnOneLine) {
   m.set_f_bool(true);
   m.set_renamed("x");
   m.set_f_enum(persist::test::v1::COLOR_GREEN);
-  EXPECT_EQ(Encode(m),
-            R"({"fInt32":-5,"fBool":true,)"
-            R"("fString":"line\nbreak \"quoted\" \\ tab\t",)"
-            R"("fEnum":"COLOR_GREEN","customName":"x"})");
+  EXPECT_EQ(Encode(m), R"({"fInt32":-5,"fBool":true,)"
+                       R"("fString":"line\nbreak \"quoted\" \\ tab\t",)"
+                       R"("fEnum":"COLOR_GREEN","customName":"x"})");
 }
 
 TEST(JsonCodecTest, EmptyMessageIsEmptyObject) {
@@ -108,8 +107,9 @@ TEST(JsonCodecTest, NonFiniteNumbersAreStrings) {
   m.add_r_double(std::numeric_limits<double>::infinity());
   m.add_r_float(-std::numeric_limits<float>::infinity());
   const std::string json = Encode(m);
-  EXPECT_EQ(json,
-            R"({"fDouble":"NaN","rFloat":["-Infinity"],"rDouble":["Infinity"]})");
+  EXPECT_EQ(
+      json,
+      R"({"fDouble":"NaN","rFloat":["-Infinity"],"rDouble":["Infinity"]})");
   AllTypes back = Decode(json);
   EXPECT_TRUE(std::isnan(back.f_double()));
   EXPECT_EQ(back.r_double(0), std::numeric_limits<double>::infinity());
@@ -142,9 +142,8 @@ TEST(JsonCodecTest, OmitsDefaultsButWritesFieldsWithPresence) {
   m.set_opt_enum(persist::test::v1::COLOR_UNSPECIFIED);
   m.mutable_f_nested();
   m.set_o_int32(0);
-  EXPECT_EQ(Encode(m),
-            R"({"fNested":{},"optInt32":0,"optString":"",)"
-            R"("optEnum":"COLOR_UNSPECIFIED","oInt32":0})");
+  EXPECT_EQ(Encode(m), R"({"fNested":{},"optInt32":0,"optString":"",)"
+                       R"("optEnum":"COLOR_UNSPECIFIED","oInt32":0})");
   AllTypes back = Decode(Encode(m));
   EXPECT_TRUE(back.has_opt_int32());
   EXPECT_TRUE(back.has_f_nested());
@@ -153,7 +152,8 @@ TEST(JsonCodecTest, OmitsDefaultsButWritesFieldsWithPresence) {
 
 TEST(JsonCodecTest, StringsKeepUnicodeAndEscapeControlCharacters) {
   AllTypes m;
-  m.set_f_string(std::string("\x01\x1f\x7f caf\xc3\xa9 \xf0\x9f\x98\x80 \0end", 19));
+  m.set_f_string(
+      std::string("\x01\x1f\x7f caf\xc3\xa9 \xf0\x9f\x98\x80 \0end", 19));
   const std::string json = Encode(m);
   EXPECT_EQ(json, std::string("{\"fString\":\"\\u0001\\u001F\x7f caf\xc3\xa9 "
                               "\xf0\x9f\x98\x80 \\u0000end\"}"));
@@ -210,16 +210,17 @@ TEST(JsonCodecTest, MapEntriesAreSortedByKey) {
   for (const char* k : {"b", "a", "B"}) (*m.mutable_m_string())[k] = "v";
   (*m.mutable_m_bool())[true] = "t";
   (*m.mutable_m_bool())[false] = "f";
-  EXPECT_EQ(Encode(m),
-            R"({"mInt32":{"-1":"v","2":"v","10":"v"},"mUint64":{"9":"v","10":"v"},)"
-            R"("mBool":{"false":"f","true":"t"},"mString":{"B":"v","a":"v","b":"v"}})");
+  EXPECT_EQ(
+      Encode(m),
+      R"({"mInt32":{"-1":"v","2":"v","10":"v"},"mUint64":{"9":"v","10":"v"},)"
+      R"("mBool":{"false":"f","true":"t"},"mString":{"B":"v","a":"v","b":"v"}})");
 }
 
 TEST(JsonCodecTest, NullLeavesFieldsUnsetExceptWhereNullIsData) {
-  AllTypes m = Decode(
-      R"({"fInt32":null,"fNested":null,"rInt32":null,"mString":null,)"
-      R"("wInt32":null,"timestamp":null,"value":null,"oNull":null,)"
-      R"("rValue":[null],"mValue":{"k":null},"rNull":[null]})");
+  AllTypes m =
+      Decode(R"({"fInt32":null,"fNested":null,"rInt32":null,"mString":null,)"
+             R"("wInt32":null,"timestamp":null,"value":null,"oNull":null,)"
+             R"("rValue":[null],"mValue":{"k":null},"rNull":[null]})");
   EXPECT_FALSE(m.has_f_nested());
   EXPECT_FALSE(m.has_w_int32());
   EXPECT_FALSE(m.has_timestamp());
@@ -229,11 +230,11 @@ TEST(JsonCodecTest, NullLeavesFieldsUnsetExceptWhereNullIsData) {
   EXPECT_EQ(m.choice_case(), AllTypes::kONull);
   ASSERT_EQ(m.r_value_size(), 1);
   EXPECT_EQ(m.r_value(0).kind_case(), google::protobuf::Value::kNullValue);
-  EXPECT_EQ(m.m_value().at("k").kind_case(), google::protobuf::Value::kNullValue);
+  EXPECT_EQ(m.m_value().at("k").kind_case(),
+            google::protobuf::Value::kNullValue);
   EXPECT_EQ(m.r_null_size(), 1);
-  EXPECT_EQ(Encode(m),
-            R"({"mValue":{"k":null},"oNull":null,"value":null,)"
-            R"("rValue":[null],"rNull":[null]})");
+  EXPECT_EQ(Encode(m), R"({"mValue":{"k":null},"oNull":null,"value":null,)"
+                       R"("rValue":[null],"rNull":[null]})");
 }
 
 TEST(JsonCodecTest, TimestampsAndDurations) {
@@ -305,10 +306,11 @@ TEST(JsonCodecTest, AnyHoldsMessagesAndWellKnownTypes) {
   m.add_r_any()->PackFrom(ts);
   m.add_r_any();  // empty
   const std::string json = Encode(m);
-  EXPECT_EQ(json,
-            R"({"any":{"@type":"type.googleapis.com/persist.test.v1.Nested",)"
-            R"("id":7},"rAny":[{"@type":"type.googleapis.com/)"
-            R"(google.protobuf.Timestamp","value":"1970-01-01T00:00:01Z"},{}]})");
+  EXPECT_EQ(
+      json,
+      R"({"any":{"@type":"type.googleapis.com/persist.test.v1.Nested",)"
+      R"("id":7},"rAny":[{"@type":"type.googleapis.com/)"
+      R"(google.protobuf.Timestamp","value":"1970-01-01T00:00:01Z"},{}]})");
   std::string diff;
   EXPECT_TRUE(testing::Equivalent(m, Decode(json), &diff)) << diff;
   // "@type" need not come first.
@@ -342,13 +344,14 @@ TEST(JsonCodecTest, IgnoreUnknownFieldsSkipsAndCounts) {
   JsonCodec codec(options);
   AllTypes m;
   JsonDecodeStats stats;
-  ASSERT_TRUE(codec
-                  .Decode(R"({"fInt32":1,"gone":{"deep":[1,2]},)"
-                          R"("fNested":{"nope":1,"id":2},"fEnum":"COLOR_MAUVE",)"
-                          R"("rEnum":["COLOR_RED","COLOR_MAUVE"],)"
-                          R"("mEnum":{"a":"COLOR_MAUVE","b":"COLOR_RED"}})",
-                          &m, &stats)
-                  .ok());
+  ASSERT_TRUE(
+      codec
+          .Decode(R"({"fInt32":1,"gone":{"deep":[1,2]},)"
+                  R"("fNested":{"nope":1,"id":2},"fEnum":"COLOR_MAUVE",)"
+                  R"("rEnum":["COLOR_RED","COLOR_MAUVE"],)"
+                  R"("mEnum":{"a":"COLOR_MAUVE","b":"COLOR_RED"}})",
+                  &m, &stats)
+          .ok());
   EXPECT_EQ(stats.ignored_unknown_fields, 5);
   EXPECT_EQ(m.f_int32(), 1);
   EXPECT_EQ(m.f_nested().id(), 2);

@@ -21,14 +21,17 @@ TEST(JsonNumbersTest, Int64AtTheLimitsAndBeyond) {
   EXPECT_EQ(v, std::numeric_limits<int64_t>::max());
   EXPECT_EQ(ParseInt64("9223372036854775808", &v), NumberParse::kOutOfRange);
   EXPECT_EQ(ParseInt64("-9223372036854775809", &v), NumberParse::kOutOfRange);
-  EXPECT_EQ(ParseInt64("99999999999999999999999", &v), NumberParse::kOutOfRange);
+  EXPECT_EQ(ParseInt64("99999999999999999999999", &v),
+            NumberParse::kOutOfRange);
   EXPECT_EQ(ParseInt64("1e3", &v), NumberParse::kOk);
   EXPECT_EQ(v, 1000);
   EXPECT_EQ(ParseInt64("-2.0", &v), NumberParse::kOk);
   EXPECT_EQ(v, -2);
-  EXPECT_EQ(ParseInt64("9.223372036854775807e18", &v), NumberParse::kOutOfRange);
+  EXPECT_EQ(ParseInt64("9.223372036854775807e18", &v),
+            NumberParse::kOutOfRange);
   EXPECT_EQ(ParseInt64("1.5", &v), NumberParse::kNotInteger);
-  for (const char* bad : {"", "-", "+1", " 1", "1 ", "0x10", "1e", "abc", "--1"}) {
+  for (const char* bad :
+       {"", "-", "+1", " 1", "1 ", "0x10", "1e", "abc", "--1"}) {
     EXPECT_EQ(ParseInt64(bad, &v), NumberParse::kSyntax) << bad;
   }
 }
@@ -48,8 +51,8 @@ TEST(JsonNumbersTest, JsonNumberGrammar) {
   for (const char* good : {"0", "-0", "1.5", "1e5", "1E+5", "-1.25e-3"}) {
     EXPECT_TRUE(IsJsonNumber(good)) << good;
   }
-  for (const char* bad : {"", "01", "1.", ".5", "+1", "1e", "Infinity", "NaN",
-                          "0x1", "1_000"}) {
+  for (const char* bad :
+       {"", "01", "1.", ".5", "+1", "1e", "Infinity", "NaN", "0x1", "1_000"}) {
     EXPECT_FALSE(IsJsonNumber(bad)) << bad;
   }
 }

@@ -18,9 +18,9 @@ TEST(JsonTimeTest, TimestampsAgreeWithAbseilAcrossTheWholeRange) {
   for (int64_t s = min; s <= max; s += 97 * 86400 + 3671) {
     std::string ours;
     ASSERT_TRUE(AppendTimestamp(s, 0, &ours).ok()) << s;
-    EXPECT_EQ(ours, absl::FormatTime("%E4Y-%m-%dT%H:%M:%SZ",
-                                     absl::FromUnixSeconds(s),
-                                     absl::UTCTimeZone()));
+    EXPECT_EQ(ours,
+              absl::FormatTime("%E4Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(s),
+                               absl::UTCTimeZone()));
     int64_t seconds;
     int32_t nanos;
     ASSERT_TRUE(ParseTimestamp(ours, &seconds, &nanos).ok()) << ours;
@@ -109,9 +109,9 @@ TEST(JsonTimeTest, Durations) {
   ASSERT_TRUE(ParseDuration("12.000000001s", &s, &n).ok());
   EXPECT_EQ(s, 12);
   EXPECT_EQ(n, 1);
-  for (const char* bad : {"", "s", "1", "1.s", ".5s", "+1s", "1.0000000001s",
-                          "1e3s", " 1s", "1s ", "315576000001s",
-                          "1000000000000s"}) {
+  for (const char* bad :
+       {"", "s", "1", "1.s", ".5s", "+1s", "1.0000000001s", "1e3s", " 1s",
+        "1s ", "315576000001s", "1000000000000s"}) {
     EXPECT_FALSE(ParseDuration(bad, &s, &n).ok()) << bad;
   }
 }

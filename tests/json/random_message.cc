@@ -15,8 +15,8 @@ using google::protobuf::Reflection;
 template <typename T>
 T Pick(std::mt19937_64& rng, std::initializer_list<T> values) {
   auto it = values.begin();
-  std::advance(it, std::uniform_int_distribution<size_t>(
-                       0, values.size() - 1)(rng));
+  std::advance(
+      it, std::uniform_int_distribution<size_t>(0, values.size() - 1)(rng));
   return *it;
 }
 
@@ -69,9 +69,10 @@ int32_t RandomMessageFiller::Int32() {
 
 int64_t RandomMessageFiller::Int64() {
   if (OneIn(3)) {
-    return Pick<int64_t>(rng_, {0, 1, -1, std::numeric_limits<int64_t>::min(),
-                                std::numeric_limits<int64_t>::max(),
-                                (int64_t{1} << 53) + 1, -(int64_t{1} << 53) - 1});
+    return Pick<int64_t>(
+        rng_, {0, 1, -1, std::numeric_limits<int64_t>::min(),
+               std::numeric_limits<int64_t>::max(), (int64_t{1} << 53) + 1,
+               -(int64_t{1} << 53) - 1});
   }
   return static_cast<int64_t>(rng_());
 }
@@ -122,13 +123,13 @@ double RandomMessageFiller::Double() {
 float RandomMessageFiller::Float() {
   switch (Uniform(0, 4)) {
     case 0:
-      return Pick<float>(rng_, {std::numeric_limits<float>::quiet_NaN(),
-                                std::numeric_limits<float>::infinity(),
-                                -std::numeric_limits<float>::infinity(),
-                                std::numeric_limits<float>::max(),
-                                std::numeric_limits<float>::lowest(),
-                                std::numeric_limits<float>::denorm_min(),
-                                -0.0f, 0.1f});
+      return Pick<float>(
+          rng_, {std::numeric_limits<float>::quiet_NaN(),
+                 std::numeric_limits<float>::infinity(),
+                 -std::numeric_limits<float>::infinity(),
+                 std::numeric_limits<float>::max(),
+                 std::numeric_limits<float>::lowest(),
+                 std::numeric_limits<float>::denorm_min(), -0.0f, 0.1f});
     case 1:
       return static_cast<float>(Uniform(-100000, 100000)) / 100.0f;
     default:
@@ -151,7 +152,8 @@ std::string RandomMessageFiller::Utf8String() {
         cp = static_cast<uint32_t>(Uniform(0, 0x1F));
         break;
       case 1:  // the characters JSON escapes, and a few it need not
-        cp = Pick<uint32_t>(rng_, {'"', '\\', '/', 0x7F, 0x2028, 0x2029, 0xFEFF});
+        cp = Pick<uint32_t>(rng_,
+                            {'"', '\\', '/', 0x7F, 0x2028, 0x2029, 0xFEFF});
         break;
       case 2:
         cp = static_cast<uint32_t>(Uniform(0x80, 0x7FF));
@@ -274,16 +276,16 @@ void RandomMessageFiller::FillValue(Message* message,
       const int number =
           OneIn(6) && type->full_name() != "google.protobuf.NullValue"
               ? 42
-              : type->value(static_cast<int>(Uniform(0, type->value_count() - 1)))
+              : type->value(
+                        static_cast<int>(Uniform(0, type->value_count() - 1)))
                     ->number();
       rep ? r->AddEnumValue(message, field, number)
           : r->SetEnumValue(message, field, number);
       break;
     }
     case FieldDescriptor::CPPTYPE_STRING: {
-      std::string value = field->type() == FieldDescriptor::TYPE_BYTES
-                              ? Bytes()
-                              : Utf8String();
+      std::string value =
+          field->type() == FieldDescriptor::TYPE_BYTES ? Bytes() : Utf8String();
       rep ? r->AddString(message, field, std::move(value))
           : r->SetString(message, field, std::move(value));
       break;
@@ -336,7 +338,8 @@ bool RandomMessageFiller::FillWellKnown(Message* message, int depth) {
       return true;
     case Descriptor::WELLKNOWNTYPE_STRUCT:
     case Descriptor::WELLKNOWNTYPE_LISTVALUE: {
-      const int count = depth >= max_depth_ ? 0 : static_cast<int>(Uniform(0, 3));
+      const int count =
+          depth >= max_depth_ ? 0 : static_cast<int>(Uniform(0, 3));
       for (int i = 0; i < count; ++i) {
         // Struct's map<string, Value> or ListValue's repeated Value.
         FillValue(message, first, depth);
@@ -369,10 +372,12 @@ void RandomMessageFiller::FillStructValue(Message* value, int depth) {
       r->SetBool(value, type->FindFieldByNumber(4), OneIn(2));
       break;
     case 4:
-      FillMessage(r->MutableMessage(value, type->FindFieldByNumber(5)), depth + 1);
+      FillMessage(r->MutableMessage(value, type->FindFieldByNumber(5)),
+                  depth + 1);
       break;
     default:
-      FillMessage(r->MutableMessage(value, type->FindFieldByNumber(6)), depth + 1);
+      FillMessage(r->MutableMessage(value, type->FindFieldByNumber(6)),
+                  depth + 1);
   }
 }
 
@@ -389,13 +394,16 @@ void RandomMessageFiller::FillAny(Message* any, int depth) {
              "google.protobuf.Any", "google.protobuf.FieldMask"});
   const Descriptor* packed_type = pool->FindMessageTypeByName(packed_name);
   if (packed_type == nullptr) return;
-  std::unique_ptr<Message> packed(
-      any->GetReflection()->GetMessageFactory()->GetPrototype(packed_type)->New());
+  std::unique_ptr<Message> packed(any->GetReflection()
+                                      ->GetMessageFactory()
+                                      ->GetPrototype(packed_type)
+                                      ->New());
   FillMessage(packed.get(), depth + 1);
   std::string bytes;
   packed->SerializeToString(&bytes);
-  any->GetReflection()->SetString(any, type->FindFieldByNumber(1),
-                                  "type.googleapis.com/" + packed_type->full_name());
+  any->GetReflection()->SetString(
+      any, type->FindFieldByNumber(1),
+      "type.googleapis.com/" + packed_type->full_name());
   any->GetReflection()->SetString(any, type->FindFieldByNumber(2), bytes);
 }
 

@@ -12,9 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "base/mutex.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/grpcpp.h"
-#include "google/protobuf/unknown_field_set.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
 #include "service/message_limits.h"
@@ -75,9 +75,8 @@ class PersistServiceTest : public ::testing::Test {
   }
 
   testing::FaultInjectionFileSystem fs_;
-  testing::InProcessServer server_{{{"items", Item::descriptor()}},
-                                   SmallPages(),
-                                   &fs_};
+  testing::InProcessServer server_{
+      {{"items", Item::descriptor()}}, SmallPages(), &fs_};
   Store* const store_ = &server_.store();
   const std::unique_ptr<v1::Persist::Stub> stub_ =
       v1::Persist::NewStub(server_.Channel());
@@ -227,7 +226,8 @@ TEST_F(PersistServiceTest, ListPagesInKeyOrderWithStableTokens) {
     grpc::ClientContext context;
     ASSERT_TRUE(stub_->List(&context, request, &response).ok());
     EXPECT_LE(response.entries_size(), 5);
-    for (const v1::Entry& entry : response.entries()) keys.push_back(entry.key());
+    for (const v1::Entry& entry : response.entries())
+      keys.push_back(entry.key());
     if (page == 0) {
       // Writes between pages: behind the position (not seen), ahead (seen).
       ASSERT_TRUE(Set("k00", MakeItem("behind", 0)).ok());
@@ -383,8 +383,8 @@ class ServiceEdgesTest : public ::testing::Test {
   }
 
   testing::FaultInjectionFileSystem fs_;
-  testing::InProcessServer server_{{{"items", Item::descriptor()}}, Limits(),
-                                   &fs_};
+  testing::InProcessServer server_{
+      {{"items", Item::descriptor()}}, Limits(), &fs_};
   const std::unique_ptr<v1::Persist::Stub> stub_ =
       v1::Persist::NewStub(server_.Channel());
 };
@@ -404,8 +404,7 @@ TEST_F(ServiceEdgesTest, SetAndUpdateRefuseUnknownFieldsNamingTheField) {
   update.mutable_value()->PackFrom(newer);
   update.mutable_update_mask()->add_paths("count");
   v1::UpdateResponse updated;
-  grpc::Status status =
-      Invoke(&v1::Persist::Stub::Update, update, &updated);
+  grpc::Status status = Invoke(&v1::Persist::Stub::Update, update, &updated);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("field number 12"));
   EXPECT_EQ(server_.store().Stats().wal_records, 1u);
@@ -437,8 +436,8 @@ TEST_F(ServiceEdgesTest, BadMapNamesAndKeysAreInvalidArgumentOnEveryCall) {
         Invoke(&v1::Persist::Stub::Update, update, &updated).error_code());
     return codes;
   };
-  const std::vector<grpc::StatusCode> invalid(4,
-                                              grpc::StatusCode::INVALID_ARGUMENT);
+  const std::vector<grpc::StatusCode> invalid(
+      4, grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(code_of("bad:map", "k"), invalid);
   EXPECT_EQ(code_of("", "k"), invalid);
   EXPECT_EQ(code_of("items", "bad\x01key"), invalid);
@@ -571,8 +570,8 @@ TEST_F(ServiceEdgesTest, AFailedShrinkThatLeavesTheStoreWritableKeepsItsCode) {
   fs_.FailAfter(testing::FaultInjectionFileSystem::Op::kCreate, 0,
                 ErrnoStatus("create", "data.wal.shrink", ENOSPC));
   v1::ShrinkResponse shrunk;
-  grpc::Status status = Invoke(&v1::Persist::Stub::Shrink, v1::ShrinkRequest(),
-                               &shrunk);
+  grpc::Status status =
+      Invoke(&v1::Persist::Stub::Shrink, v1::ShrinkRequest(), &shrunk);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(status.error_message(), HasSubstr("still takes writes"));
   EXPECT_TRUE(Set("items", "b", MakeItem("B", 1)).ok());

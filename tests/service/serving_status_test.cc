@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/mutex.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
-#include "base/mutex.h"
 #include "storage/store.h"
 #include "tests/storage/fault_injection_file_system.h"
 #include "tests/storage/test_files.h"

@@ -12,8 +12,8 @@ std::vector<Damage> DamagedFiles() {
       {"WrongFieldType",
        absl::StrCat(kComplete, "S items:c\n{\"count\":\"x\"}\n", tail), 9,
        "count"},
-      {"UnknownField", absl::StrCat(kComplete, "S items:c\n{\"nope\":1}\n", tail),
-       9, "nope"},
+      {"UnknownField",
+       absl::StrCat(kComplete, "S items:c\n{\"nope\":1}\n", tail), 9, "nope"},
       {"UnknownOperation", absl::StrCat(kComplete, "X items:c\n", tail), 8,
        "expected a record line"},
       {"MissingSpace", absl::StrCat(kComplete, "Sitems:c\n{}\n", tail), 8,
@@ -33,8 +33,8 @@ std::vector<Damage> DamagedFiles() {
        absl::StrCat(kComplete, "S items:c\r\n{\"name\":\"C\"}\r\n", tail), 8,
        "position 1"},
       // A record without its value line, before a good record.
-      {"RecordWithoutValue",
-       absl::StrCat(kComplete, "S items:c\n", tail), 9, "has no value line"},
+      {"RecordWithoutValue", absl::StrCat(kComplete, "S items:c\n", tail), 9,
+       "has no value line"},
   };
 }
 

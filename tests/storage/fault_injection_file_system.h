@@ -26,8 +26,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "storage/file_system.h"
 #include "base/mutex.h"
+#include "storage/file_system.h"
 
 namespace persist::testing {
 
@@ -112,8 +112,8 @@ class FaultInjectionFileSystem final : public FileSystem {
   std::map<Op, int64_t> counts_ ABSL_GUARDED_BY(mu_);
   bool crashed_ ABSL_GUARDED_BY(mu_) = false;
   int crash_countdown_ ABSL_GUARDED_BY(mu_) = -1;  // -1: no crash planned
-  std::optional<Op> hold_ ABSL_GUARDED_BY(mu_);  // the next call to hold
-  bool holding_ ABSL_GUARDED_BY(mu_) = false;    // a call is held now
+  std::optional<Op> hold_ ABSL_GUARDED_BY(mu_);    // the next call to hold
+  bool holding_ ABSL_GUARDED_BY(mu_) = false;      // a call is held now
   bool released_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -16,8 +16,8 @@ namespace {
 
 using google::protobuf::Value;
 using persist::test::v1::GoUser;
-using ::testing::HasSubstr;
 using testing::CapturedLog;
+using ::testing::HasSubstr;
 using testing::ReadFileOrDie;
 using testing::TempDir;
 using testing::WriteFileOrDie;
@@ -28,8 +28,8 @@ constexpr size_t kGoPersistMaxLine = 4096;
 class GoPersistCompatTest : public ::testing::Test {
  protected:
   void CopySample(const std::string& name) {
-    WriteFileOrDie(path_, ReadFileOrDie(absl::StrCat(
-                              TESTDATA_DIR, "/go_persist/", name)));
+    WriteFileOrDie(
+        path_, ReadFileOrDie(absl::StrCat(TESTDATA_DIR, "/go_persist/", name)));
   }
   std::unique_ptr<Store> Open() {
     StoreOptions options;
@@ -68,8 +68,9 @@ TEST_F(GoPersistCompatTest, OpensAFileWrittenByGoPersist) {
   // The untyped store's record is kept, and survives Shrink verbatim.
   EXPECT_EQ(store->Stats().orphan_keys, 1);
   ASSERT_TRUE(store->Shrink().ok());
-  EXPECT_THAT(ReadFileOrDie(path_),
-              HasSubstr("S system_config\n{\"theme\":\"dark\",\"retries\":3}\n"));
+  EXPECT_THAT(
+      ReadFileOrDie(path_),
+      HasSubstr("S system_config\n{\"theme\":\"dark\",\"retries\":3}\n"));
 }
 
 TEST_F(GoPersistCompatTest, WritesTheLayoutGoPersistReads) {

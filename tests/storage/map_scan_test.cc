@@ -49,13 +49,14 @@ class MapScanTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<Store> store_ = *Store::Open(testing::QuietStoreOptions(
-      dir_, {{"items", Item::descriptor()}}));
+  std::unique_ptr<Store> store_ = *Store::Open(
+      testing::QuietStoreOptions(dir_, {{"items", Item::descriptor()}}));
   Map<Item> items_ = *store_->GetMap<Item>("items");
 };
 
 TEST_F(MapScanTest, VisitsKeysInByteOrderFromAfterTheStartWithinThePrefix) {
-  for (const char* key : {"b", "a/2", "a/10", "a/1", "a", "ab", "a/1/x", "\xc3\xa9"}) {
+  for (const char* key :
+       {"b", "a/2", "a/10", "a/1", "a", "ab", "a/1/x", "\xc3\xa9"}) {
     ASSERT_TRUE(items_.Set(key, Named(key)).ok());
   }
   EXPECT_THAT(Keys("", ""), ElementsAre("a", "a/1", "a/1/x", "a/10", "a/2",
@@ -96,8 +97,8 @@ TEST_F(MapScanTest, PagesMatchAnOrderedModelUnderRandomWrites) {
   std::map<std::string, std::string> model;
   for (int round = 0; round < 20; ++round) {
     for (int i = 0; i < 200; ++i) {
-      const std::string key = absl::StrCat(
-          random() % 2 ? "p/" : "q/", random() % 500);
+      const std::string key =
+          absl::StrCat(random() % 2 ? "p/" : "q/", random() % 500);
       if (random() % 3 == 0) {
         ASSERT_TRUE(items_.Delete(key, InMemory()).ok());
         model.erase(key);

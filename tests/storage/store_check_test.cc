@@ -2,8 +2,6 @@
 // damaged file of the recovery tests, and the other files a store meets,
 // check's verdict is Store::Open's, word for word, and so are the keys it
 // counts; a repaired copy opens cleanly with what a salvage would serve.
-#include "storage/check.h"
-
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +12,7 @@
 #include "google/protobuf/wrappers.pb.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
+#include "storage/check.h"
 #include "storage/store.h"
 #include "tests/storage/damaged_files.h"
 #include "tests/storage/test_files.h"
@@ -22,8 +21,8 @@ namespace persist {
 namespace {
 
 using persist::test::v1::Item;
-using ::testing::HasSubstr;
 using testing::Damage;
+using ::testing::HasSubstr;
 using testing::kComplete;
 using testing::TempDir;
 using testing::WriteFileOrDie;
@@ -188,8 +187,7 @@ TEST(StoreCheckOpensTest, RecordsGoPersistCannotReadAreReported) {
   EXPECT_EQ(report->go_persist_unreadable[0].line, 5);
   EXPECT_THAT(report->go_persist_unreadable[0].reason,
               HasSubstr("key \"nan\": value = NaN"));
-  EXPECT_THAT(report->go_persist_unreadable[1].reason,
-              HasSubstr("-Infinity"));
+  EXPECT_THAT(report->go_persist_unreadable[1].reason, HasSubstr("-Infinity"));
 }
 
 TEST(StoreCheckOpensTest, CheckNeitherLocksNorChangesTheFile) {

@@ -103,15 +103,16 @@ TEST_F(StoreConcurrencyTest, MixedOperationsLeaveMemoryEqualToTheReplayedFile) {
             }
             break;
           case 3:
-            ASSERT_TRUE(items
-                            .Update(key,
-                                    [&](const Item* current) {
-                                      return UpdateDecision<Item>::Set(Value(
-                                          name, current ? current->count() + 1
-                                                        : 0));
-                                    },
-                                    options)
-                            .ok());
+            ASSERT_TRUE(
+                items
+                    .Update(
+                        key,
+                        [&](const Item* current) {
+                          return UpdateDecision<Item>::Set(
+                              Value(name, current ? current->count() + 1 : 0));
+                        },
+                        options)
+                    .ok());
             break;
           case 4: {
             absl::StatusOr<Entry<Item>> entry = items.Get(key);
@@ -153,7 +154,8 @@ TEST_F(StoreConcurrencyTest, MixedOperationsLeaveMemoryEqualToTheReplayedFile) {
   EXPECT_GT(shrinks.load(), 0);
 }
 
-TEST_F(StoreConcurrencyTest, ShrinkUnderConcurrentWritersLosesAndResurrectsNothing) {
+TEST_F(StoreConcurrencyTest,
+       ShrinkUnderConcurrentWritersLosesAndResurrectsNothing) {
   auto store = Open();
   Map<Item> items = *store->GetMap<Item>("items");
   Notification start;
@@ -236,7 +238,8 @@ TEST_F(StoreConcurrencyTest, CloseRacingWritersKeepsEveryAcknowledgedWrite) {
   for (std::thread& thread : threads) thread.join();
 
   State all;
-  for (const State& state : acknowledged) all.insert(state.begin(), state.end());
+  for (const State& state : acknowledged)
+    all.insert(state.begin(), state.end());
   store = Open();
   EXPECT_EQ(Snapshot(*store->GetMap<Item>("items")), all);
 }
@@ -253,15 +256,16 @@ TEST_F(StoreConcurrencyTest, ConcurrentUpdatesAreAtomic) {
       WriteOptions options;
       options.durability = t % 2 ? Durability::kFsync : Durability::kAsync;
       for (int i = 0; i < kIncrements; ++i) {
-        ASSERT_TRUE(items
-                        .Update("counter",
-                                [](const Item* current) {
-                                  return UpdateDecision<Item>::Set(Value(
-                                      "counter",
-                                      current ? current->count() + 1 : 1));
-                                },
-                                options)
-                        .ok());
+        ASSERT_TRUE(
+            items
+                .Update(
+                    "counter",
+                    [](const Item* current) {
+                      return UpdateDecision<Item>::Set(
+                          Value("counter", current ? current->count() + 1 : 1));
+                    },
+                    options)
+                .ok());
       }
     });
   }
@@ -277,14 +281,15 @@ TEST_F(StoreConcurrencyTest, ConcurrentUpdatesAreAtomic) {
 // Scans (List's pages) while writers add and remove keys: each scan sees
 // keys in strictly increasing order, each once, and every key that exists
 // throughout.
-TEST_F(StoreConcurrencyTest, ScansDuringInsertsAndDeletesSeeEachKeyOnceInOrder) {
+TEST_F(StoreConcurrencyTest,
+       ScansDuringInsertsAndDeletesSeeEachKeyOnceInOrder) {
   auto store = Open();
   Map<Item> items = *store->GetMap<Item>("items");
   WriteOptions memory;
   memory.durability = Durability::kMemory;
   for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(items.Set(absl::StrCat("s/", 100 + i), Value("s", i), memory)
-                    .ok());
+    ASSERT_TRUE(
+        items.Set(absl::StrCat("s/", 100 + i), Value("s", i), memory).ok());
   }
   Notification start;
   std::atomic<bool> stop{false};
@@ -316,7 +321,8 @@ TEST_F(StoreConcurrencyTest, ScansDuringInsertsAndDeletesSeeEachKeyOnceInOrder) 
                               [&](absl::string_view key, const Entry<Item>& e) {
                                 EXPECT_GT(key, last);
                                 last = std::string(key);
-                                if (key.size() == 5) {  // "s/NNN", never written
+                                if (key.size() ==
+                                    5) {  // "s/NNN", never written
                                   EXPECT_EQ(e.value->name(), "s");
                                   ++stable;
                                 }

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "base/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
-#include "base/mutex.h"
 #include "storage/store.h"
 #include "tests/storage/fault_injection_file_system.h"
 #include "tests/storage/test_files.h"
@@ -21,9 +21,9 @@ namespace persist {
 namespace {
 
 using persist::test::v1::Item;
-using ::testing::HasSubstr;
 using testing::CapturedLog;
 using testing::FaultInjectionFileSystem;
+using ::testing::HasSubstr;
 using testing::TempDir;
 using Op = FaultInjectionFileSystem::Op;
 
@@ -202,7 +202,8 @@ TEST_F(StoreFailureTest, PowerLossKeepsEveryFsyncAcknowledgedWrite) {
       const std::string name = absl::StrCat(round, "/", i);
       if (random() % 2) {
         const std::string key = absl::StrCat("f", random() % 20);
-        ASSERT_TRUE(items.Set(key, MakeItem(name), With(Durability::kFsync)).ok());
+        ASSERT_TRUE(
+            items.Set(key, MakeItem(name), With(Durability::kFsync)).ok());
         durable[key] = name;
       } else {
         const std::string key = absl::StrCat("w", random() % 20);
@@ -235,7 +236,8 @@ TEST_F(StoreFailureTest, ShrinkFailingAtEachStepKeepsStoreAndFile) {
     auto store = Open();
     Map<Item> items = *store->GetMap<Item>("items");
     for (int i = 0; i < 10; ++i) {
-      ASSERT_TRUE(items.Set(absl::StrCat("k", i % 4), MakeItem(absl::StrCat(i))).ok());
+      ASSERT_TRUE(
+          items.Set(absl::StrCat("k", i % 4), MakeItem(absl::StrCat(i))).ok());
     }
     const State before = Contents(*store);
     fs_.FailAfter(step, 0, absl::InternalError("injected shrink failure"));
@@ -277,8 +279,9 @@ TEST_F(StoreFailureTest, CrashAtEveryStepOfShrinkLeavesACompleteFile) {
     auto store = Open();
     Map<Item> items = *store->GetMap<Item>("items");
     for (int i = 0; i < 10; ++i) {
-      ASSERT_TRUE(items.Set(absl::StrCat("k", i % 4), MakeItem(absl::StrCat(i)),
-                            With(Durability::kFsync))
+      ASSERT_TRUE(items
+                      .Set(absl::StrCat("k", i % 4), MakeItem(absl::StrCat(i)),
+                           With(Durability::kFsync))
                       .ok());
     }
     auto total = [&] {

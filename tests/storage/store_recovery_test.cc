@@ -15,8 +15,8 @@ namespace persist {
 namespace {
 
 using persist::test::v1::Item;
-using ::testing::HasSubstr;
 using testing::CapturedLog;
+using ::testing::HasSubstr;
 using testing::ReadFileOrDie;
 using testing::TempDir;
 using testing::WriteFileOrDie;
@@ -58,7 +58,8 @@ TEST_F(StoreRecoveryTest, RecoversTornTailAtEveryOffsetOfTheLastRecord) {
     EXPECT_EQ(items.Get("b")->value->tags_size(), 2);
     const bool complete = cut == file.size();
     EXPECT_EQ(items.Get("c")->found(), complete);
-    EXPECT_EQ((*store)->Stats().torn_tail_bytes, complete ? 0 : cut - kComplete.size());
+    EXPECT_EQ((*store)->Stats().torn_tail_bytes,
+              complete ? 0 : cut - kComplete.size());
     store->reset();
     EXPECT_EQ(ReadFileOrDie(path_), complete ? file : std::string(kComplete));
   }
@@ -96,7 +97,8 @@ TEST_F(StoreRecoveryTest, SkippingARecordWithoutValueKeepsTheNextRecord) {
   ASSERT_EQ(strict.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(strict.status().message(), HasSubstr("has no value line"));
   EXPECT_THAT(strict.status().message(), HasSubstr("line 9"));
-  absl::StatusOr<std::unique_ptr<Store>> store = Open(RecoveryMode::kSkipCorrupt);
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Open(RecoveryMode::kSkipCorrupt);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ((*store)->Stats().skipped_corrupt, 1);
   EXPECT_FALSE((*store)->GetMap<Item>("items")->Get("c")->found());
@@ -126,12 +128,11 @@ TEST_P(StoreDamageTest, RefusesToOpenNamingTheLineAndLeavesTheFile) {
   EXPECT_EQ(ReadFileOrDie(path_), damage.file);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    All, StoreDamageTest,
-    ::testing::ValuesIn(DamagedFiles()),
-    [](const ::testing::TestParamInfo<Damage>& info) {
-      return std::string(info.param.name);
-    });
+INSTANTIATE_TEST_SUITE_P(All, StoreDamageTest,
+                         ::testing::ValuesIn(DamagedFiles()),
+                         [](const ::testing::TestParamInfo<Damage>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace persist

@@ -467,8 +467,7 @@ TEST_F(StoreTest, ClosedStoreRefusesEveryCall) {
   ASSERT_TRUE(items.Set("k", MakeItem("v", 1)).ok());
   ASSERT_TRUE(store->Close().ok());
   EXPECT_TRUE(store->Close().ok());  // idempotent
-  EXPECT_EQ(items.Get("k").status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(items.Get("k").status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(items.Get("k").status().message(), HasSubstr("closed"));
   EXPECT_EQ(items.Set("k", MakeItem("w", 2)).status().code(),
             absl::StatusCode::kUnavailable);
@@ -477,8 +476,7 @@ TEST_F(StoreTest, ClosedStoreRefusesEveryCall) {
                 .code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(store->Flush().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(store->Shrink().status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->Shrink().status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(store->Health().code(), absl::StatusCode::kUnavailable);
 }
 

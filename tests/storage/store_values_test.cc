@@ -36,9 +36,15 @@ Item FromNewerSchema(const std::string& name) {
 Item WithWrongWireType() {
   std::string bytes;
   bytes.push_back(static_cast<char>((1 << 3) | 2));  // name, length-delimited
-  bytes += std::string("\x01" "a", 2);
+  bytes += std::string(
+      "\x01"
+      "a",
+      2);
   bytes.push_back(static_cast<char>((2 << 3) | 2));  // count, as bytes
-  bytes += std::string("\x01" "x", 2);
+  bytes += std::string(
+      "\x01"
+      "x",
+      2);
   Item item;
   EXPECT_TRUE(item.ParseFromString(bytes));
   EXPECT_EQ(item.GetReflection()->GetUnknownFields(item).field_count(), 1);
@@ -73,11 +79,10 @@ TEST_F(StoreValuesTest, UnknownFieldsAreRefusedNamingMapKeyAndField) {
   EXPECT_THAT(items.Set("k", FromNewerSchema("a")).status().message(),
               HasSubstr("field number 9"));
   // Through Update too: the value the function chooses is checked alike.
-  absl::StatusOr<UpdateResult> updated =
-      items.Update("k", [](const Item*) {
-        return UpdateDecision<Item>::Set(
-            std::make_shared<const Item>(FromNewerSchema("b")));
-      });
+  absl::StatusOr<UpdateResult> updated = items.Update("k", [](const Item*) {
+    return UpdateDecision<Item>::Set(
+        std::make_shared<const Item>(FromNewerSchema("b")));
+  });
   EXPECT_EQ(updated.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(items.Get("k")->found());
   EXPECT_EQ(store->Stats().wal_records, 0u);
@@ -107,8 +112,8 @@ TEST_F(StoreValuesTest, IgnoredUnknownFieldsAreDroppedBeforeStoringAndCounted) {
 TEST_F(StoreValuesTest, InvalidKeysAndMapNamesAreInvalidArgumentForReadsToo) {
   auto store = Open();
   Map<Item> items = *store->GetMap<Item>("items");
-  for (const std::string& key : {std::string(""), std::string("bad\x01key"),
-                                std::string(5000, 'k')}) {
+  for (const std::string& key :
+       {std::string(""), std::string("bad\x01key"), std::string(5000, 'k')}) {
     EXPECT_EQ(items.Get(key).status().code(),
               absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(items.Delete(key).status().code(),
@@ -176,8 +181,8 @@ TEST(StoreFilesTest, TheWalItsLockAndShrinksFileAreOwnerOnly) {
   TempDir dir;
   RenameWatchingFileSystem fs;
   {
-    auto store = Store::Open(testing::QuietStoreOptions(
-        dir, {{"items", Item::descriptor()}}, &fs));
+    auto store = Store::Open(
+        testing::QuietStoreOptions(dir, {{"items", Item::descriptor()}}, &fs));
     ASSERT_TRUE(store.ok()) << store.status();
     EXPECT_EQ(ModeOf(dir.Path("data.wal")), 0600u);
     EXPECT_EQ(ModeOf(dir.Path("data.wal.lock")), 0600u);
