@@ -55,7 +55,10 @@ char* EscapeByte(unsigned char c, char* out) {
       return out;
     default:
       if (c < 0x20) {
-        std::memcpy(out, "\\u00", 4);
+        out[0] = '\\';
+        out[1] = 'u';
+        out[2] = '0';
+        out[3] = '0';
         out[4] = kHex[c >> 4];
         out[5] = kHex[c & 0xF];
         return out + 6;

@@ -16,6 +16,9 @@
   } while (0)
 
 // `lhs = value of expr` (an absl::StatusOr<T>), or returns its error.
+// `lhs` and the temporary's name are declarations, which parentheses would
+// break: hence the NOLINT for clang-tidy's bugprone-macro-parentheses.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define PERSIST_ASSIGN_OR_RETURN(lhs, expr) \
   PERSIST_ASSIGN_OR_RETURN_IMPL_(           \
       PERSIST_STATUS_CONCAT_(persist_statusor_, __LINE__), lhs, expr)
@@ -23,5 +26,6 @@
   auto statusor = (expr);                                   \
   if (!statusor.ok()) return std::move(statusor).status();  \
   lhs = std::move(statusor).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // PERSIST_BASE_STATUS_MACROS_H_

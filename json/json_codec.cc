@@ -30,8 +30,7 @@ JsonTape& DecodeTape() {
 
 }  // namespace
 
-JsonCodecState::JsonCodecState(JsonCodecOptions options)
-    : options_(std::move(options)) {
+JsonCodecState::JsonCodecState(JsonCodecOptions options) : options_(options) {
   factory_.SetDelegateToGeneratedFactory(true);
 }
 
@@ -65,7 +64,7 @@ JsonCodecState::NewMessageForAny(
 }
 
 JsonCodec::JsonCodec(JsonCodecOptions options)
-    : state_(std::make_unique<JsonCodecState>(std::move(options))) {}
+    : state_(std::make_unique<JsonCodecState>(options)) {}
 
 JsonCodec::~JsonCodec() = default;
 

@@ -74,10 +74,10 @@ PersistService::Counters FindCounters(RpcMetrics* metrics) {
 }  // namespace
 
 PersistService::PersistService(ServiceOptions options)
-    : options_(std::move(options)), counters_(FindCounters(options_.metrics)) {}
+    : options_(options), counters_(FindCounters(options_.metrics)) {}
 
 PersistService::PersistService(Store* store, ServiceOptions options)
-    : PersistService(std::move(options)) {
+    : PersistService(options) {
   SetStore(store);
 }
 
@@ -339,7 +339,8 @@ grpc::ServerUnaryReactor* PersistService::Flush(
   const UnaryCall call(context, counters_.flush, &drain_);
   absl::StatusOr<Store*> store = Begin(*context, call, /*write=*/true);
   if (!store.ok()) return call.Finish(store.status());
-  (*store)->StartFlush([call](absl::Status status) { call.Finish(status); });
+  (*store)->StartFlush(
+      [call](const absl::Status& status) { call.Finish(status); });
   return call.reactor();
 }
 

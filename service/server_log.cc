@@ -25,8 +25,7 @@ void ForwardGrpcLog(gpr_log_func_args* args) {
 }  // namespace
 
 ServerLog::ServerLog(bool json)
-    : json_(json),
-      own_(MakeSink(json, "persistd")),
+    : own_(MakeSink(json, "persistd")),
       engine_(MakeSink(json, "persist")),
       grpc_(MakeSink(json, "grpc")) {}
 

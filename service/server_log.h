@@ -36,7 +36,6 @@ class ServerLog {
   void SendGrpcLogsHere() const;
 
  private:
-  const bool json_;
   const LogSink own_;
   const LogSink engine_;
   const LogSink grpc_;

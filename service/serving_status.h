@@ -28,7 +28,7 @@ class ServingStatus {
   // and for each of `names` (so that a check of "persist.v1.Persist" is not
   // NOT_FOUND).
   void Add(grpc::HealthCheckServiceInterface* health,
-           std::vector<std::string> names = {}) {
+           const std::vector<std::string>& names = {}) {
     MutexLock lock(&mu_);
     for (const std::string& name : names) {
       health->SetServingStatus(name, serving_);

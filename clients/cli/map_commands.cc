@@ -69,7 +69,7 @@ absl::Status SetWriteOptions(const MapCommandFlags& flags, Request* request) {
 // A map's values, as JSON, over the server's types.
 class MapClient {
  public:
-  MapClient(std::shared_ptr<grpc::Channel> channel,
+  MapClient(const std::shared_ptr<grpc::Channel>& channel,
             const ContextFactory& new_context)
       : stub_(v1::Persist::NewStub(channel)),
         new_context_(new_context),

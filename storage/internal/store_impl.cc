@@ -508,7 +508,7 @@ absl::Status StoreImpl::Close() {
   for (ShardedMap* map : maps) map->Close();
   for (ShardedMap* map : maps) map->FlushDirty(*wal_);
   Notification synced;
-  wal_->Sync([&synced](absl::Status) { synced.Notify(); });
+  wal_->Sync([&synced](const absl::Status&) { synced.Notify(); });
   synced.WaitForNotification();
   wal_->Stop();
   close_status_ = wal_->health();

@@ -78,7 +78,7 @@ class StoreImpl final : public Store {
   static absl::Status StartWal(Parts* parts);
   void LogOpened(absl::Duration took) const;
 
-  std::unique_ptr<MapImpl> Wrap(LoadedMap map);
+  std::unique_ptr<MapImpl> Wrap(LoadedMap recovered);
   // Unavailable once Close began.
   absl::Status CheckOpen() const;
   void RunBackground();

@@ -54,7 +54,7 @@ struct Page {
 std::string FamilyOf(const std::string& name, const Page& page) {
   for (const char* suffix : {"_bucket", "_sum", "_count"}) {
     if (absl::EndsWith(name, suffix)) {
-      const std::string base = name.substr(0, name.size() - strlen(suffix));
+      std::string base = name.substr(0, name.size() - strlen(suffix));
       auto it = page.types.find(base);
       if (it != page.types.end() && it->second == "histogram") return base;
     }

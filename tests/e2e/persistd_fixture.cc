@@ -91,7 +91,7 @@ int Persistd::ExitStatus() {
 }
 
 std::shared_ptr<grpc::Channel> Persistd::Channel(
-    std::shared_ptr<grpc::ChannelCredentials> credentials) const {
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials) const {
   grpc::ChannelArguments arguments;
   // The test certificates name "localhost".
   arguments.SetSslTargetNameOverride("localhost");

@@ -49,7 +49,7 @@ class Persistd {
   std::string Output();
 
   std::shared_ptr<grpc::Channel> Channel(
-      std::shared_ptr<grpc::ChannelCredentials> credentials =
+      const std::shared_ptr<grpc::ChannelCredentials>& credentials =
           grpc::InsecureChannelCredentials()) const;
   std::unique_ptr<v1::Persist::Stub> Stub(
       std::shared_ptr<grpc::ChannelCredentials> credentials =

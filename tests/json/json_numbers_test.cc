@@ -68,7 +68,9 @@ TEST(JsonNumbersTest, DoublesRoundTripBitForBit) {
     const std::string text(buf, FormatDouble(d, buf));
     double back;
     ASSERT_EQ(ParseDouble(text, &back), NumberParse::kOk) << text;
-    ASSERT_EQ(std::memcmp(&d, &back, sizeof(d)), 0) << text;
+    uint64_t back_bits;
+    std::memcpy(&back_bits, &back, sizeof(back));
+    ASSERT_EQ(back_bits, bits) << text;
   }
 }
 
@@ -86,7 +88,9 @@ TEST(JsonNumbersTest, FloatsRoundTripBitForBitThroughDouble) {
     double back;
     ASSERT_EQ(ParseDouble(text, &back), NumberParse::kOk) << text;
     const float narrowed = static_cast<float>(back);
-    ASSERT_EQ(std::memcmp(&f, &narrowed, sizeof(f)), 0) << text;
+    uint32_t narrowed_bits;
+    std::memcpy(&narrowed_bits, &narrowed, sizeof(narrowed));
+    ASSERT_EQ(narrowed_bits, bits) << text;
   }
 }
 

@@ -47,7 +47,7 @@ class PersistServiceTest : public ::testing::Test {
 
   grpc::Status Set(const std::string& key, const Item& item,
                    v1::SetResponse* response = nullptr,
-                   v1::Precondition precondition = {}) {
+                   const v1::Precondition& precondition = {}) {
     v1::SetRequest request;
     request.set_map("items");
     request.set_key(key);

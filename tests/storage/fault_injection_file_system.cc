@@ -163,7 +163,7 @@ absl::Status FaultInjectionFileSystem::Check(Op op, size_t* partial_bytes) {
     --it->second.skip;
     return absl::OkStatus();
   }
-  const absl::Status error = it->second.error;
+  absl::Status error = it->second.error;
   if (partial_bytes != nullptr) *partial_bytes = it->second.partial_bytes;
   faults_.erase(it);
   return error;
