@@ -74,19 +74,34 @@ bool ShardedMap::Find(absl::string_view key, Found* found) const {
   return true;
 }
 
-std::vector<std::string> ShardedMap::IndexRange(absl::string_view prefix,
-                                                absl::string_view from,
-                                                bool after,
-                                                size_t limit) const {
-  std::vector<std::string> keys;
+std::vector<ShardedMap::Scanned> ShardedMap::IndexRange(
+    absl::string_view prefix, absl::string_view from, bool after,
+    size_t limit) const {
+  std::vector<Scanned> chunk;
+  chunk.reserve(limit);
   ReaderMutexLock lock(&index_mu_);
   auto it = after ? index_.upper_bound(from) : index_.lower_bound(from);
-  for (; it != index_.end() && keys.size() < limit; ++it) {
-    const absl::string_view key = (*it)->key();
+  for (; it != index_.end() && chunk.size() < limit; ++it) {
+    const Entry* entry = *it;
+    const absl::string_view key = entry->key();
     if (!absl::StartsWith(key, prefix)) break;
-    keys.emplace_back(key);
+    Scanned& scanned = chunk.emplace_back();
+    scanned.key.assign(key.data(), key.size());
+    // The entry stays allocated while the index is locked (Erase takes it
+    // out of the index first), and its shard's lock makes its value safe
+    // to read. Never blocking for the shard here: a writer may hold it
+    // while it waits for the index (the lock order is shard, then index).
+    // Should the shard be busy, the key is looked up once the index is
+    // released instead.
+    Shard& shard = ShardFor(key);
+    if (shard.mu.ReaderTryLock()) {
+      scanned.found.value = entry->value_;
+      scanned.found.sequence = entry->sequence_;
+      scanned.read = true;
+      shard.mu.ReaderUnlock();
+    }
   }
-  return keys;
+  return chunk;
 }
 
 void ShardedMap::Scan(absl::string_view prefix, absl::string_view start_after,
@@ -95,16 +110,14 @@ void ShardedMap::Scan(absl::string_view prefix, absl::string_view start_after,
   std::string cursor(start_after < prefix ? prefix : start_after);
   bool after = start_after >= prefix;
   for (;;) {
-    const std::vector<std::string> keys =
-        IndexRange(prefix, cursor, after, kScanChunk);
-    for (const std::string& key : keys) {
-      Found found;
+    std::vector<Scanned> chunk = IndexRange(prefix, cursor, after, kScanChunk);
+    for (Scanned& scanned : chunk) {
       // Deleted since the index was read: not part of the scan any more.
-      if (!Find(key, &found)) continue;
-      if (!fn(key, found)) return;
+      if (!scanned.read && !Find(scanned.key, &scanned.found)) continue;
+      if (!fn(scanned.key, scanned.found)) return;
     }
-    if (keys.size() < kScanChunk) return;
-    cursor = keys.back();
+    if (chunk.size() < kScanChunk) return;
+    cursor = std::move(chunk.back().key);
     after = true;
   }
 }

@@ -199,11 +199,17 @@ class ShardedMap {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   bool Erase(Shard& shard, absl::string_view key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  // Up to `limit` keys of the index from `from` on (after it if
-  // `after`), while they start with `prefix`.
-  std::vector<std::string> IndexRange(absl::string_view prefix,
-                                      absl::string_view from, bool after,
-                                      size_t limit) const;
+  // A key Scan visits, with its entry when it could be read at once.
+  struct Scanned {
+    std::string key;
+    Found found;
+    bool read = false;  // false: look the key up (its shard was busy)
+  };
+  // Up to `limit` keys of the index from `from` on (after it if `after`),
+  // while they start with `prefix`, with their entries.
+  std::vector<Scanned> IndexRange(absl::string_view prefix,
+                                  absl::string_view from, bool after,
+                                  size_t limit) const;
 
   const std::string name_;
   SequenceClock& clock_;
