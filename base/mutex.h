@@ -57,11 +57,11 @@ class ABSL_LOCKABLE Mutex {
     PERSIST_TSAN_ANNOTATE(__tsan_mutex_pre_lock(
         this, __tsan_mutex_read_lock | __tsan_mutex_try_lock));
     const bool locked = mu_.ReaderTryLock();
-    PERSIST_TSAN_ANNOTATE(__tsan_mutex_post_lock(
-        this,
-        __tsan_mutex_read_lock | __tsan_mutex_try_lock |
-            (locked ? 0 : __tsan_mutex_try_lock_failed),
-        0));
+    PERSIST_TSAN_ANNOTATE(
+        __tsan_mutex_post_lock(this,
+                               __tsan_mutex_read_lock | __tsan_mutex_try_lock |
+                                   (locked ? 0 : __tsan_mutex_try_lock_failed),
+                               0));
     return locked;
   }
   void ReaderUnlock() ABSL_UNLOCK_FUNCTION() {

@@ -110,8 +110,8 @@ void PageList(benchmark::State& state) {
     const std::string after = Key(static_cast<int64_t>(
         random() % static_cast<uint64_t>(fixture.keys - kPageSize - 1)));
     persist::v1::ListResponse page;
-    if (!service::FillPage(fixture.map.dynamic(), "", after, kPageSize,
-                           4 << 20, &page)
+    if (!service::FillPage(fixture.map.dynamic(), "", after, kPageSize, 4 << 20,
+                           &page)
              .ok() ||
         page.entries_size() != kPageSize) {
       state.SkipWithError("page failed");
@@ -126,8 +126,8 @@ void WriteExisting(benchmark::State& state) {
   SmallRecord value;
   value.set_field2("example struct");
   for (auto _ : state) {
-    const std::string key = Key(static_cast<int64_t>(
-        random() % static_cast<uint64_t>(fixture.keys)));
+    const std::string key = Key(
+        static_cast<int64_t>(random() % static_cast<uint64_t>(fixture.keys)));
     for (int i = 0; i < 2; ++i) {
       value.set_field1(i);
       if (!fixture.map.Set(key, value, Memory()).ok()) std::abort();
@@ -158,8 +158,7 @@ void IndexAlone(benchmark::State& state) {
   std::mt19937_64 random(2);
   for (auto _ : state) {
     const std::string key =
-        Key(static_cast<int64_t>(random() % static_cast<uint64_t>(keys))) +
-        "n";
+        Key(static_cast<int64_t>(random() % static_cast<uint64_t>(keys))) + "n";
     index.insert(key);
     index.erase(key);
   }

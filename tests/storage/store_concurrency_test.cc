@@ -339,5 +339,57 @@ TEST_F(StoreConcurrencyTest,
   for (std::thread& writer : writers) writer.join();
 }
 
+// Shrinks asked for from many threads at once, with writers, and a Close
+// racing them: every request completes exactly once (with a result, or
+// Unavailable once closed), and fewer Shrinks run than were asked for.
+TEST_F(StoreConcurrencyTest, ConcurrentShrinksJoinAndCloseAnswersEveryOne) {
+  auto store = Open();
+  Map<Item> items = *store->GetMap<Item>("items");
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(items.Set(absl::StrCat("k", i % 20), *Value("v", i)).ok());
+  }
+  constexpr int kAskers = 6;
+  constexpr int kEach = 5;
+  std::atomic<int> answered{0};
+  std::atomic<int> ok{0};
+  Notification start;
+  Notification half_answered;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kAskers; ++t) {
+    threads.emplace_back([&] {
+      start.WaitForNotification();
+      for (int i = 0; i < kEach; ++i) {
+        Notification done;
+        store->StartShrink([&](absl::StatusOr<ShrinkResult> result) {
+          if (result.ok()) {
+            ++ok;
+          } else {
+            EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable)
+                << result.status();
+          }
+          if (++answered == kAskers * kEach / 2) half_answered.Notify();
+          done.Notify();
+        });
+        done.WaitForNotification();
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    start.WaitForNotification();
+    for (int i = 0;; ++i) {
+      if (!items.Set(absl::StrCat("w", i % 10), *Value("w", i)).ok()) return;
+    }
+  });
+  start.Notify();
+  half_answered.WaitForNotification();
+  const uint64_t shrinks_before_close = store->Stats().shrinks;
+  ASSERT_TRUE(store->Close().ok());
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(answered.load(), kAskers * kEach);
+  EXPECT_GE(ok.load(), kAskers * kEach / 2);
+  // Joined requests share a run: never more runs than successful answers.
+  EXPECT_LE(shrinks_before_close, static_cast<uint64_t>(ok.load()));
+}
+
 }  // namespace
 }  // namespace persist
