@@ -171,10 +171,10 @@ void MapImpl::StartWrite(absl::string_view key,
   }
   entries_->Write<WriteResult>(
       wal_, key, options.durability,
-      [&](const ShardedMap::Entry* current) -> absl::StatusOr<Change> {
+      [&](const ShardedMap::Entry* current) -> absl::StatusOr<Change*> {
         PERSIST_RETURN_IF_ERROR(
             CheckPrecondition(current, options.precondition, key));
-        return *std::move(change);
+        return &*change;
       },
       std::move(done));
 }
@@ -202,25 +202,30 @@ void MapImpl::StartUpdate(absl::string_view key, UpdateFunction fn,
     done(status);
     return;
   }
+  Change change;  // what the update chose, prepared under the key's lock
   entries_->Write<UpdateResult>(
       wal_, key, options.durability,
-      [&](const ShardedMap::Entry* current) -> absl::StatusOr<Change> {
+      [&](const ShardedMap::Entry* current) -> absl::StatusOr<Change*> {
         PERSIST_RETURN_IF_ERROR(
             CheckPrecondition(current, options.precondition, key));
         const UpdateDecision<Message> decision =
             fn(current != nullptr ? current->value().get() : nullptr);
         switch (decision.kind()) {
           case UpdateDecision<Message>::Kind::kCancel:
-            return Change{};
-          case UpdateDecision<Message>::Kind::kSet:
+            return &change;  // kKeep
+          case UpdateDecision<Message>::Kind::kSet: {
             if (decision.value() == nullptr) {
               return absl::InvalidArgumentError(absl::StrCat(
                   "map \"", name(), "\" key ", Quoted(key),
                   ": the update function chose Set without a value"));
             }
-            return Prepare(key, decision.value());
-          case UpdateDecision<Message>::Kind::kDelete:
-            return Prepare(key, nullptr);
+            PERSIST_ASSIGN_OR_RETURN(change, Prepare(key, decision.value()));
+            return &change;
+          }
+          case UpdateDecision<Message>::Kind::kDelete: {
+            PERSIST_ASSIGN_OR_RETURN(change, Prepare(key, nullptr));
+            return &change;
+          }
         }
         return absl::InternalError("unknown update decision");
       },

@@ -122,25 +122,25 @@ void ShardedMap::Scan(absl::string_view prefix, absl::string_view start_after,
   }
 }
 
-bool ShardedMap::Put(Shard& shard, absl::string_view key,
+void ShardedMap::Put(Shard& shard, EntrySet::iterator it,
+                     absl::string_view key,
                      std::shared_ptr<const Message> value, uint64_t sequence) {
-  auto it = shard.entries.find(key);
-  const bool existed = it != shard.entries.end();
-  Entry* entry = existed ? *it : Entry::New(key);
+  if (it != shard.entries.end()) {  // a key that exists: no index work
+    (*it)->value_ = std::move(value);
+    (*it)->sequence_ = sequence;
+    return;
+  }
+  Entry* const entry = Entry::New(key);
   entry->value_ = std::move(value);
   entry->sequence_ = sequence;
-  if (!existed) {
-    shard.entries.insert(entry);
-    size_.fetch_add(1, std::memory_order_relaxed);
-    MutexLock lock(&index_mu_);
-    index_.insert(entry);
-  }
-  return existed;
+  shard.entries.insert(entry);
+  size_.fetch_add(1, std::memory_order_relaxed);
+  MutexLock lock(&index_mu_);
+  index_.insert(entry);
 }
 
-bool ShardedMap::Erase(Shard& shard, absl::string_view key) {
-  auto it = shard.entries.find(key);
-  if (it == shard.entries.end()) return false;
+void ShardedMap::Erase(Shard& shard, EntrySet::iterator it) {
+  if (it == shard.entries.end()) return;
   Entry* const entry = *it;
   {
     // Out of the index before it is freed: Scan reads keys under the
@@ -151,7 +151,6 @@ bool ShardedMap::Erase(Shard& shard, absl::string_view key) {
   shard.entries.erase(it);
   Entry::Delete(entry);
   size_.fetch_sub(1, std::memory_order_relaxed);
-  return true;
 }
 
 ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
@@ -168,11 +167,12 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
   }
   auto it = shard.entries.find(key);
   const Entry* current = it == shard.entries.end() ? nullptr : *it;
-  absl::StatusOr<Change> change = decide(current);
-  if (!change.ok()) {
-    applied.result = change.status();
+  absl::StatusOr<Change*> decided = decide(current);
+  if (!decided.ok()) {
+    applied.result = decided.status();
     return applied;
   }
+  Change* const change = *decided;
   UpdateResult result;
   result.existed = current != nullptr;
   result.etag = clock_.MakeEtag(current ? current->sequence() : 0);
@@ -184,13 +184,13 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
     case Change::Kind::kSet: {
       result.outcome = UpdateResult::Outcome::kSet;
       const uint64_t sequence = clock_.Next();
-      Put(shard, key, std::move(change->value), sequence);
+      Put(shard, it, key, std::move(change->value), sequence);
       result.etag = clock_.MakeEtag(sequence);
       break;
     }
     case Change::Kind::kDelete:
       result.outcome = UpdateResult::Outcome::kDeleted;
-      Erase(shard, key);
+      Erase(shard, it);
       result.etag = clock_.MakeEtag(0);
       break;
   }
@@ -260,10 +260,11 @@ void ShardedMap::Restore(absl::string_view key,
   Shard& shard = ShardFor(key);
   MutexLock lock(&shard.mu);
   const uint64_t sequence = clock_.Next();
+  const auto it = shard.entries.find(key);
   if (value != nullptr) {
-    Put(shard, key, std::move(value), sequence);
+    Put(shard, it, key, std::move(value), sequence);
   } else {
-    Erase(shard, key);
+    Erase(shard, it);
   }
 }
 

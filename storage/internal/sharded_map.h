@@ -88,9 +88,10 @@ class ShardedMap {
     std::string record;                    // kSet, kDelete: its WAL record
   };
   // Sees the key's entry (null: none) and chooses the change, or refuses
-  // the write with an error.
+  // the write with an error. The change is the caller's (Write moves from
+  // it), so that a prepared change is never copied or moved on the way.
   using Decide =
-      absl::FunctionRef<absl::StatusOr<Change>(const Entry* current)>;
+      absl::FunctionRef<absl::StatusOr<Change*>(const Entry* current)>;
   template <typename Result>
   using Callback = absl::AnyInvocable<void(absl::StatusOr<Result>)>;
 
@@ -176,9 +177,10 @@ class ShardedMap {
   };
   // Apart from its neighbours' cache lines: writers of different shards
   // should not slow each other down.
+  using EntrySet = absl::flat_hash_set<Entry*, KeyHash, KeyEq>;
   struct alignas(64) Shard {
     mutable Mutex mu;
-    absl::flat_hash_set<Entry*, KeyHash, KeyEq> entries ABSL_GUARDED_BY(mu);
+    EntrySet entries ABSL_GUARDED_BY(mu);
     // ASYNC changes not yet in the WAL: key -> its latest record.
     absl::flat_hash_map<std::string, std::string> dirty ABSL_GUARDED_BY(mu);
   };
@@ -193,11 +195,12 @@ class ShardedMap {
   Applied Apply(Shard& shard, const GroupCommitQueue& wal,
                 absl::string_view key, Durability durability, Decide decide)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  // Sets or removes the key's entry; returns whether it existed.
-  bool Put(Shard& shard, absl::string_view key,
+  // Sets or removes the key's entry, `it` (end() if there is none): the
+  // caller has looked the key up already.
+  void Put(Shard& shard, EntrySet::iterator it, absl::string_view key,
            std::shared_ptr<const Message> value, uint64_t sequence)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  bool Erase(Shard& shard, absl::string_view key)
+  void Erase(Shard& shard, EntrySet::iterator it)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // A key Scan visits, with its entry when it could be read at once.
   struct Scanned {
