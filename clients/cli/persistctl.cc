@@ -30,6 +30,7 @@
 #include "base/command_line.h"
 #include "clients/cli/map_commands.h"
 #include "clients/cli/offline_commands.h"
+#include "clients/cpp/persist_client.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "json/json_codec.h"
@@ -191,51 +192,16 @@ absl::StatusOr<std::string> ReadValue(const std::string& arg) {
 }
 
 // Plaintext, or TLS with --tls_ca (and a client certificate for mutual
-// TLS). Errors name the file that cannot be read. Replies may be as large
-// as the server sends: it bounds them (its max_message_bytes).
+// TLS), through the C++ client's OpenChannel.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel() {
   const std::string address = absl::GetFlag(FLAGS_addr);
   if (absl::Status status = CheckAddress(address); !status.ok()) return status;
-  const std::string ca = absl::GetFlag(FLAGS_tls_ca);
-  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
-  const std::string key = absl::GetFlag(FLAGS_tls_key);
-  const std::string server_name = absl::GetFlag(FLAGS_tls_server_name);
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(-1);
-  if (ca.empty()) {
-    if (!cert.empty() || !key.empty() || !server_name.empty()) {
-      return absl::InvalidArgumentError(
-          "--tls_cert, --tls_key and --tls_server_name need --tls_ca, the CA "
-          "that signed persistd's certificate");
-    }
-    return grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), arguments);
-  }
-  if (cert.empty() != key.empty()) {
-    return absl::InvalidArgumentError(
-        "give --tls_cert and --tls_key together (the client certificate "
-        "for mutual TLS and its private key)");
-  }
-  grpc::SslCredentialsOptions options;
-  absl::StatusOr<std::string> ca_pem = ReadWholeFile("--tls_ca", ca);
-  if (!ca_pem.ok()) return ca_pem.status();
-  // An empty CA would make gRPC trust the system's public roots instead.
-  if (ca_pem->empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--tls_ca: ", ca, " is empty"));
-  }
-  options.pem_root_certs = *ca_pem;
-  if (!cert.empty()) {
-    absl::StatusOr<std::string> cert_pem = ReadWholeFile("--tls_cert", cert);
-    if (!cert_pem.ok()) return cert_pem.status();
-    absl::StatusOr<std::string> key_pem = ReadWholeFile("--tls_key", key);
-    if (!key_pem.ok()) return key_pem.status();
-    options.pem_cert_chain = *cert_pem;
-    options.pem_private_key = *key_pem;
-  }
-  if (!server_name.empty()) arguments.SetSslTargetNameOverride(server_name);
-  return grpc::CreateCustomChannel(address, grpc::SslCredentials(options),
-                                   arguments);
+  client::ConnectOptions options;
+  options.tls_ca_file = absl::GetFlag(FLAGS_tls_ca);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  return client::OpenChannel(address, options);
 }
 
 MapCommandFlags ReadMapCommandFlags() {

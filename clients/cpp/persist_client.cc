@@ -24,19 +24,19 @@ void Prepare(const Connection& connection, const CallOptions& options,
 
 namespace {
 
-absl::StatusOr<std::string> ReadPem(absl::string_view setting,
+absl::StatusOr<std::string> ReadPem(absl::string_view what,
                                     const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream bytes;
   bytes << in.rdbuf();
   if (!in) {
     return absl::InvalidArgumentError(
-        absl::StrCat(setting, ": cannot read ", path));
+        absl::StrCat("cannot read ", what, " ", path));
   }
   if (bytes.str().empty()) {
     // gRPC would trust the system's public roots instead of an empty CA.
     return absl::InvalidArgumentError(
-        absl::StrCat(setting, ": ", path, " is empty"));
+        absl::StrCat(what, " ", path, " is empty"));
   }
   return bytes.str();
 }
@@ -47,26 +47,27 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(
     if (!options.tls_cert_file.empty() || !options.tls_key_file.empty() ||
         !options.tls_server_name.empty()) {
       return absl::InvalidArgumentError(
-          "tls_cert_file, tls_key_file and tls_server_name need tls_ca_file, "
-          "the CA that signed persistd's certificate");
+          "a client certificate, its key or a TLS server name need the CA "
+          "file that signed persistd's certificate: without it the channel "
+          "is plaintext");
     }
     return grpc::InsecureChannelCredentials();
   }
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return absl::InvalidArgumentError(
-        "give tls_cert_file and tls_key_file together (the client "
-        "certificate for mutual TLS and its private key)");
+        "give the client certificate for mutual TLS and its private key "
+        "together");
   }
   grpc::SslCredentialsOptions ssl;
-  absl::StatusOr<std::string> ca = ReadPem("tls_ca_file", options.tls_ca_file);
+  absl::StatusOr<std::string> ca = ReadPem("the CA", options.tls_ca_file);
   if (!ca.ok()) return ca.status();
   ssl.pem_root_certs = *std::move(ca);
   if (!options.tls_cert_file.empty()) {
     absl::StatusOr<std::string> cert =
-        ReadPem("tls_cert_file", options.tls_cert_file);
+        ReadPem("the client certificate", options.tls_cert_file);
     if (!cert.ok()) return cert.status();
     absl::StatusOr<std::string> key =
-        ReadPem("tls_key_file", options.tls_key_file);
+        ReadPem("the client key", options.tls_key_file);
     if (!key.ok()) return key.status();
     ssl.pem_cert_chain = *std::move(cert);
     ssl.pem_private_key = *std::move(key);
@@ -80,7 +81,7 @@ std::unique_ptr<Client> Client::Connect(const std::string& address) {
   return *Connect(address, ConnectOptions());
 }
 
-absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(
     const std::string& address, const ConnectOptions& options) {
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       Credentials(options);
@@ -90,9 +91,15 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   if (!options.tls_server_name.empty()) {
     arguments.SetSslTargetNameOverride(options.tls_server_name);
   }
-  return std::make_unique<Client>(
-      grpc::CreateCustomChannel(address, *credentials, arguments),
-      options.token);
+  return grpc::CreateCustomChannel(address, *credentials, arguments);
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
+    const std::string& address, const ConnectOptions& options) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      OpenChannel(address, options);
+  if (!channel.ok()) return channel.status();
+  return std::make_unique<Client>(*channel, options.token);
 }
 
 Client::Client(const std::shared_ptr<grpc::ChannelInterface>& channel,

@@ -80,6 +80,15 @@ struct ConnectOptions {
 // grpc::Status -> absl::Status, code and message kept.
 absl::Status FromGrpc(const grpc::Status& status);
 
+// A channel to persistd at `address` as `options` say (the token aside,
+// which goes with each call): plaintext, TLS or mutual TLS, taking replies
+// as large as persistd sends (it bounds them). InvalidArgument naming the
+// file that cannot be read, or the setting that is missing. Client::Connect
+// uses it; so may programs that call other services of persistd (health,
+// reflection).
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(
+    const std::string& address, const ConnectOptions& options);
+
 // A channel to persistd and what every call carries.
 struct Connection {
   std::unique_ptr<v1::Persist::StubInterface> stub;

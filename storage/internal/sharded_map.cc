@@ -122,8 +122,7 @@ void ShardedMap::Scan(absl::string_view prefix, absl::string_view start_after,
   }
 }
 
-void ShardedMap::Put(Shard& shard, EntrySet::iterator it,
-                     absl::string_view key,
+void ShardedMap::Put(Shard& shard, EntrySet::iterator it, absl::string_view key,
                      std::shared_ptr<const Message> value, uint64_t sequence) {
   if (it != shard.entries.end()) {  // a key that exists: no index work
     (*it)->value_ = std::move(value);

@@ -80,7 +80,7 @@ TEST_F(PersistdTest, CppClientRefusesTlsSettingsItCannotUse) {
   options.tls_ca_file.clear();
   options.tls_cert_file = dir_.Path("client.pem");
   EXPECT_THAT(Client::Connect("localhost:1", options).status().message(),
-              HasSubstr("need tls_ca_file"));
+              HasSubstr("need the CA file"));
 }
 
 }  // namespace

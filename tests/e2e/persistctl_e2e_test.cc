@@ -227,7 +227,8 @@ TEST_F(PersistdTest, ConnectsWithMutualTls) {
   EXPECT_EQ(
       Persistctl(ctl + "--tls_cert=/nonexistent --tls_key=x health", &out),
       kUsage);
-  EXPECT_THAT(out, HasSubstr("--tls_cert: cannot read /nonexistent"));
+  EXPECT_THAT(out,
+              HasSubstr("cannot read the client certificate /nonexistent"));
   // An empty CA file is refused (gRPC would trust public roots instead), and
   // TLS flags without --tls_ca are not silently plaintext.
   testing::WriteFileOrDie(dir_.Path("empty.pem"), "");
@@ -241,7 +242,7 @@ TEST_F(PersistdTest, ConnectsWithMutualTls) {
                                     client_cert, "health"),
                        &out),
             kUsage);
-  EXPECT_THAT(out, HasSubstr("need --tls_ca"));
+  EXPECT_THAT(out, HasSubstr("need the CA file"));
 }
 
 TEST_F(PersistdTest, SendsTheTokenAndExitsWithTheRefusal) {

@@ -59,9 +59,8 @@ TEST(CallDrainTest, ACallInFlightHoldsTheDrainUntilItsDeadline) {
   EXPECT_FALSE(result.drained);
   EXPECT_EQ(result.in_flight, 1);
   drain.Exit();
-  EXPECT_TRUE(
-      drain.Drain(absl::ZeroDuration(), absl::Now() + absl::Seconds(60))
-          .drained);
+  EXPECT_TRUE(drain.Drain(absl::ZeroDuration(), absl::Now() + absl::Seconds(60))
+                  .drained);
 }
 
 }  // namespace
