@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
@@ -26,7 +27,8 @@ class ScenarioValues {
  public:
   explicit ScenarioValues(bool strings) : strings_(strings) {}
   const google::protobuf::Descriptor* type() const;
-  // The value of write number `i` (`updated` after the prefill).
+  // The value of write number `i` (`updated` after the prefill), as
+  // go-persist's benchmark writes it.
   std::shared_ptr<const google::protobuf::Message> Make(int64_t i,
                                                         bool updated) const;
   // For the peers: the same value in protobuf's binary form, and a parse.
@@ -43,6 +45,15 @@ class Row {
   virtual ~Row() = default;
   virtual absl::Status Put(absl::string_view key, int64_t i, bool updated) = 0;
   virtual absl::Status Get(absl::string_view key, bool* found) = 0;
+  // Put that may complete later: `done` runs exactly once with Put's
+  // status, before StartPut returns or on another thread. Rows whose
+  // writes wait (persist at WRITE and FSYNC) let their caller run other
+  // work meanwhile, as a goroutine blocked in go-persist frees its thread.
+  using PutDone = absl::AnyInvocable<void(absl::Status)>;
+  virtual void StartPut(absl::string_view key, int64_t i, bool updated,
+                        PutDone done) {
+    done(Put(key, i, updated));
+  }
   // Loads the keys before timing starts (fastest safe way for the row).
   virtual absl::Status Prefill(int64_t keys);
   // Called inside the timed section after the last operation: whatever the

@@ -10,8 +10,10 @@
 namespace persist::bench {
 namespace {
 
-// go-persist's benchmark values.
+// go-persist's benchmark values: its struct's field2 before and after the
+// prefill, and its string, which writes append " updated" to.
 constexpr absl::string_view kStruct = "example struct";
+constexpr absl::string_view kStructUpdated = "updated struct";
 constexpr absl::string_view kString =
     "gq2ip4;9209;4fm2d1d3DJ138D2L38\t2FP2938FP238HFP2H  FDAUWF1\t2";
 
@@ -24,15 +26,15 @@ const google::protobuf::Descriptor* ScenarioValues::type() const {
 
 std::shared_ptr<const google::protobuf::Message> ScenarioValues::Make(
     int64_t i, bool updated) const {
-  const absl::string_view suffix = updated ? " updated" : "";
   if (strings_) {
     auto value = std::make_shared<google::protobuf::Value>();
-    value->set_string_value(absl::StrCat(kString, suffix));
+    value->set_string_value(updated ? absl::StrCat(kString, " updated")
+                                    : std::string(kString));
     return value;
   }
   auto record = std::make_shared<persist::bench::v1::SmallRecord>();
   record->set_field1(i);
-  record->set_field2(absl::StrCat(kStruct, suffix));
+  record->set_field2(std::string(updated ? kStructUpdated : kStruct));
   return record;
 }
 
