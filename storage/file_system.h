@@ -4,8 +4,11 @@
 // fault_injection_file_system.h). PosixFileSystem() is the real one.
 //
 // Errors carry the path, the operation and the system's reason.
-// Thread-safety: a FileSystem may be used from many threads; a WritableFile
-// from one thread at a time.
+// Thread-safety: a FileSystem may be used from many threads. A WritableFile
+// takes one Append at a time and one Sync at a time, but an Append and a
+// Sync may run together (the WAL writes its next batch while the last one
+// syncs): Sync makes durable at least what the Appends that returned before
+// it began wrote.
 #ifndef PERSIST_STORAGE_FILE_SYSTEM_H_
 #define PERSIST_STORAGE_FILE_SYSTEM_H_
 

@@ -77,8 +77,10 @@ struct UpdateResult {
 };
 
 // Completion of the non-blocking forms. Runs exactly once: inline before the
-// call returns (errors, MEMORY and ASYNC writes) or on the WAL's thread once
-// the durability is reached. It must not block on the store.
+// call returns (errors, MEMORY and ASYNC writes, and WRITE ones whose record
+// the calling thread wrote itself), or once the durability is reached on
+// the thread that reached it (another writer's, or one of the WAL's). It
+// must not block on the store.
 using WriteCallback = absl::AnyInvocable<void(absl::StatusOr<WriteResult>)>;
 using UpdateCallback = absl::AnyInvocable<void(absl::StatusOr<UpdateResult>)>;
 

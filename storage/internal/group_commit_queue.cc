@@ -2,12 +2,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace persist {
 namespace {
+
+// Batches a caller writes before it leaves the rest to the writer thread:
+// enough for the records queued while it wrote its own, few enough that a
+// caller's thread (a gRPC thread, say) is not kept from its own work long.
+constexpr int kCallerRounds = 4;
 
 absl::Status StoppedError() {
   return absl::UnavailableError("the store is closed; open it again to write");
@@ -50,7 +56,8 @@ GroupCommitQueue::GroupCommitQueue(std::unique_ptr<WritableFile> file,
   // disk (a killed process leaves them in the page cache), so the first
   // Sync fsyncs them.
   MutexLock lock(&join_mu_);
-  thread_ = std::thread([this] { Run(); });
+  writer_ = std::thread([this] { RunWriter(); });
+  syncer_ = std::thread([this] { RunSyncer(); });
 }
 
 GroupCommitQueue::~GroupCommitQueue() { Stop(); }
@@ -63,24 +70,29 @@ void GroupCommitQueue::Enqueue(absl::string_view records, int64_t count,
       pending_.append(records.data(), records.size());
       segments_.push_back(
           {pending_.size(), count, durability, std::move(done)});
-      work_.Signal();
       return;
     }
   }
   if (done != nullptr) std::move(done)(StoppedError());
 }
 
+void GroupCommitQueue::Commit() { Lead(kCallerRounds); }
+
 void GroupCommitQueue::Sync(Done done) {
+  bool queued = false;
   {
     MutexLock lock(&mu_);
     if (!stopped_) {
       segments_.push_back(
           {pending_.size(), 0, Durability::kFsync, std::move(done)});
-      work_.Signal();
-      return;
+      queued = true;
     }
   }
-  if (done != nullptr) std::move(done)(StoppedError());
+  if (queued) {
+    Commit();
+  } else if (done != nullptr) {
+    std::move(done)(StoppedError());
+  }
 }
 
 GroupCommitQueue::Counters GroupCommitQueue::counters() const {
@@ -96,13 +108,7 @@ GroupCommitQueue::Counters GroupCommitQueue::counters() const {
   return counters;
 }
 
-bool GroupCommitQueue::TakeBatch(Batch* batch) {
-  MutexLock lock(&mu_);
-  while (segments_.empty() && !stopping_) work_.Wait(&mu_);
-  if (segments_.empty()) {  // stopping, all done
-    stopped_ = true;
-    return false;
-  }
+void GroupCommitQueue::TakeBatch(Batch* batch) {
   // The longest run of whole segments within the cap, and at least one.
   size_t taken = 1;
   while (taken < segments_.size() && segments_[taken].end <= max_batch_bytes_) {
@@ -119,41 +125,141 @@ bool GroupCommitQueue::TakeBatch(Batch* batch) {
                            std::make_move_iterator(segments_.begin() + taken));
     segments_.erase(segments_.begin(), segments_.begin() + taken);
     for (Segment& rest : segments_) rest.end -= bytes;
-    work_.Signal();  // the rest is for the next round
   }
   for (const Segment& segment : batch->segments) {
     batch->records += segment.records;
-    batch->wants_sync |= segment.durability == Durability::kFsync;
   }
-  return true;
 }
 
-absl::Status GroupCommitQueue::WriteBatch(const Batch& batch) {
-  if (absl::Status status = health(); !status.ok() || batch.bytes.empty()) {
-    return status;
+void GroupCommitQueue::Lead(int rounds) {
+  for (int round = 0;; ++round) {
+    Batch batch;
+    {
+      MutexLock lock(&mu_);
+      if (writing_ || segments_.empty()) return;  // the leader writes it
+      if (round == rounds) {  // enough for this caller's thread
+        handed_off_ = true;
+        writer_work_.Signal();
+        return;
+      }
+      writing_ = true;
+      TakeBatch(&batch);
+    }
+    const absl::Status status = WriteBatch(batch);
+    {
+      MutexLock lock(&mu_);
+      writing_ = false;
+      if (stopping_) writer_work_.Signal();  // Stop waits for the last one
+    }
+    failure_.Report(on_failure_);  // no lock held
+    // What remains are the WRITE waiters (the kernel has their bytes), and
+    // on failure the FSYNC ones too.
+    for (Segment& segment : batch.segments) {
+      if (segment.done) std::move(segment.done)(status);
+    }
   }
+}
+
+absl::Status GroupCommitQueue::WriteBatch(Batch& batch) {
+  if (absl::Status status = health(); !status.ok()) return status;
   MutexLock lock(&file_mu_);
-  if (absl::Status status = file_->Append(batch.bytes); !status.ok()) {
-    failure_.Set(status);
-    return health();
+  if (!batch.bytes.empty()) {
+    if (absl::Status status = file_->Append(batch.bytes); !status.ok()) {
+      failure_.Set(status);
+      return health();
+    }
+    file_bytes_.fetch_add(batch.bytes.size(), std::memory_order_relaxed);
+    records_.fetch_add(static_cast<uint64_t>(batch.records),
+                       std::memory_order_relaxed);
+    appended_bytes_.fetch_add(batch.bytes.size(), std::memory_order_relaxed);
+    batch_records_.Observe(static_cast<double>(batch.records));
+    if (capturing_) captured_.append(batch.bytes);
   }
-  file_bytes_.fetch_add(batch.bytes.size(), std::memory_order_relaxed);
-  records_.fetch_add(static_cast<uint64_t>(batch.records),
-                     std::memory_order_relaxed);
-  appended_bytes_.fetch_add(batch.bytes.size(), std::memory_order_relaxed);
-  batch_records_.Observe(static_cast<double>(batch.records));
-  if (capturing_) captured_.append(batch.bytes);
+  // FSYNC waiters (a Sync's too, even without a callback: it asks for the
+  // fsync) go to the sync thread, handed over while the file cannot be
+  // swapped, so that a swap settles every waiter of the old file.
+  const uint64_t end = file_bytes_.load(std::memory_order_relaxed);
+  MutexLock waiters_lock(&waiters_mu_);
+  for (Segment& segment : batch.segments) {
+    if (segment.durability != Durability::kFsync) continue;
+    sync_waiters_.push_back({end, std::move(segment.done)});
+    segment.done = nullptr;
+    waiters_arrived_.Signal();
+  }
   return absl::OkStatus();
 }
 
-absl::Status GroupCommitQueue::SyncWritten() {
-  MutexLock lock(&file_mu_);
+void GroupCommitQueue::RunWriter() {
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      while (!handed_off_ && !(stopping_ && !writing_)) {
+        writer_work_.Wait(&mu_);
+      }
+      handed_off_ = false;
+      if (stopping_ && !writing_ && segments_.empty()) {
+        stopped_ = true;  // later Enqueue and Sync calls fail at once
+        return;
+      }
+    }
+    Lead(std::numeric_limits<int>::max());
+  }
+}
+
+void GroupCommitQueue::RunSyncer() {
+  std::vector<SyncWaiter> ready;
+  for (;;) {
+    {
+      MutexLock lock(&waiters_mu_);
+      while (sync_waiters_.empty() && !syncer_stopping_) {
+        waiters_arrived_.Wait(&waiters_mu_);
+      }
+      if (sync_waiters_.empty()) return;  // stopping, every waiter done
+    }
+    absl::Status status;
+    {
+      MutexLock sync_lock(&sync_mu_);
+      uint64_t synced = 0;
+      status = SyncWrittenLocked(&synced);
+      // Still holding sync_mu_: the offsets compared are of the file just
+      // synced (a swap settles its waiters itself).
+      MutexLock lock(&waiters_mu_);
+      if (!status.ok()) {
+        ready.swap(sync_waiters_);
+      } else {
+        // In file order: the ones written up to `synced` are durable.
+        auto durable = std::find_if(
+            sync_waiters_.begin(), sync_waiters_.end(),
+            [synced](const SyncWaiter& waiter) { return waiter.end > synced; });
+        ready.assign(std::make_move_iterator(sync_waiters_.begin()),
+                     std::make_move_iterator(durable));
+        sync_waiters_.erase(sync_waiters_.begin(), durable);
+      }
+    }
+    failure_.Report(on_failure_);  // no lock held
+    for (SyncWaiter& waiter : ready) {
+      if (waiter.done) std::move(waiter.done)(status);
+    }
+    ready.clear();
+  }
+}
+
+absl::Status GroupCommitQueue::SyncWrittenLocked(uint64_t* synced) {
   // A Shrink may have swapped files, and failed, since the append.
   if (absl::Status status = health(); !status.ok()) return status;
-  const uint64_t written = file_bytes_.load(std::memory_order_relaxed);
+  WritableFile* file = nullptr;
+  uint64_t written = 0;
+  {
+    // No append in progress: every byte counted is in the kernel, so the
+    // fdatasync that starts next covers them. Appends go on meanwhile.
+    MutexLock lock(&file_mu_);
+    file = file_.get();
+    written = file_bytes_.load(std::memory_order_relaxed);
+  }
+  *synced = written;
   if (synced_bytes_ == written) return absl::OkStatus();
   const auto start = std::chrono::steady_clock::now();
-  const absl::Status status = file_->Sync();
+  const absl::Status status = file->Sync();
   sync_seconds_.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count());
@@ -163,27 +269,6 @@ absl::Status GroupCommitQueue::SyncWritten() {
   }
   synced_bytes_ = written;
   return absl::OkStatus();
-}
-
-void GroupCommitQueue::Run() {
-  Batch batch;
-  while (TakeBatch(&batch)) {
-    absl::Status status = WriteBatch(batch);
-    failure_.Report(on_failure_);  // no lock held
-    // WRITE waiters are done once the kernel has the bytes.
-    for (Segment& segment : batch.segments) {
-      if (segment.durability != Durability::kFsync && segment.done) {
-        std::move(segment.done)(status);
-        segment.done = nullptr;
-      }
-    }
-    if (status.ok() && batch.wants_sync) status = SyncWritten();
-    failure_.Report(on_failure_);
-    for (Segment& segment : batch.segments) {
-      if (segment.done) std::move(segment.done)(status);
-    }
-    batch = Batch();
-  }
 }
 
 void GroupCommitQueue::BeginCapture() {
@@ -211,19 +296,32 @@ absl::Status GroupCommitQueue::SwapFile(
     uint64_t new_records_before,
     absl::FunctionRef<FinishResult(absl::string_view remaining)> finish) {
   absl::Status status;
+  std::vector<SyncWaiter> settled;
   {
+    MutexLock sync_lock(&sync_mu_);
     MutexLock lock(&file_mu_);
+    bool renamed = false;
     status = SwapFileLocked(std::move(new_file), new_file_bytes_before,
-                            new_records_before, finish);
+                            new_records_before, finish, &renamed);
+    if (renamed) {
+      // The waiters of the old file: its records are in the new one, which
+      // `finish` synced whole, or the queue failed.
+      MutexLock waiters_lock(&waiters_mu_);
+      settled.swap(sync_waiters_);
+    }
   }
   failure_.Report(on_failure_);
+  for (SyncWaiter& waiter : settled) {
+    if (waiter.done) std::move(waiter.done)(health());
+  }
   return status;
 }
 
 absl::Status GroupCommitQueue::SwapFileLocked(
     std::unique_ptr<WritableFile> new_file, uint64_t new_file_bytes_before,
     uint64_t new_records_before,
-    absl::FunctionRef<FinishResult(absl::string_view remaining)> finish) {
+    absl::FunctionRef<FinishResult(absl::string_view remaining)> finish,
+    bool* renamed) {
   capturing_ = false;
   std::string remaining;
   remaining.swap(captured_);
@@ -231,6 +329,7 @@ absl::Status GroupCommitQueue::SwapFileLocked(
   // in `remaining`, and the store must not go on as if they were.
   if (absl::Status status = health(); !status.ok()) return status;
   const FinishResult result = finish(remaining);
+  *renamed = result.renamed;
   if (!result.renamed) return result.status;
   // Each record is two lines.
   const auto remaining_records = static_cast<uint64_t>(
@@ -253,10 +352,17 @@ void GroupCommitQueue::Stop() {
   {
     MutexLock lock(&mu_);
     stopping_ = true;
-    work_.Signal();
+    writer_work_.Signal();
   }
   MutexLock lock(&join_mu_);
-  if (thread_.joinable()) thread_.join();
+  // The writer writes what is queued; then the syncer syncs what waits.
+  if (writer_.joinable()) writer_.join();
+  {
+    MutexLock waiters_lock(&waiters_mu_);
+    syncer_stopping_ = true;
+    waiters_arrived_.Signal();
+  }
+  if (syncer_.joinable()) syncer_.join();
 }
 
 }  // namespace persist

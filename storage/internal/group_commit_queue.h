@@ -1,13 +1,23 @@
-// GroupCommitQueue: the one writer of the WAL file (DESIGN.md section 5).
+// GroupCommitQueue: the one way records reach the WAL file (DESIGN.md
+// section 5).
 //
-// Writers never call write(2) or fsync themselves. They queue complete
-// records; the queue's thread takes what is queued as one batch (up to
-// `max_batch_bytes`, cut between two Enqueue calls, never inside one),
-// writes it with one write, and when any waiter in the batch asked for
-// FSYNC, syncs it with one fdatasync. WRITE waiters are completed as soon as
-// the write returned, FSYNC waiters once the sync returned. Concurrent FSYNC
-// writers therefore share each fsync, and records reach the file in queue
-// order.
+// Writers queue complete records (Enqueue) and then, holding no lock, call
+// Commit: a caller that finds the file idle becomes the leader, takes
+// everything queued as one batch (up to `max_batch_bytes`, cut between two
+// Enqueue calls, never inside one), writes it with one write(2) and
+// completes the batch's WRITE waiters, its own among them (LevelDB's writer
+// queue). Whatever others queued meanwhile it writes next, for a few
+// rounds, then hands the rest to the queue's writer thread, so that no
+// caller writes for long. A caller that finds a leader at work returns at
+// once: the leader writes its records. So an uncontended WRITE costs no
+// thread hand-off and no wake-up, and contended ones share each write.
+//
+// FSYNC waiters go to the sync thread once their batch is written. It runs
+// one fdatasync for all waiters present, while leaders go on writing the
+// next batches (the write of one batch overlaps the sync of the one
+// before), and completes each waiter only once an fdatasync that began
+// after its batch was written has returned. Concurrent FSYNC writers share
+// each fsync; records reach the file in queue order.
 //
 // Failure: the first failed write or sync stops the queue for good. That
 // batch's waiters and every later one complete with Unavailable, naming the
@@ -17,12 +27,13 @@
 //
 // Shrink support: while capturing, every batch written is also kept in
 // memory, so Shrink can append what arrived during its snapshot to the new
-// file and then swap files with the writer paused.
+// file and then swap files with writes and syncs paused.
 //
 // Thread-safety: all methods may be called from any thread. Completion
-// callbacks run on the queue's thread, without any queue lock held; they
-// must not block on the queue. Lock order: callers may hold their own locks
-// (the map shards do) when calling Enqueue.
+// callbacks run on the thread of a Commit call (a caller's), the writer
+// thread or the sync thread, without any queue lock held; they must not
+// block on the queue. Enqueue may be called with the caller's own locks
+// held (the map shards do); Commit and Sync may not.
 #ifndef PERSIST_STORAGE_INTERNAL_GROUP_COMMIT_QUEUE_H_
 #define PERSIST_STORAGE_INTERNAL_GROUP_COMMIT_QUEUE_H_
 
@@ -72,7 +83,7 @@ class GroupCommitQueue {
     HistogramSnapshot sync_seconds;   // how long each fdatasync took
   };
 
-  // Takes over `file` and starts the writer thread.
+  // Takes over `file` and starts the writer and sync threads.
   GroupCommitQueue(std::unique_ptr<WritableFile> file, Options options);
   // Stop()s if that has not happened.
   ~GroupCommitQueue();
@@ -81,11 +92,17 @@ class GroupCommitQueue {
 
   // Queues `records` (`count` complete records). `done`, if set, runs when
   // they reached `durability`: kWrite after the write, kFsync after the
-  // sync; kAsync and kMemory never wait, so they take no `done`.
+  // sync; kAsync and kMemory never wait, so they take no `done`. Nothing
+  // is written until someone calls Commit.
   void Enqueue(absl::string_view records, int64_t count, Durability durability,
                Done done = nullptr);
 
-  // `done` runs once everything queued before is on disk.
+  // Writes what is queued if no other thread is writing (that one writes
+  // it then). Call after Enqueue, with no lock held: the calling thread may
+  // write the file and run other writers' completions.
+  void Commit();
+
+  // `done` runs once everything queued before is on disk. Calls Commit.
   void Sync(Done done);
 
   // OK, or the Unavailable error that stopped the queue. failed() is the
@@ -117,7 +134,7 @@ class GroupCommitQueue {
   // Ends capturing without swapping (Shrink failed before its swap).
   void EndCapture();
 
-  // Writes and completes everything queued, then stops the thread. Later
+  // Writes and completes everything queued, then stops the threads. Later
   // Enqueue and Sync calls complete `done` at once, inline, with
   // Unavailable: callers must not hold locks then (Store stops its maps'
   // writes before it stops the queue, so none reaches it).
@@ -131,12 +148,17 @@ class GroupCommitQueue {
     Durability durability = Durability::kAsync;
     Done done;
   };
-  // One batch as the writer takes it.
+  // One batch as a leader takes it.
   struct Batch {
     std::string bytes;
     int64_t records = 0;
     std::vector<Segment> segments;
-    bool wants_sync = false;
+  };
+  // An FSYNC waiter whose records are written up to `end` (an offset in the
+  // current file).
+  struct SyncWaiter {
+    uint64_t end = 0;
+    Done done;
   };
 
   // The first error that stopped the queue, kept for good: the one failure
@@ -157,36 +179,61 @@ class GroupCommitQueue {
     absl::Status status_ ABSL_GUARDED_BY(mu_);
   };
 
-  void Run();
-  // Waits for work; false once stopping with nothing left.
-  bool TakeBatch(Batch* batch);
-  // Writes the batch's bytes; returns OK or the queue's failure.
-  absl::Status WriteBatch(const Batch& batch);
-  // Syncs everything written so far; returns OK or the queue's failure.
-  absl::Status SyncWritten();
+  // Leads for up to `rounds` batches (see the file comment), then leaves
+  // what is left to the writer thread.
+  void Lead(int rounds);
+  // The writer thread: leads whenever a leader left work behind, until Stop.
+  void RunWriter();
+  // The sync thread: syncs for the waiters that the leaders hand it.
+  void RunSyncer();
+  // Moves the next batch out of the queue.
+  void TakeBatch(Batch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the batch's bytes and hands its FSYNC waiters to the sync
+  // thread (taking them out of the batch); returns OK or the failure.
+  absl::Status WriteBatch(Batch& batch);
+  // Syncs everything written so far; returns OK or the queue's failure,
+  // and in `*synced` the bytes of the file now on disk.
+  absl::Status SyncWrittenLocked(uint64_t* synced)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sync_mu_);
   absl::Status SwapFileLocked(
       std::unique_ptr<WritableFile> new_file, uint64_t new_file_bytes_before,
       uint64_t new_records_before,
-      absl::FunctionRef<FinishResult(absl::string_view remaining)> finish)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(file_mu_);
+      absl::FunctionRef<FinishResult(absl::string_view remaining)> finish,
+      bool* renamed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sync_mu_, file_mu_);
 
   const size_t max_batch_bytes_;
 
+  // Lock order: sync_mu_, then file_mu_, then waiters_mu_; mu_ is never
+  // held with any of them.
+
   // Guards the queue. Held only briefly, also by callers holding shard locks.
   mutable Mutex mu_;
-  CondVar work_;
+  CondVar writer_work_;  // for the writer thread
   std::string pending_ ABSL_GUARDED_BY(mu_);
   std::vector<Segment> segments_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;     // a leader owns the file
+  bool handed_off_ ABSL_GUARDED_BY(mu_) = false;  // the writer thread's turn
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 
-  // Guards the file. Held by the writer thread while it writes or syncs a
-  // batch, and by SwapFile. Never taken together with mu_.
+  // Held by the sync thread while it syncs, and by SwapFile: no file is
+  // swapped while it is being synced.
+  mutable Mutex sync_mu_;
+  uint64_t synced_bytes_ ABSL_GUARDED_BY(sync_mu_) = 0;
+
+  // Guards the file. Held by a leader while it writes a batch, briefly by
+  // the sync thread, and by SwapFile. The file is replaced only with
+  // sync_mu_ held too, so the sync thread may use it holding sync_mu_ only.
   mutable Mutex file_mu_;
   std::unique_ptr<WritableFile> file_ ABSL_GUARDED_BY(file_mu_);
   bool capturing_ ABSL_GUARDED_BY(file_mu_) = false;
   std::string captured_ ABSL_GUARDED_BY(file_mu_);
-  uint64_t synced_bytes_ ABSL_GUARDED_BY(file_mu_) = 0;
+
+  // FSYNC waiters whose records are written, in file order.
+  Mutex waiters_mu_;
+  CondVar waiters_arrived_;
+  std::vector<SyncWaiter> sync_waiters_ ABSL_GUARDED_BY(waiters_mu_);
+  bool syncer_stopping_ ABSL_GUARDED_BY(waiters_mu_) = false;
 
   FailureCallback on_failure_;  // called through failure_.Report only
   Failure failure_;
@@ -199,7 +246,8 @@ class GroupCommitQueue {
   Histogram sync_seconds_{Histogram::ExponentialBounds(0.0001, 2, 16)};
 
   Mutex join_mu_;  // serializes Stop() calls
-  std::thread thread_ ABSL_GUARDED_BY(join_mu_);
+  std::thread writer_ ABSL_GUARDED_BY(join_mu_);
+  std::thread syncer_ ABSL_GUARDED_BY(join_mu_);
 };
 
 }  // namespace persist

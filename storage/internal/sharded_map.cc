@@ -237,8 +237,11 @@ void ShardedMap::Write(GroupCommitQueue& wal, absl::string_view key,
                       done(std::move(durable));
                     }
                   });
-      return;
     }
+  }
+  if (applied.wal_completes) {
+    wal.Commit();  // with the shard unlocked: this thread may write the WAL
+    return;
   }
   if (applied.result.ok()) {
     done(ResultOf<Result>(*applied.result));

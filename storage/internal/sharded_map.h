@@ -18,8 +18,9 @@
 // Close is a barrier: once it returned, no write changes the map any more.
 //
 // Thread-safety: every method may be called concurrently. Lock order: a
-// shard, then the index, then the WAL queue's own lock; Scan takes the
-// index and the shards one at a time, never together.
+// shard, then the index, then the WAL queue's own lock. Scan holds the
+// index and only try-locks a shard: it must never block on one while
+// holding the index.
 #ifndef PERSIST_STORAGE_INTERNAL_SHARDED_MAP_H_
 #define PERSIST_STORAGE_INTERNAL_SHARDED_MAP_H_
 
@@ -119,9 +120,10 @@ class ShardedMap {
   // Live keys.
   int64_t size() const { return size_.load(std::memory_order_relaxed); }
 
-  // The one write path (see the file comment). `done` runs exactly once: on
-  // the WAL's thread once a WRITE or FSYNC record is durable, or before
-  // Write returns (errors, cancelled updates, MEMORY and ASYNC). Result is
+  // The one write path (see the file comment). `done` runs exactly once:
+  // before Write returns (errors, cancelled updates, MEMORY and ASYNC, and
+  // a WRITE this thread wrote itself), or on the thread that made a WRITE
+  // or FSYNC record durable (another writer's, or one of the WAL's). Result is
   // UpdateResult or WriteResult. `decide` runs with the shard locked: it
   // must be quick and must not call the store.
   template <typename Result>
@@ -133,7 +135,8 @@ class ShardedMap {
   void Restore(absl::string_view key, std::shared_ptr<const Message> value);
 
   // Hands every ASYNC change to `wal` (with each shard locked, so that a
-  // later write of the same key queues after it). Returns how many.
+  // later write of the same key queues after it). Returns how many. They
+  // are written by the next Commit (the caller's Sync, or any writer's).
   int64_t FlushDirty(GroupCommitQueue& wal);
 
   // Shrink: calls `fn` with a copy of each shard's keys and values in turn.

@@ -58,13 +58,15 @@ class FaultInjectionFileSystem::File final : public WritableFile {
       MutexLock lock(&fs_->mu_);
       PERSIST_RETURN_IF_ERROR(fs_->Check(Op::kSync));
     }
-    PERSIST_RETURN_IF_ERROR(base_->Sync());
     std::string path;
     {
       MutexLock lock(&fs_->mu_);
       path = state_->path;
     }
+    // The size before the sync: an Append may run while it syncs, and its
+    // bytes are not known to be durable.
     absl::StatusOr<uint64_t> size = fs_->base_->FileSize(path);
+    PERSIST_RETURN_IF_ERROR(base_->Sync());
     if (size.ok()) fs_->Synced(state_, *size);
     return absl::OkStatus();
   }
