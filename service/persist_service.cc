@@ -255,6 +255,9 @@ grpc::ServerUnaryReactor* PersistService::Update(
         merge.set_replace_message_fields(true);
         merge.set_replace_repeated_fields(true);
         FieldMaskUtil::MergeMessageTo(**patch, mask, merge, next.get());
+        // Unknown fields got past CheckValue only if the store ignores
+        // them, and it would drop them: the answer shows what is stored.
+        next->DiscardUnknownFields();
         *merged = std::shared_ptr<const Message>(std::move(next));
         return UpdateDecision<Message>::Set(*merged);
       },

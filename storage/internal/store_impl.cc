@@ -352,7 +352,7 @@ void StoreImpl::StartFlush(FlushCallback done) {
 
 void StoreImpl::StartShrink(ShrinkCallback done) {
   if (absl::Status status = CheckOpen(); !status.ok()) {
-    done(status);
+    if (done) done(status);
     return;
   }
   RequestShrink(std::move(done));
