@@ -79,20 +79,10 @@ void GroupCommitQueue::Enqueue(absl::string_view records, int64_t count,
 void GroupCommitQueue::Commit() { Lead(kCallerRounds); }
 
 void GroupCommitQueue::Sync(Done done) {
-  bool queued = false;
-  {
-    MutexLock lock(&mu_);
-    if (!stopped_) {
-      segments_.push_back(
-          {pending_.size(), 0, Durability::kFsync, std::move(done)});
-      queued = true;
-    }
-  }
-  if (queued) {
-    Commit();
-  } else if (done != nullptr) {
-    std::move(done)(StoppedError());
-  }
+  // A segment without records that asks for FSYNC: done once everything
+  // queued before it is synced.
+  Enqueue({}, 0, Durability::kFsync, std::move(done));
+  Commit();
 }
 
 GroupCommitQueue::Counters GroupCommitQueue::counters() const {

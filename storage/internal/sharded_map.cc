@@ -243,10 +243,11 @@ void ShardedMap::Write(GroupCommitQueue& wal, absl::string_view key,
     wal.Commit();  // with the shard unlocked: this thread may write the WAL
     return;
   }
+  // Only a change the WAL completes moved `done` away, and it returned.
   if (applied.result.ok()) {
-    done(ResultOf<Result>(*applied.result));
+    done(ResultOf<Result>(*applied.result));  // NOLINT(bugprone-use-after-move)
   } else {
-    done(applied.result.status());
+    done(applied.result.status());  // NOLINT(bugprone-use-after-move)
   }
 }
 
