@@ -362,9 +362,16 @@ void StoreImpl::RequestShrink(ShrinkCallback done) {
   {
     MutexLock lock(&shrink_requests_mu_);
     if (!shrink_stop_) {
-      if (done) shrink_waiters_.push_back(std::move(done));
-      // One that runs now serves its new waiters too.
-      if (!shrink_running_) shrink_requested_ = true;
+      // A run that has begun took its snapshot, or is taking it: it does
+      // not see the changes made before this call, so a caller waits for
+      // the next run (one serves every caller that came during this one).
+      // Auto-shrink's requests (no caller) need no second run.
+      if (done) {
+        shrink_waiters_.push_back(std::move(done));
+        shrink_requested_ = true;
+      } else if (!shrink_running_) {
+        shrink_requested_ = true;
+      }
       shrink_wake_.Signal();
       return;
     }
@@ -373,6 +380,7 @@ void StoreImpl::RequestShrink(ShrinkCallback done) {
 }
 
 void StoreImpl::RunShrinks() {
+  std::vector<ShrinkCallback> waiters;
   for (;;) {
     {
       MutexLock lock(&shrink_requests_mu_);
@@ -382,15 +390,15 @@ void StoreImpl::RunShrinks() {
       if (shrink_stop_) return;  // Close completes the waiters left
       shrink_requested_ = false;
       shrink_running_ = true;
+      waiters.swap(shrink_waiters_);  // this run answers the ones so far
     }
     const absl::StatusOr<ShrinkResult> result = ShrinkNow();
-    std::vector<ShrinkCallback> waiters;
     {
       MutexLock lock(&shrink_requests_mu_);
       shrink_running_ = false;
-      waiters.swap(shrink_waiters_);
     }
     for (ShrinkCallback& waiter : waiters) waiter(result);
+    waiters.clear();
   }
 }
 

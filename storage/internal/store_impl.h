@@ -124,7 +124,8 @@ class StoreImpl final : public Store {
 
   Mutex shrink_requests_mu_;
   CondVar shrink_wake_;
-  // Waiting for the Shrink that runs now, or for the next one.
+  // Waiting for the next Shrink run (a run answers the callers it found
+  // when it began).
   std::vector<ShrinkCallback> shrink_waiters_
       ABSL_GUARDED_BY(shrink_requests_mu_);
   bool shrink_requested_ ABSL_GUARDED_BY(shrink_requests_mu_) = false;

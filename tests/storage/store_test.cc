@@ -657,6 +657,46 @@ TEST_F(StoreTest, ShrinkKeepsTheLiveStateOnly) {
   EXPECT_EQ(store->Stats().wal_records, 2u);
 }
 
+// A Shrink asked for while another runs is not answered by that run, whose
+// snapshot may predate the caller's last changes: the next run serves it.
+TEST_F(StoreTest, AShrinkAskedForDuringAnotherWaitsForARunThatSeesItsChanges) {
+  FaultInjectionFileSystem fs;  // to hold the first run at its new file
+  auto options = Options();
+  options.file_system = &fs;
+  auto store = OpenOrDie(options);
+  Map<Item> items = Items(*store);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(items.Set(absl::StrCat("k", i), MakeItem("v", i)).ok());
+  }
+  fs.HoldNext(FaultInjectionFileSystem::Op::kCreate);
+  Notification first_done;
+  absl::StatusOr<ShrinkResult> first;
+  store->StartShrink([&](absl::StatusOr<ShrinkResult> result) {
+    first = std::move(result);
+    first_done.Notify();
+  });
+  ASSERT_TRUE(fs.WaitUntilHeld(absl::Seconds(60)));
+  for (int i = 0; i < 18; ++i) {
+    ASSERT_TRUE(items.Delete(absl::StrCat("k", i)).ok());
+  }
+  Notification second_done;
+  absl::StatusOr<ShrinkResult> second;
+  store->StartShrink([&](absl::StatusOr<ShrinkResult> result) {
+    second = std::move(result);
+    second_done.Notify();
+  });
+  fs.Release();
+  first_done.WaitForNotification();
+  second_done.WaitForNotification();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(store->Stats().shrinks, 2u);
+  // What the second caller asked for: the file holds the 2 live keys only,
+  // not the first run's 20 plus the 18 deletes.
+  EXPECT_EQ(second->records_after, 2u);
+  EXPECT_EQ(store->Stats().wal_records, 2u);
+}
+
 TEST_F(StoreTest, ShrinkKeepsTheFilesPermissions) {
   // 0660 and 0666: bits the usual umask (022) would clear.
   for (const mode_t mode : {0600, 0660, 0666}) {
