@@ -198,6 +198,8 @@ void GroupCommitQueue::RunWriter() {
 
 void GroupCommitQueue::RunSyncer() {
   std::vector<SyncWaiter> ready;
+  size_t last_round = 0;  // waiters the last fdatasync completed
+  absl::Duration last_sync;
   for (;;) {
     {
       MutexLock lock(&waiters_mu_);
@@ -205,7 +207,18 @@ void GroupCommitQueue::RunSyncer() {
         waiters_arrived_.Wait(&waiters_mu_);
       }
       if (sync_waiters_.empty()) return;  // stopping, every waiter done
+      // The writers the last fdatasync completed are likely writing again
+      // by now: give them a moment (a quarter of an fdatasync at most) to
+      // join this one, or each sync would serve half of them. A lone
+      // writer (last round of one) never waits.
+      const absl::Time deadline = absl::Now() + last_sync / 4;
+      while (sync_waiters_.size() < last_round && !syncer_stopping_) {
+        const absl::Duration left = deadline - absl::Now();
+        if (left <= absl::ZeroDuration()) break;
+        waiters_arrived_.WaitWithTimeout(&waiters_mu_, left);
+      }
     }
+    const absl::Time sync_start = absl::Now();
     absl::Status status;
     {
       MutexLock sync_lock(&sync_mu_);
@@ -226,6 +239,8 @@ void GroupCommitQueue::RunSyncer() {
         sync_waiters_.erase(sync_waiters_.begin(), durable);
       }
     }
+    last_sync = absl::Now() - sync_start;
+    last_round = ready.size();
     failure_.Report(on_failure_);  // no lock held
     for (SyncWaiter& waiter : ready) {
       if (waiter.done) std::move(waiter.done)(status);

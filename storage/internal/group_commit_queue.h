@@ -17,7 +17,11 @@
 // next batches (the write of one batch overlaps the sync of the one
 // before), and completes each waiter only once an fdatasync that began
 // after its batch was written has returned. Concurrent FSYNC writers share
-// each fsync; records reach the file in queue order.
+// each fsync; records reach the file in queue order. So that they keep
+// sharing it (rather than splitting into two halves, each syncing while the
+// other writes), the sync thread waits, before an fdatasync, until as many
+// waiters are there as the last one completed, for at most a quarter of
+// the last fdatasync's time; a lone writer never waits.
 //
 // Failure: the first failed write or sync stops the queue for good. That
 // batch's waiters and every later one complete with Unavailable, naming the
