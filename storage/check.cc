@@ -18,11 +18,6 @@
 namespace persist {
 namespace {
 
-FileSystem* FileSystemOf(const StoreOptions& options) {
-  return options.file_system != nullptr ? options.file_system
-                                        : PosixFileSystem();
-}
-
 // Collects, from the decoding threads, the records go-persist cannot read.
 class GoPersistFindings {
  public:
@@ -32,7 +27,7 @@ class GoPersistFindings {
     if (where.empty()) return;
     CheckFinding finding;
     finding.line = record.line + 1;
-    finding.offset = record.offset + record.record_key.size() + 3;
+    finding.offset = record.value_offset();
     finding.reason = absl::StrCat(
         "map \"", record.map, "\" key \"",
         absl::CHexEscape(record.key.substr(0, 200)), "\": ", where,

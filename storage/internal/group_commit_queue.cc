@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "storage/internal/wal_format.h"
 
 namespace persist {
 namespace {
@@ -336,9 +337,8 @@ absl::Status GroupCommitQueue::SwapFileLocked(
   const FinishResult result = finish(remaining);
   *renamed = result.renamed;
   if (!result.renamed) return result.status;
-  // Each record is two lines.
-  const auto remaining_records = static_cast<uint64_t>(
-      std::count(remaining.begin(), remaining.end(), '\n') / 2);
+  const auto remaining_records =
+      static_cast<uint64_t>(CountWalRecords(remaining));
   (void)file_->Close();  // its file is unlinked now; nothing to lose
   file_ = std::move(new_file);
   const uint64_t bytes = new_file_bytes_before + remaining.size();

@@ -18,12 +18,6 @@ constexpr size_t kWriteChunkBytes = 1 << 20;
 constexpr int kCatchUpRounds = 3;
 constexpr size_t kSmallEnoughToPause = 64 << 10;
 
-int64_t CountRecords(absl::string_view records) {
-  // Each record is two lines.
-  return static_cast<int64_t>(std::count(records.begin(), records.end(), '\n') /
-                              2);
-}
-
 }  // namespace
 
 std::string Shrinker::TempPath(const std::string& wal_path) {
@@ -84,7 +78,7 @@ absl::Status Shrinker::WriteLiveState() {
 absl::Status Shrinker::CatchUp() {
   for (int round = 0; round < kCatchUpRounds; ++round) {
     const std::string captured = input_.wal->TakeCaptured();
-    PERSIST_RETURN_IF_ERROR(Append(captured, CountRecords(captured)));
+    PERSIST_RETURN_IF_ERROR(Append(captured, CountWalRecords(captured)));
     if (captured.size() < kSmallEnoughToPause) break;
   }
   // The bulk of the new file goes to disk while writes go on; the pause

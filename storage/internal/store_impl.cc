@@ -50,8 +50,7 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(StoreOptions options) {
   Parts parts;
   parts.started = start;
   if (!options.log) options.log = StderrLogSink();
-  parts.file_system =
-      options.file_system != nullptr ? options.file_system : PosixFileSystem();
+  parts.file_system = FileSystemOf(options);
   parts.options = std::move(options);
   PERSIST_RETURN_IF_ERROR(LockAndTidy(&parts));
   PERSIST_RETURN_IF_ERROR(Recover(&parts));
@@ -222,11 +221,7 @@ absl::Status StoreImpl::CheckOpen() const {
 
 absl::StatusOr<DynamicMap*> StoreImpl::DeclareMap(
     absl::string_view name, const google::protobuf::Descriptor* type) {
-  PERSIST_RETURN_IF_ERROR(ValidateMapName(name));
-  if (type == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("map \"", name, "\" is declared without a type"));
-  }
+  PERSIST_RETURN_IF_ERROR(ValidateMapDeclaration(name, type));
   // shrink_mu_ keeps declarations and Shrinks one at a time, so the
   // orphans cannot change under us; maps_mu_ is held only to look and to
   // publish, not while orphans are decoded.

@@ -1,5 +1,7 @@
 #include "storage/internal/wal_format.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace persist {
@@ -21,6 +23,11 @@ void AppendRecord(RecordKind kind, absl::string_view record_key,
   } else {
     absl::StrAppend(out, "D ", record_key, "\n\n");
   }
+}
+
+int64_t CountWalRecords(absl::string_view records) {
+  return static_cast<int64_t>(std::count(records.begin(), records.end(), '\n') /
+                              2);
 }
 
 }  // namespace persist

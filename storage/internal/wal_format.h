@@ -17,6 +17,7 @@
 #ifndef PERSIST_STORAGE_INTERNAL_WAL_FORMAT_H_
 #define PERSIST_STORAGE_INTERNAL_WAL_FORMAT_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -37,6 +38,9 @@ void AppendDeleteRecord(absl::string_view map, absl::string_view key,
 // The same for a record key kept verbatim (orphans): "S <record_key>\n...".
 void AppendRecord(RecordKind kind, absl::string_view record_key,
                   absl::string_view json, std::string* out);
+
+// Records in `records`, whole records as the WAL writes them: two lines each.
+int64_t CountWalRecords(absl::string_view records);
 
 }  // namespace persist
 

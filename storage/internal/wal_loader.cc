@@ -44,11 +44,7 @@ absl::Status ValidateStoreOptions(const StoreOptions& options) {
   }
   for (size_t i = 0; i < options.maps.size(); ++i) {
     const MapDeclaration& map = options.maps[i];
-    PERSIST_RETURN_IF_ERROR(ValidateMapName(map.name));
-    if (map.type == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("map \"", map.name, "\" is declared without a type"));
-    }
+    PERSIST_RETURN_IF_ERROR(ValidateMapDeclaration(map.name, map.type));
     for (size_t j = 0; j < i; ++j) {
       if (options.maps[j].name == map.name) {
         return absl::InvalidArgumentError(
@@ -57,6 +53,21 @@ absl::Status ValidateStoreOptions(const StoreOptions& options) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status ValidateMapDeclaration(absl::string_view name,
+                                    const google::protobuf::Descriptor* type) {
+  PERSIST_RETURN_IF_ERROR(ValidateMapName(name));
+  if (type == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("map \"", name, "\" is declared without a type"));
+  }
+  return absl::OkStatus();
+}
+
+FileSystem* FileSystemOf(const StoreOptions& options) {
+  return options.file_system != nullptr ? options.file_system
+                                        : PosixFileSystem();
 }
 
 int ShardsPerMap(const StoreOptions& options) {

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/message.h"
@@ -59,6 +60,13 @@ absl::Status OpenVerdict(const StoreOptions& options,
 
 // InvalidArgument naming what is wrong with `options`.
 absl::Status ValidateStoreOptions(const StoreOptions& options);
+// InvalidArgument naming what is wrong with one map's declaration (its
+// name, or no type), at open or by DeclareMap.
+absl::Status ValidateMapDeclaration(absl::string_view name,
+                                    const google::protobuf::Descriptor* type);
+
+// The file layer `options` asks for: its own, or the real one.
+FileSystem* FileSystemOf(const StoreOptions& options);
 
 // The shards of a map, and the threads that decode, for `options`.
 int ShardsPerMap(const StoreOptions& options);

@@ -28,6 +28,10 @@ struct WalRecord {
   int64_t line;                  // 1-based line number of "S ..." / "D ..."
   uint64_t offset;               // byte offset of that line in the file
   uint64_t size;                 // bytes of the record, both lines
+
+  // Where its second line (the value) starts: after "S " or "D ", the
+  // record key and '\n'.
+  uint64_t value_offset() const { return offset + record_key.size() + 3; }
 };
 
 // Damage before the tail: a line that is no record, or a record whose key

@@ -39,11 +39,9 @@ struct Decoded {
 WalProblem RecordProblem(const Job& job, bool value_line,
                          absl::string_view reason) {
   const WalRecord& record = *job.record;
-  // "S " or "D ", the record key, then '\n'.
-  const uint64_t value_offset = record.offset + record.record_key.size() + 3;
   return WalProblem{
       value_line ? record.line + 1 : record.line,
-      value_line ? value_offset : record.offset,
+      value_line ? record.value_offset() : record.offset,
       absl::StrCat("map \"", job.target->entries->name(), "\" key \"",
                    absl::CHexEscape(job.record->key.substr(0, 200)),
                    "\": ", reason),
