@@ -11,6 +11,7 @@
 // The last line of output is one JSON object with every row.
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -335,12 +336,15 @@ int Main(int argc, char** argv) {
   }
   if (flags.sync_rows && wanted("persist FSYNC")) {
     // Group commit: FSYNC writes only, one writer against ten.
+    const Spec& fsync_row = *std::find_if(
+        specs.begin(), specs.end(),
+        [](const Spec& spec) { return spec.name == "persist FSYNC"; });
     const int64_t writes = std::min<int64_t>(flags.ops, 2000);
     for (int writers : {1, 10}) {
       absl::StatusOr<Result> result =
           RunRow(absl::StrCat("persist FSYNC writes, ", writers, " writer",
                               writers > 1 ? "s" : ""),
-                 specs[3].make, flags, writes, writers, /*write_pct=*/100,
+                 fsync_row.make, flags, writes, writers, /*write_pct=*/100,
                  /*time_finish=*/true);
       if (!result.ok()) {
         std::fprintf(stderr, "%s\n", result.status().ToString().c_str());

@@ -21,6 +21,7 @@ namespace {
 
 using persist::test::v1::Item;
 using testing::FaultInjectionFileSystem;
+using testing::QuietStoreOptions;
 using testing::TempDir;
 using Op = FaultInjectionFileSystem::Op;
 
@@ -56,21 +57,15 @@ struct Completion {
 
 class GroupCommitTest : public ::testing::Test {
  protected:
+  // No background flushes: every write and fsync is the test's.
   std::unique_ptr<Store> Open() {
-    StoreOptions options;
-    options.path = path_;
-    options.maps = {{"items", Item::descriptor()}};
-    options.log = [](LogLevel, absl::string_view) {};
-    options.file_system = &fs_;
-    options.sync_interval = absl::Hours(1);  // no background flushes
-    options.auto_shrink.enabled = false;
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(
+        QuietStoreOptions(dir_, {{"items", Item::descriptor()}}, &fs_));
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? *std::move(store) : nullptr;
   }
 
   TempDir dir_;
-  const std::string path_ = dir_.Path("data.wal");
   FaultInjectionFileSystem fs_;
 };
 
