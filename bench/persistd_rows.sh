@@ -59,20 +59,23 @@ persistd_cpu_ticks() {
 }
 
 # Sets row to "calls/s p50_ms p99_ms" for grpc_load's Sets at durability $2
-# against persistd at `addr`, logging to folder $1; and cpu_us_per_call to
+# against persistd at `addr`, logging to folder $1, with the grpc_load flags
+# that follow (such as --prefill --read_percent=100); and cpu_us_per_call to
 # persistd's CPU time per call (less noisy than throughput on a shared
-# machine: the warmup second's calls are estimated at the measured rate).
+# machine: the warmup second's calls are estimated at the measured rate; a
+# prefill's calls are counted in the time, so it means nothing with one).
 load_row() {
-  local ticks_before
+  local ticks_before folder=$1 durability=$2
+  shift 2
   ticks_before=$(persistd_cpu_ticks)
   if ! build/release/bench/grpc_load --addr="$addr" --clients="$CLIENTS" \
-    --connections=1 --threads=2 --durability="$2" \
+    --connections=1 --threads=2 --durability="$durability" \
     --value_size="$VALUE_SIZE" --keys="$KEYS" --duration="${DURATION}s" \
-    >"$1/load" 2>&1; then
-    cat "$1/load" "$1/err"
+    "$@" >"$folder/load" 2>&1; then
+    cat "$folder/load" "$folder/err" 2>/dev/null
     exit 1
   fi
-  row=$(tail -1 "$1/load" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["calls_per_second"], r["p50_ms"], r["p99_ms"])')
+  row=$(tail -1 "$folder/load" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["calls_per_second"], r["p50_ms"], r["p99_ms"])')
   cpu_us_per_call=$(python3 -c "import sys; ticks, rate, seconds, hz = map(float, sys.argv[1:]); print(f'{ticks / hz * 1e6 / (rate * seconds):.2f}')" \
     "$(($(persistd_cpu_ticks) - ticks_before))" "${row%% *}" \
     "$((DURATION + 1))" "$(getconf CLK_TCK)")
