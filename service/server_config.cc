@@ -81,9 +81,12 @@ absl::Status ApplyDataSettings(const DataSettings& settings,
   if (!settings.maps.empty()) config->clear_maps();
   for (const std::string& map : settings.maps) {
     const std::vector<std::string> parts = absl::StrSplit(map, '=');
-    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--maps: \"", map, "\" is not name=full.type.Name"));
+    // An empty name ("=full.type.Name") is go-persist's single map.
+    if (parts.size() != 2 || parts[1].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--maps: \"", map,
+          "\" is not name=full.type.Name (or =full.type.Name, for the map "
+          "with the empty name)"));
     }
     v1::MapConfig* entry = config->add_maps();
     entry->set_name(parts[0]);

@@ -47,8 +47,8 @@ struct CheckReport {
   uint64_t torn_tail_bytes = 0;  // what the next open cuts
   int64_t records = 0;           // complete records, damaged ones included
   // Live keys as the open leaves them: of each declared map, and of the
-  // records kept for maps not declared (orphans, by map name; "" for keys
-  // without a map).
+  // records kept for maps not declared (orphans, by map name; "(untyped)"
+  // for go-persist's untyped store, whose keys name no map).
   std::vector<MapStats> maps;
   std::map<std::string, int64_t> orphan_keys;
   // Every damaged record or line, in file order: the first refuses a

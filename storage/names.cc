@@ -51,18 +51,18 @@ size_t AcceptedSequenceLength(absl::string_view key, size_t i) {
 }  // namespace
 
 absl::Status ValidateMapName(absl::string_view name) {
-  if (name.empty() || name.size() > kMaxMapNameLength) {
+  if (name.size() > kMaxMapNameLength) {
     return absl::InvalidArgumentError(absl::StrCat(
         "map name \"", name.substr(0, kMaxMapNameLength), "\" has ",
-        name.size(), " characters; a map name has 1 to ", kMaxMapNameLength,
+        name.size(), " characters; a map name has at most ", kMaxMapNameLength,
         " characters of [A-Za-z0-9_.-]"));
   }
   for (size_t i = 0; i < name.size(); ++i) {
     if (!IsMapNameChar(name[i])) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "map name \"%s\" has byte 0x%02X at position %d; a map name has 1 "
-          "to %d characters of [A-Za-z0-9_.-] (':' separates map and key in "
-          "the WAL)",
+          "map name \"%s\" has byte 0x%02X at position %d; a map name has "
+          "at most %d characters of [A-Za-z0-9_.-] (':' separates map and key "
+          "in the WAL)",
           absl::CHexEscape(name), static_cast<uint8_t>(name[i]), i,
           kMaxMapNameLength));
     }

@@ -1,7 +1,9 @@
 // Validation of map names and keys (DESIGN.md section 2).
 //
-// Map names: 1 to 128 characters of [A-Za-z0-9_.-]; never ':', which
-// separates the map from the key in the WAL.
+// Map names: up to 128 characters of [A-Za-z0-9_.-]; never ':', which
+// separates the map from the key in the WAL. The empty name is go-persist's
+// single map (OpenSingleMap writes "S :key"), so that its files are served,
+// not only kept.
 // Keys: 1 to 4096 bytes of valid UTF-8 without control characters
 // (U+0000-U+001F, U+007F-U+009F), so that a key always fits on one WAL line.
 // Keys may contain ':'.

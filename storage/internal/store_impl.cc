@@ -270,6 +270,13 @@ absl::StatusOr<DynamicMap*> StoreImpl::GetMap(absl::string_view name) const {
   PERSIST_RETURN_IF_ERROR(ValidateMapName(name));
   ReaderMutexLock lock(&maps_mu_);
   auto it = maps_.find(name);
+  if (it == maps_.end() && name.empty()) {
+    // Most often a caller that forgot to name its map: an argument missing,
+    // unless go-persist's single map was meant.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no map is named; name one (", options_.path,
+        " declares no map with the empty name, go-persist's single map)"));
+  }
   if (it == maps_.end()) {
     return absl::NotFoundError(
         absl::StrCat("no map \"", name, "\" is declared in ", options_.path,

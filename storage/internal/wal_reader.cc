@@ -98,6 +98,7 @@ Step ReadRecord(absl::string_view contents, size_t pos, int64_t line) {
   record.record_key = record_key;
   const size_t colon = record_key.find(':');
   if (colon == absl::string_view::npos) {
+    record.map = kUntypedStoreMap;
     record.key = record_key;
   } else {
     record.map = record_key.substr(0, colon);

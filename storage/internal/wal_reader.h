@@ -18,16 +18,23 @@
 
 namespace persist {
 
+// The `map` of a record whose key has no ':': go-persist's untyped store
+// (store.Set) writes those. It is no map name (map names have no parens), so
+// such records stay orphans, kept verbatim, even where the map with the
+// empty name (go-persist's single map, "S :key") is declared.
+inline constexpr absl::string_view kUntypedStoreMap = "(untyped)";
+
 // One record; the views point into the scanned bytes.
 struct WalRecord {
   RecordKind kind;
   absl::string_view record_key;  // "map:key" as written
-  absl::string_view map;         // before the first ':'; "" if there is none
-  absl::string_view key;         // after the first ':'; all if there is none
-  absl::string_view json;        // the value line of a set; "" for a delete
-  int64_t line;                  // 1-based line number of "S ..." / "D ..."
-  uint64_t offset;               // byte offset of that line in the file
-  uint64_t size;                 // bytes of the record, both lines
+  // Before the first ':'; kUntypedStoreMap if there is none.
+  absl::string_view map;
+  absl::string_view key;   // after the first ':'; all if there is none
+  absl::string_view json;  // the value line of a set; "" for a delete
+  int64_t line;            // 1-based line number of "S ..." / "D ..."
+  uint64_t offset;         // byte offset of that line in the file
+  uint64_t size;           // bytes of the record, both lines
 
   // Where its second line (the value) starts: after "S " or "D ", the
   // record key and '\n'.

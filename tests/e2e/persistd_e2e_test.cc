@@ -219,6 +219,47 @@ TEST_F(PersistdTest, SkipCorruptFlagOpensADamagedFile) {
   EXPECT_EQ(GetUser(*stub, "c")->name(), "C");
 }
 
+TEST_F(PersistdTest, ServesGoPersistsSingleMapAsTheMapWithTheEmptyName) {
+  // As go-persist's OpenSingleMap writes it.
+  testing::WriteFileOrDie(data_,
+                          "go-persist 1\n"
+                          "S :ann\n{\"name\":\"Ann\",\"age\":40}\n");
+  auto persistd = Start({"--maps==example.v1.User"});
+  auto stub = persistd->Stub();
+  {
+    v1::GetRequest request;  // no map: the map with the empty name
+    request.set_key("ann");
+    v1::GetResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->Get(&context, request, &response).ok());
+    ASSERT_TRUE(response.found());
+    User ann;
+    ASSERT_TRUE(response.value().UnpackTo(&ann));
+    EXPECT_EQ(ann.age(), 40);
+  }
+  {
+    User bob;
+    bob.set_name("Bob");
+    v1::SetRequest request;
+    request.set_key("bob");
+    request.mutable_value()->PackFrom(bob);
+    request.set_durability(v1::FSYNC);
+    v1::SetResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->Set(&context, request, &response).ok());
+  }
+  EXPECT_THAT(testing::ReadFileOrDie(data_),
+              HasSubstr("S :bob\n{\"name\":\"Bob\"}\n"));
+  // The example map is not declared now: naming it is NOT_FOUND.
+  v1::GetRequest request;
+  request.set_map("users");
+  request.set_key("ann");
+  v1::GetResponse response;
+  grpc::ClientContext context;
+  EXPECT_EQ(stub->Get(&context, request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(PersistdTest, SigtermEndsOpenHealthWatchesAndExitsZero) {
   auto persistd = Start({"--health_listen=127.0.0.1:0"});
   ASSERT_TRUE(SetUser(*persistd->Stub(), "kept", 1, v1::ASYNC).ok());

@@ -1,5 +1,6 @@
 // go-persist compatibility in both directions, on sample files laid out as
 // go-persist writes them (testdata/go_persist/README.md).
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,7 @@ namespace persist {
 namespace {
 
 using google::protobuf::Value;
+using persist::test::v1::GoTestStruct;
 using persist::test::v1::GoUser;
 using testing::CapturedLog;
 using ::testing::HasSubstr;
@@ -106,7 +108,7 @@ TEST_F(GoPersistCompatTest, WritesTheLayoutGoPersistReads) {
 }
 
 TEST_F(GoPersistCompatTest, SingleMapFilesAreKeptAsOrphans) {
-  // OpenSingleMap names its map "": not a persist map name, so its records
+  // OpenSingleMap names its map "": with no map "" declared, its records
   // stay orphans, kept and rewritten as they are.
   CopySample("single_map.wal");
   auto store = Open();
@@ -116,6 +118,57 @@ TEST_F(GoPersistCompatTest, SingleMapFilesAreKeptAsOrphans) {
   EXPECT_EQ(ReadFileOrDie(path_),
             "go-persist 1\nS :2\n{\"field1\":2,\"field2\":\"example struct "
             "updated\"}\n");
+}
+
+TEST_F(GoPersistCompatTest, SingleMapFilesAreServedAsTheMapWithTheEmptyName) {
+  // With a record of go-persist's untyped store, whose key names no map: it
+  // is not the single map's, and stays an orphan.
+  WriteFileOrDie(path_,
+                 absl::StrCat(ReadFileOrDie(absl::StrCat(
+                                  TESTDATA_DIR, "/go_persist/single_map.wal")),
+                              "S config\n{\"theme\":\"dark\"}\n"));
+  StoreOptions options;
+  options.path = path_;
+  options.maps = {{"", GoTestStruct::descriptor()}};
+  options.log = log_.Sink();
+  options.auto_shrink.enabled = false;
+  {
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ((*store)->Stats().orphan_keys, 1);
+    Map<GoTestStruct> single = *(*store)->GetMap<GoTestStruct>("");
+    EXPECT_EQ(single.Size(), 1);
+    EXPECT_FALSE(single.Get("config")->found());
+    EXPECT_FALSE(single.Get("1")->found());  // deleted
+    EXPECT_EQ(single.Get("2")->value->field2(), "example struct updated");
+    auto value = std::make_shared<GoTestStruct>();
+    value->set_field1(3);
+    value->set_field2("three");
+    ASSERT_TRUE(single.Set("3", value).ok());
+    ASSERT_TRUE((*store)->Shrink().ok());
+  }
+  // What go-persist's OpenSingleMap reads back, and the untyped record.
+  const std::string file = ReadFileOrDie(path_);
+  EXPECT_THAT(file, HasSubstr("S :2\n{\"field1\":2,\"field2\":\"example "
+                              "struct updated\"}\n"));
+  EXPECT_THAT(file, HasSubstr("S :3\n{\"field1\":3,\"field2\":\"three\"}\n"));
+  EXPECT_THAT(file, HasSubstr("S config\n{\"theme\":\"dark\"}\n"));
+  EXPECT_EQ(std::count(file.begin(), file.end(), '\n'), 7);
+  absl::StatusOr<std::unique_ptr<Store>> reopened = Store::Open(options);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->GetMap<GoTestStruct>("")->Get("3")->value->field1(),
+            3);
+}
+
+TEST_F(GoPersistCompatTest, AskingForTheSingleMapWhenNoneIsDeclaredSaysSo) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<DynamicMap*> map = store->GetMap("");
+  // Most often a map forgotten: an argument missing, as before "" could be
+  // declared.
+  EXPECT_EQ(map.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(map.status().message(), HasSubstr("no map is named"));
+  EXPECT_THAT(map.status().message(), HasSubstr("go-persist's single map"));
 }
 
 }  // namespace
