@@ -85,6 +85,7 @@ absl::Status StoreImpl::Recover(Parts* parts) {
   PERSIST_RETURN_IF_ERROR(SkipOrRefuse(options, recovered.problems));
   parts->skipped_corrupt = static_cast<int64_t>(recovered.problems.size());
   parts->ignored_unknown_fields = recovered.ignored_unknown_fields;
+  parts->decode_threads = recovered.decode_threads;
   // Records that did not decode are records of the file all the same.
   parts->records = recovered.scan.records.size();
   const bool existed = parts->load.existed;
@@ -166,6 +167,7 @@ StoreImpl::StoreImpl(Parts parts)
       orphans_(std::move(parts.load.orphans)),
       torn_tail_bytes_(parts.torn_tail_bytes),
       open_duration_(absl::Now() - parts.started),
+      decode_threads_(parts.decode_threads),
       skipped_corrupt_(parts.skipped_corrupt),
       ignored_unknown_fields_(parts.ignored_unknown_fields) {
   {
@@ -199,7 +201,7 @@ void StoreImpl::LogOpened(absl::Duration took) const {
           stats.orphan_keys, stats.orphan_maps, stats.file_bytes / 1e6,
           absl::FormatDuration(took),
           stats.file_bytes / 1e6 / std::max(absl::ToDoubleSeconds(took), 1e-6),
-          MakeRecoveryOptions(options_, *codec_, false).threads));
+          decode_threads_));
   if (stats.skipped_corrupt > 0 && options_.auto_shrink.enabled) {
     Log(LogLevel::kWarning,
         absl::StrCat(
@@ -250,6 +252,19 @@ absl::StatusOr<DynamicMap*> StoreImpl::DeclareMap(
         /*all_problems=*/options_.recovery == RecoveryMode::kSkipCorrupt);
     const Adopted adopted = AdoptOrphans(
         orphans, {recovered.prototype, recovered.entries.get()}, recovery);
+    if (!adopted.problems.empty() &&
+        options_.recovery != RecoveryMode::kSkipCorrupt) {
+      // Not OpenVerdict's message: the file opened, and the kept records
+      // have no byte offsets.
+      const WalProblem& first = adopted.problems.front();
+      return absl::DataLossError(absl::StrCat(
+          "map \"", name, "\" cannot be declared as ", type->full_name(), ": ",
+          adopted.problems.size(), " of the ", orphans.size(),
+          " records kept for it do not decode, the first at ", options_.path,
+          " line ", first.line, ": ", first.reason,
+          "; declare it with the type its records were written with, or "
+          "open the store with skip_corrupt to skip such records"));
+    }
     PERSIST_RETURN_IF_ERROR(SkipOrRefuse(options_, adopted.problems));
     skipped_corrupt_ += static_cast<int64_t>(adopted.problems.size());
     ignored_unknown_fields_ += adopted.ignored_unknown_fields;

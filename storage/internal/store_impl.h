@@ -63,6 +63,7 @@ class StoreImpl final : public Store {
     uint64_t torn_tail_bytes = 0;
     int64_t skipped_corrupt = 0;
     int64_t ignored_unknown_fields = 0;
+    int decode_threads = 1;
     uint64_t records = 0;
     uint64_t file_bytes = 0;
   };
@@ -111,6 +112,7 @@ class StoreImpl final : public Store {
   // What opening found (constant) and what adopting orphans adds.
   const uint64_t torn_tail_bytes_;
   const absl::Duration open_duration_;
+  const int decode_threads_;  // that decoded the file at open
   std::atomic<int64_t> skipped_corrupt_;
   std::atomic<int64_t> ignored_unknown_fields_;
   std::atomic<uint64_t> shrink_failures_{0};

@@ -87,6 +87,7 @@ struct DecodeOutcome {
   std::vector<WalProblem> problems;  // in job order
   int64_t applied = 0;
   int64_t ignored_unknown_fields = 0;
+  int threads = 1;  // that decoded
 };
 
 // Decodes and applies the jobs of declared maps on up to options.threads
@@ -122,6 +123,7 @@ DecodeOutcome DecodeAndApply(const std::vector<Job>& jobs,
   for (std::thread& worker : workers) worker.join();
 
   DecodeOutcome all;
+  all.threads = static_cast<int>(threads);
   for (DecodeOutcome& outcome : outcomes) {
     all.applied += outcome.applied;
     all.ignored_unknown_fields += outcome.ignored_unknown_fields;
@@ -159,9 +161,8 @@ absl::StatusOr<Recovered> RecoverWal(
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (jobs[i].target != nullptr) continue;
     orphans->Apply(records[i]);
-    ++decoded.applied;
   }
-  recovered.applied = decoded.applied;
+  recovered.decode_threads = decoded.threads;
   recovered.ignored_unknown_fields = decoded.ignored_unknown_fields;
   recovered.problems = std::move(recovered.scan.problems);
   recovered.scan.problems.clear();

@@ -54,8 +54,10 @@ struct Recovered {
   // Structural and decoding problems, in file order. Records with problems
   // were not applied.
   std::vector<WalProblem> problems;
-  int64_t applied = 0;  // records applied to maps or orphans
   int64_t ignored_unknown_fields = 0;
+  // Threads that decoded: up to RecoveryOptions::threads, fewer for a small
+  // file.
+  int decode_threads = 1;
 };
 
 // Recovers `contents`, the WAL at options.path, into `maps` (by name) and

@@ -80,6 +80,16 @@ TEST_F(StoreTest, CreatesNewFileWithHeader) {
   EXPECT_TRUE(log_.Contains("created"));
 }
 
+TEST_F(StoreTest, TheOpenLogSaysHowManyThreadsDecoded) {
+  // A small file decodes on one thread, whatever recovery_threads allows.
+  WriteFileOrDie(path_, "go-persist 1\nS items:a\n{\"name\":\"A\"}\n");
+  StoreOptions options = Options();
+  options.recovery_threads = 4;
+  auto store = OpenOrDie(options);
+  EXPECT_TRUE(log_.Contains("decoded on 1 threads"));
+  EXPECT_FALSE(log_.Contains("decoded on 4 threads"));
+}
+
 TEST_F(StoreTest, WritesGoPersistRecordsAndReadsThemBack) {
   {
     auto store = OpenOrDie();
@@ -554,6 +564,12 @@ TEST_F(StoreTest, OrphansThatDoNotDecodeLeaveTheMapUndeclared) {
   EXPECT_EQ(others.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(others.status().message(), HasSubstr("line 3"));
   EXPECT_THAT(others.status().message(), HasSubstr("nope"));
+  // It says what was declared, and what to do; the file did open.
+  EXPECT_THAT(others.status().message(),
+              HasSubstr("map \"others\" cannot be declared as "));
+  EXPECT_THAT(others.status().message(),
+              HasSubstr("1 of the 1 records kept for it"));
+  EXPECT_THAT(others.status().message(), ::testing::Not(HasSubstr("offset")));
   EXPECT_EQ(store->GetMap("others").status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(store->Stats().orphan_keys, 1);
