@@ -90,12 +90,7 @@ absl::Status FillPage(const DynamicMap& map, absl::string_view prefix,
         if (used + framed > budget) {
           response->mutable_entries()->RemoveLast();
           if (response->entries_size() == 0) {
-            status = absl::ResourceExhaustedError(absl::StrCat(
-                "map \"", map.name(), "\" key \"", absl::CHexEscape(key),
-                "\" holds ", bytes, " bytes, more than a reply may carry (",
-                budget,
-                "); raise limits.maxMessageBytes (--max_message_bytes) to "
-                "read it"));
+            status = ValueTooLargeForReplyError(map.name(), key, bytes, budget);
           } else {
             more = true;
           }

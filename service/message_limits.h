@@ -12,6 +12,9 @@
 
 #include <cstddef>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
 namespace persist::service {
 
 inline constexpr int kDefaultMaxMessageBytes = 4 << 20;
@@ -25,6 +28,12 @@ inline constexpr size_t kPageTokenRoomBytes = 16 << 10;
 constexpr int MaxReplyBytes(int max_request_bytes) {
   return max_request_bytes + kReplyHeadroomBytes;
 }
+
+// ResourceExhausted: the value of `key` in `map`, `bytes` long, does not
+// fit a reply of at most `limit` bytes; says which limit to raise.
+absl::Status ValueTooLargeForReplyError(absl::string_view map,
+                                        absl::string_view key, size_t bytes,
+                                        size_t limit);
 
 }  // namespace persist::service
 

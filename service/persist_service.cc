@@ -4,7 +4,6 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "google/protobuf/util/field_mask_util.h"
@@ -92,10 +91,7 @@ absl::Status PersistService::FitsReply(const google::protobuf::Message& reply,
   const auto limit =
       static_cast<size_t>(MaxReplyBytes(options_.max_message_bytes));
   if (bytes <= limit) return absl::OkStatus();
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "map \"", map, "\" key \"", absl::CHexEscape(key), "\" holds a value of ",
-      bytes, " bytes, more than a reply may carry (", limit,
-      "); raise limits.maxMessageBytes (--max_message_bytes) to read it"));
+  return ValueTooLargeForReplyError(map, key, bytes, limit);
 }
 
 absl::StatusOr<Store*> PersistService::Begin(

@@ -1,0 +1,17 @@
+#include "service/message_limits.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace persist::service {
+
+absl::Status ValueTooLargeForReplyError(absl::string_view map,
+                                        absl::string_view key, size_t bytes,
+                                        size_t limit) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "map \"", map, "\" key \"", absl::CHexEscape(key), "\" holds a value of ",
+      bytes, " bytes, more than a reply may carry (", limit,
+      "); raise limits.maxMessageBytes (--max_message_bytes) to read it"));
+}
+
+}  // namespace persist::service
