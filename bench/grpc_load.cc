@@ -84,8 +84,16 @@ struct Shared {
   std::string first_error;
 };
 
+// What the APIs below share: every request names one key in `key`.
+struct KeyedApi {
+  template <typename Request>
+  static void SetKey(const std::string& key, Request* request) {
+    request->set_key(key);
+  }
+};
+
 // The calls of persist.v1.Persist that a client loop makes.
-struct PersistApi {
+struct PersistApi : KeyedApi {
   using Stub = v1::Persist::Stub;
   using WriteRequest = v1::SetRequest;
   using WriteResponse = v1::SetResponse;
@@ -98,12 +106,6 @@ struct PersistApi {
     write->mutable_value()->PackFrom(shared.value);
     write->set_durability(shared.durability);
     read->set_map(shared.map);
-  }
-  static void SetKey(const std::string& key, WriteRequest* write) {
-    write->set_key(key);
-  }
-  static void SetKey(const std::string& key, ReadRequest* read) {
-    read->set_key(key);
   }
   static auto Start(Stub* stub, grpc::ClientContext* context,
                     const WriteRequest& write, grpc::CompletionQueue* queue) {
@@ -120,7 +122,7 @@ struct PersistApi {
 // The same load on etcd's KV service: the value is the same User message,
 // serialized. Range is etcd's default, linearizable read (what its clients
 // do unless told otherwise), of one key.
-struct EtcdApi {
+struct EtcdApi : KeyedApi {
   using Stub = etcdserverpb::KV::Stub;
   using WriteRequest = etcdserverpb::PutRequest;
   using WriteResponse = etcdserverpb::PutResponse;
@@ -130,12 +132,6 @@ struct EtcdApi {
   static void Init(const Shared& shared, WriteRequest* write,
                    ReadRequest* /*read*/) {
     write->set_value(shared.value.SerializeAsString());
-  }
-  static void SetKey(const std::string& key, WriteRequest* write) {
-    write->set_key(key);
-  }
-  static void SetKey(const std::string& key, ReadRequest* read) {
-    read->set_key(key);
   }
   static auto Start(Stub* stub, grpc::ClientContext* context,
                     const WriteRequest& write, grpc::CompletionQueue* queue) {
