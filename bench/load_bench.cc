@@ -26,7 +26,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "base/free_memory.h"
 #include "bench/run_header.h"
 #include "json/json_codec.h"
 #include "persist/bench/v1/records.pb.h"
@@ -40,14 +42,7 @@ namespace {
 using persist::bench::v1::LargeRecord;
 using persist::bench::v1::SmallRecord;
 
-int64_t ResidentKb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
-  }
-  return 0;
-}
+int64_t ResidentKb() { return ResidentBytes() / 1024; }
 
 LargeRecord MakeLarge(int64_t i) {
   LargeRecord record;
@@ -112,8 +107,12 @@ uint64_t WriteWal(const std::string& path, int64_t records, int maps,
   return bytes;
 }
 
-// The child: opens the store and prints "seconds peak_kb rss_kb keys".
+// The child: opens the store and prints "seconds peak_kb rss_kb keys
+// released_rss_kb": resident memory right after the open, and once the
+// memory malloc keeps free is returned, as persistd does next.
 int OpenChild(const std::string& path, int maps, bool large) {
+  // As persistd does: Debian's abseil leaves Mutex deadlock detection on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const int64_t before_kb = ResidentKb();
   StoreOptions options;
   options.path = path;
@@ -133,9 +132,12 @@ int OpenChild(const std::string& path, int maps, bool large) {
   }
   struct rusage usage;
   ::getrusage(RUSAGE_SELF, &usage);
-  std::printf("%.6f %ld %lld %lld\n", absl::ToDoubleSeconds(took),
-              usage.ru_maxrss, static_cast<long long>(ResidentKb() - before_kb),
-              static_cast<long long>((*store)->Stats().live_keys));
+  const int64_t resident_kb = ResidentKb() - before_kb;
+  ReleaseFreeMemory();
+  std::printf("%.6f %ld %lld %lld %lld\n", absl::ToDoubleSeconds(took),
+              usage.ru_maxrss, static_cast<long long>(resident_kb),
+              static_cast<long long>((*store)->Stats().live_keys),
+              static_cast<long long>(ResidentKb() - before_kb));
   std::fflush(stdout);
   std::_Exit(0);  // the measurement is done; skip freeing a million values
 }
@@ -145,6 +147,7 @@ struct ChildResult {
   int64_t peak_kb = 0;
   int64_t resident_kb = 0;
   int64_t keys = 0;
+  int64_t released_kb = 0;  // resident once free memory went back
 };
 
 // `allocator`: one environment setting that picks the child's malloc
@@ -189,9 +192,9 @@ ChildResult RunChild(const std::string& self, const std::string& path, int maps,
   int status = 0;
   ::waitpid(pid, &status, 0);
   ChildResult result;
-  if (!read ||
-      std::sscanf(line, "%lf %ld %ld %ld", &result.seconds, &result.peak_kb,
-                  &result.resident_kb, &result.keys) != 4) {
+  if (!read || std::sscanf(line, "%lf %ld %ld %ld %ld", &result.seconds,
+                           &result.peak_kb, &result.resident_kb, &result.keys,
+                           &result.released_kb) != 5) {
     std::fprintf(stderr, "the child failed to open the store\n");
     std::exit(1);
   }
@@ -256,11 +259,13 @@ int Main(int argc, char** argv) {
                                      std::pair{"tcmalloc, as persistd", tc}}) {
     std::printf(
         "open %.1f MB WAL, %lld records (%s): %.2f s, %.0f MB/s; peak RSS "
-        "%.0f MB, resident after open %.0f MB (%.2fx the file)\n",
+        "%.0f MB, resident after open %.0f MB (%.2fx the file), %.0f MB once "
+        "free memory is released\n",
         large_bytes / 1e6, static_cast<long long>(result.keys), name,
         result.seconds, large_bytes / 1e6 / result.seconds,
         result.peak_kb / 1024.0, result.resident_kb / 1024.0,
-        result.resident_kb * 1024.0 / static_cast<double>(large_bytes));
+        result.resident_kb * 1024.0 / static_cast<double>(large_bytes),
+        result.released_kb / 1024.0);
   }
 
   const std::string small_path = absl::StrCat(dir, "/load_bench_small.wal");
@@ -273,21 +278,26 @@ int Main(int argc, char** argv) {
        {std::pair{"default malloc", small}, std::pair{"tcmalloc", small_tc}}) {
     std::printf(
         "open %.1f MB WAL of %lld small structs (%s): %.2f s, %.0f MB/s; "
-        "%.0f bytes resident per live entry\n",
+        "peak RSS %.0f MB; %.0f bytes resident per live entry, %.0f once "
+        "free memory is released\n",
         small_bytes / 1e6, static_cast<long long>(result.keys), name,
         result.seconds, small_bytes / 1e6 / result.seconds,
-        result.resident_kb * 1024.0 / static_cast<double>(result.keys));
+        result.peak_kb / 1024.0,
+        result.resident_kb * 1024.0 / static_cast<double>(result.keys),
+        result.released_kb * 1024.0 / static_cast<double>(result.keys));
   }
   std::printf(
       "{\"large\":{\"file_bytes\":%llu,\"seconds\":%.3f,\"mb_per_sec\":%.0f,"
       "\"huge_pages_mb_per_sec\":%.0f,\"tcmalloc_mb_per_sec\":%.0f,"
       "\"peak_rss_kb\":%lld},\"small\":{"
-      "\"entries\":%lld,\"bytes_per_entry\":%.0f}}\n",
+      "\"entries\":%lld,\"bytes_per_entry\":%.0f,"
+      "\"tcmalloc_released_bytes_per_entry\":%.0f}}\n",
       static_cast<unsigned long long>(large_bytes), large.seconds,
       large_bytes / 1e6 / large.seconds, large_bytes / 1e6 / huge.seconds,
       large_bytes / 1e6 / tc.seconds, static_cast<long long>(large.peak_kb),
       static_cast<long long>(small.keys),
-      small.resident_kb * 1024.0 / static_cast<double>(small.keys));
+      small.resident_kb * 1024.0 / static_cast<double>(small.keys),
+      small_tc.released_kb * 1024.0 / static_cast<double>(small_tc.keys));
   return 0;
 }
 
