@@ -135,8 +135,9 @@ void LogServing(const v1::ServerConfig& config, const std::string& address,
   const StoreStats stats = store.Stats();
   std::vector<std::string> maps;
   for (const MapStats& map : stats.maps) {
-    maps.push_back(
-        absl::StrCat(map.name, " (", map.type, ", ", map.live_keys, " keys)"));
+    // The map with the empty name (go-persist's single map) as "".
+    maps.push_back(absl::StrCat(map.name.empty() ? "\"\"" : map.name, " (",
+                                map.type, ", ", map.live_keys, " keys)"));
   }
   Log().Info(absl::StrCat(
       "serving ", address,
@@ -154,6 +155,7 @@ void ReturnMemoryTheOpenFreed() {
   const int64_t before = ResidentBytes();
   ReleaseFreeMemory();
   const int64_t after = ResidentBytes();
+  if (before - after < (1 << 20)) return;  // a small file: nothing to say
   Log().Info(absl::StrFormat(
       "returned %.1f MB that opening freed to the system (resident %.1f MB, "
       "was %.1f MB)",

@@ -88,7 +88,8 @@ class MapClient {
         map_ = map;
         return absl::OkStatus();
       }
-      names.push_back(info.name());
+      // The map with the empty name (go-persist's single map) as "".
+      names.push_back(info.name().empty() ? "\"\"" : info.name());
     }
     return absl::NotFoundError(
         absl::StrCat("no map \"", map, "\" on the server; it has: ",

@@ -225,6 +225,8 @@ TEST_F(PersistdTest, ServesGoPersistsSingleMapAsTheMapWithTheEmptyName) {
                           "go-persist 1\n"
                           "S :ann\n{\"name\":\"Ann\",\"age\":40}\n");
   auto persistd = Start({"--maps==example.v1.User"});
+  EXPECT_THAT(persistd->banner(),
+              HasSubstr("maps: \"\" (example.v1.User, 1 keys)"));
   auto stub = persistd->Stub();
   {
     v1::GetRequest request;  // no map: the map with the empty name
