@@ -44,9 +44,12 @@ etcd_debian=/usr/share/gocode/src/go.etcd.io/etcd
 etcd_fetched=/usr/local/share/persist/etcd-proto
 etcd_protos=(etcdserver/etcdserverpb/rpc.proto mvcc/mvccpb/kv.proto
   auth/authpb/auth.proto)
+# Fetched unless every file is there (a fetch cut short is done again).
 fetch_etcd=false
-if [[ ! -f $etcd_debian/${etcd_protos[0]} && ! -f $etcd_fetched/${etcd_protos[0]} ]]; then
-  fetch_etcd=true
+if [[ ! -f $etcd_debian/${etcd_protos[0]} ]]; then
+  for proto in "${etcd_protos[@]}"; do
+    [[ -f $etcd_fetched/$proto ]] || fetch_etcd=true
+  done
 fi
 
 if ((${#missing[@]} == 0)) && ! $fetch_etcd; then

@@ -9,8 +9,8 @@ absl::Status ValueTooLargeForReplyError(absl::string_view map,
                                         absl::string_view key, size_t bytes,
                                         size_t limit) {
   return absl::ResourceExhaustedError(absl::StrCat(
-      "map \"", map, "\" key \"", absl::CHexEscape(key), "\" holds a value of ",
-      bytes, " bytes, more than a reply may carry (", limit,
+      "map \"", map, "\" key \"", absl::CHexEscape(key), "\" needs ", bytes,
+      " bytes of reply, more than a reply may carry (", limit,
       "); raise limits.maxMessageBytes (--max_message_bytes) to read it"));
 }
 

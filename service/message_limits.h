@@ -29,8 +29,9 @@ constexpr int MaxReplyBytes(int max_request_bytes) {
   return max_request_bytes + kReplyHeadroomBytes;
 }
 
-// ResourceExhausted: the value of `key` in `map`, `bytes` long, does not
-// fit a reply of at most `limit` bytes; says which limit to raise.
+// ResourceExhausted: the answer for `key` in `map` (its entry, or the whole
+// reply), `bytes` long, does not fit in `limit` bytes; says which limit to
+// raise.
 absl::Status ValueTooLargeForReplyError(absl::string_view map,
                                         absl::string_view key, size_t bytes,
                                         size_t limit);

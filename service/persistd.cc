@@ -139,6 +139,18 @@ void LogServing(const v1::ServerConfig& config, const std::string& address,
     maps.push_back(absl::StrCat(map.name.empty() ? "\"\"" : map.name, " (",
                                 map.type, ", ", map.live_keys, " keys)"));
   }
+  for (const MapStats& map : stats.maps) {
+    // A config entry without a name declares it too: say so, in case that
+    // was a name forgotten rather than go-persist's single map meant.
+    if (map.name.empty()) {
+      Log().Warning(absl::StrCat(
+          "the map with the empty name (go-persist's single map) is declared, "
+          "of type ",
+          map.type,
+          ": calls that name no map reach it; if a config entry lost its "
+          "name, give it back"));
+    }
+  }
   Log().Info(absl::StrCat(
       "serving ", address,
       config.tls().cert_file().empty()

@@ -40,7 +40,7 @@ class OrphanRecords {
   int64_t keys() const { return keys_; }
   // Live keys of each map, by map name.
   std::vector<std::pair<std::string, int64_t>> KeysByMap() const;
-  // Distinct map names ("" counts for record keys without ':').
+  // Distinct map names (kUntypedStoreMap counts for record keys without ':').
   int64_t maps() const { return static_cast<int64_t>(by_map_.size()); }
 
  private:

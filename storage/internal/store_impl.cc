@@ -258,10 +258,10 @@ absl::StatusOr<DynamicMap*> StoreImpl::DeclareMap(
       // have no byte offsets.
       const WalProblem& first = adopted.problems.front();
       return absl::DataLossError(absl::StrCat(
-          "map \"", name, "\" cannot be declared as ", type->full_name(), ": ",
-          adopted.problems.size(), " of the ", orphans.size(),
-          " records kept for it do not decode, the first at ", options_.path,
-          " line ", first.line, ": ", first.reason,
+          "map \"", name, "\" cannot be declared as ", type->full_name(),
+          ": of the ", orphans.size(),
+          " records kept for it, some do not decode; one, read from ",
+          options_.path, " line ", first.line, ": ", first.reason,
           "; declare it with the type its records were written with, or "
           "open the store with skip_corrupt to skip such records"));
     }

@@ -97,8 +97,12 @@ struct DecodeOutcome {
 // problem of all is then still among those found.
 DecodeOutcome DecodeAndApply(const std::vector<Job>& jobs,
                              const RecoveryOptions& options) {
+  // Orphans' slots (no target) are not decoded: they do not count.
+  const auto decoded_jobs = static_cast<size_t>(
+      std::count_if(jobs.begin(), jobs.end(),
+                    [](const Job& job) { return job.target != nullptr; }));
   const size_t threads =
-      std::clamp<size_t>(jobs.size() / kRecordsPerThreadMin, 1,
+      std::clamp<size_t>(decoded_jobs / kRecordsPerThreadMin, 1,
                          static_cast<size_t>(std::max(1, options.threads)));
   std::vector<DecodeOutcome> outcomes(threads);
   auto work = [&](size_t t) {

@@ -568,7 +568,7 @@ TEST_F(StoreTest, OrphansThatDoNotDecodeLeaveTheMapUndeclared) {
   EXPECT_THAT(others.status().message(),
               HasSubstr("map \"others\" cannot be declared as "));
   EXPECT_THAT(others.status().message(),
-              HasSubstr("1 of the 1 records kept for it"));
+              HasSubstr("of the 1 records kept for it, some do not decode"));
   EXPECT_THAT(others.status().message(), ::testing::Not(HasSubstr("offset")));
   EXPECT_EQ(store->GetMap("others").status().code(),
             absl::StatusCode::kNotFound);
