@@ -18,14 +18,14 @@ bool ParseNumber(absl::string_view text, int base, uint64_t* out) {
 }  // namespace
 
 std::string Etag::ToString() const {
-  return absl::StrCat(absl::Hex(epoch, absl::kZeroPad16), "-", sequence);
+  return absl::StrCat(absl::Hex(epoch, absl::kZeroPad16), "-", revision);
 }
 
 absl::StatusOr<Etag> Etag::Parse(absl::string_view text) {
   const size_t dash = text.find('-');
   Etag etag;
   if (dash != 16 || !ParseNumber(text.substr(0, dash), 16, &etag.epoch) ||
-      !ParseNumber(text.substr(dash + 1), 10, &etag.sequence)) {
+      !ParseNumber(text.substr(dash + 1), 10, &etag.revision)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", text.substr(0, 64),
         "\" is not an etag (expected \"<16 hex digits>-<number>\" as "

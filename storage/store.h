@@ -84,7 +84,9 @@ struct StoreStats {
   uint64_t torn_tail_bytes = 0;
   int64_t skipped_corrupt = 0;
   int64_t ignored_unknown_fields = 0;
-  absl::Status health;  // OK, or why writes stopped
+  absl::Status health;    // OK, or why writes stopped
+  uint64_t epoch = 0;     // Epoch()
+  uint64_t revision = 0;  // Revision() when the stats were taken
 };
 
 struct ShrinkResult {
@@ -139,6 +141,14 @@ class Store {
   virtual std::vector<DynamicMap*> Maps() const = 0;
 
   virtual StoreStats Stats() const = 0;
+
+  // The store's revision (DESIGN.md section 5): every change up to it is
+  // visible to reads. Read it before a read, and the read reflects at least
+  // every change up to it. It only grows during an open; each open starts
+  // a new epoch at revision 1, the state found in the file.
+  virtual uint64_t Revision() const = 0;
+  // This open's epoch: the first part of etags (etag.h).
+  virtual uint64_t Epoch() const = 0;
 
   // OK while the store takes writes.
   virtual absl::Status Health() const = 0;

@@ -35,9 +35,13 @@ struct WriteOptions {
   Precondition precondition;
 };
 
+// `revision` is the store-wide revision the write took (DESIGN.md section
+// 5), or, for a write that changed nothing (a delete of a missing key, a
+// cancelled update), the store's revision when it was decided.
 struct WriteResult {
   bool existed = false;  // the key had an entry before the write
-  Etag etag;             // of the new entry; sequence 0 after a delete
+  Etag etag;             // of the new entry; revision 0 after a delete
+  uint64_t revision = 0;
 };
 
 // A key's entry as read: `value` is null when the key has none.
@@ -74,6 +78,7 @@ struct UpdateResult {
   Outcome outcome = Outcome::kCancelled;
   bool existed = false;
   Etag etag;  // of the entry after the update (unchanged when cancelled)
+  uint64_t revision = 0;  // as WriteResult's
 };
 
 // Completion of the non-blocking forms. Runs exactly once: inline before the

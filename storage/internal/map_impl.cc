@@ -22,7 +22,7 @@ std::string Quoted(absl::string_view key) {
 MapImpl::MapImpl(const google::protobuf::Descriptor* type,
                  const Message* prototype, std::unique_ptr<ShardedMap> entries,
                  const JsonCodec& codec, GroupCommitQueue& wal,
-                 const SequenceClock& clock)
+                 const RevisionClock& clock)
     : type_(type),
       prototype_(prototype),
       entries_(std::move(entries)),
@@ -136,7 +136,7 @@ absl::Status MapImpl::CheckPrecondition(const ShardedMap::Entry* current,
       PERSIST_ASSIGN_OR_RETURN(const Etag wanted,
                                Etag::Parse(precondition.etag));
       const Etag actual =
-          clock_.MakeEtag(current == nullptr ? 0 : current->sequence());
+          clock_.MakeEtag(current == nullptr ? 0 : current->revision());
       if (current != nullptr && wanted == actual) return absl::OkStatus();
       return absl::AbortedError(absl::StrCat(
           "map \"", name(), "\" key ", Quoted(key), " is ",
@@ -156,7 +156,7 @@ absl::StatusOr<Entry<google::protobuf::Message>> MapImpl::Get(
   ShardedMap::Found found;
   if (entries_->Find(key, &found)) {
     entry.value = std::move(found.value);
-    entry.etag = clock_.MakeEtag(found.sequence);
+    entry.etag = clock_.MakeEtag(found.revision);
   }
   return entry;
 }
@@ -240,7 +240,7 @@ absl::Status MapImpl::Scan(absl::string_view prefix,
       prefix, start_after,
       [&](absl::string_view key, const ShardedMap::Found& found) {
         return fn(key,
-                  Entry<Message>{found.value, clock_.MakeEtag(found.sequence)});
+                  Entry<Message>{found.value, clock_.MakeEtag(found.revision)});
       });
   return absl::OkStatus();
 }

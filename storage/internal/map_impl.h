@@ -18,7 +18,7 @@
 #include "json/json_codec.h"
 #include "storage/dynamic_map.h"
 #include "storage/internal/group_commit_queue.h"
-#include "storage/internal/sequence_clock.h"
+#include "storage/internal/revision_clock.h"
 #include "storage/internal/sharded_map.h"
 
 namespace persist {
@@ -30,7 +30,7 @@ class MapImpl final : public DynamicMap {
   // found.
   MapImpl(const google::protobuf::Descriptor* type, const Message* prototype,
           std::unique_ptr<ShardedMap> entries, const JsonCodec& codec,
-          GroupCommitQueue& wal, const SequenceClock& clock);
+          GroupCommitQueue& wal, const RevisionClock& clock);
 
   const std::string& name() const override { return entries_->name(); }
   const google::protobuf::Descriptor* type() const override { return type_; }
@@ -81,7 +81,7 @@ class MapImpl final : public DynamicMap {
   const std::unique_ptr<ShardedMap> entries_;
   const JsonCodec& codec_;
   GroupCommitQueue& wal_;
-  const SequenceClock& clock_;
+  const RevisionClock& clock_;
   mutable std::atomic<int64_t> ignored_unknown_fields_{0};
 };
 

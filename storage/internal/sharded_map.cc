@@ -23,7 +23,7 @@ UpdateResult ResultOf<UpdateResult>(const UpdateResult& update) {
 }
 template <>
 WriteResult ResultOf<WriteResult>(const UpdateResult& update) {
-  return WriteResult{update.existed, update.etag};
+  return WriteResult{update.existed, update.etag, update.revision};
 }
 
 }  // namespace
@@ -44,7 +44,7 @@ size_t ShardedMap::KeyHash::operator()(absl::string_view key) const {
   return absl::Hash<absl::string_view>{}(key);
 }
 
-ShardedMap::ShardedMap(std::string name, SequenceClock& clock, int shard_count)
+ShardedMap::ShardedMap(std::string name, RevisionClock& clock, int shard_count)
     : name_(std::move(name)),
       clock_(clock),
       shard_shift_(64 - std::countr_zero(static_cast<unsigned>(shard_count))),
@@ -70,7 +70,7 @@ bool ShardedMap::Find(absl::string_view key, Found* found) const {
   auto it = shard.entries.find(key);
   if (it == shard.entries.end()) return false;
   found->value = (*it)->value_;
-  found->sequence = (*it)->sequence_;
+  found->revision = (*it)->revision_;
   return true;
 }
 
@@ -96,7 +96,7 @@ std::vector<ShardedMap::Scanned> ShardedMap::IndexRange(
     Shard& shard = ShardFor(key);
     if (shard.mu.ReaderTryLock()) {
       scanned.found.value = entry->value_;
-      scanned.found.sequence = entry->sequence_;
+      scanned.found.revision = entry->revision_;
       scanned.read = true;
       shard.mu.ReaderUnlock();
     }
@@ -122,20 +122,20 @@ void ShardedMap::Scan(absl::string_view prefix, absl::string_view start_after,
   }
 }
 
-void ShardedMap::Put(Shard& shard, EntrySet::iterator it, absl::string_view key,
-                     std::shared_ptr<const Message> value, uint64_t sequence) {
+ShardedMap::Entry* ShardedMap::Put(Shard& shard, EntrySet::iterator it,
+                                   absl::string_view key,
+                                   std::shared_ptr<const Message> value) {
   if (it != shard.entries.end()) {  // a key that exists: no index work
     (*it)->value_ = std::move(value);
-    (*it)->sequence_ = sequence;
-    return;
+    return *it;
   }
   Entry* const entry = Entry::New(key);
   entry->value_ = std::move(value);
-  entry->sequence_ = sequence;
   shard.entries.insert(entry);
   size_.fetch_add(1, std::memory_order_relaxed);
   MutexLock lock(&index_mu_);
   index_.insert(entry);
+  return entry;
 }
 
 void ShardedMap::Erase(Shard& shard, EntrySet::iterator it) {
@@ -174,23 +174,33 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
   Change* const change = *decided;
   UpdateResult result;
   result.existed = current != nullptr;
-  result.etag = clock_.MakeEtag(current ? current->sequence() : 0);
+  result.etag = clock_.MakeEtag(current ? current->revision() : 0);
   switch (change->kind) {
     case Change::Kind::kKeep:
       result.outcome = UpdateResult::Outcome::kCancelled;
+      result.revision = clock_.current();
       applied.result = result;
       return applied;
     case Change::Kind::kSet: {
       result.outcome = UpdateResult::Outcome::kSet;
-      const uint64_t sequence = clock_.Next();
-      Put(shard, it, key, std::move(change->value), sequence);
-      result.etag = clock_.MakeEtag(sequence);
+      Entry* const entry = Put(shard, it, key, std::move(change->value));
+      // Last, once readers can find the change (revision_clock.h).
+      entry->revision_ = clock_.Next();
+      result.etag = clock_.MakeEtag(entry->revision_);
+      result.revision = entry->revision_;
       break;
     }
     case Change::Kind::kDelete:
       result.outcome = UpdateResult::Outcome::kDeleted;
-      Erase(shard, it);
       result.etag = clock_.MakeEtag(0);
+      if (current != nullptr) {
+        Erase(shard, it);
+        result.revision = clock_.Next();  // last, as for a set
+      } else {
+        // Nothing changes (its D record is still written, as go-persist
+        // writes one): no revision of its own.
+        result.revision = clock_.current();
+      }
       break;
   }
   writes_[static_cast<int>(durability)].fetch_add(1, std::memory_order_relaxed);
@@ -262,10 +272,10 @@ void ShardedMap::Restore(absl::string_view key,
                          std::shared_ptr<const Message> value) {
   Shard& shard = ShardFor(key);
   MutexLock lock(&shard.mu);
-  const uint64_t sequence = clock_.Next();
   const auto it = shard.entries.find(key);
   if (value != nullptr) {
-    Put(shard, it, key, std::move(value), sequence);
+    Put(shard, it, key, std::move(value))->revision_ =
+        RevisionClock::kRecovered;
   } else {
     Erase(shard, it);
   }

@@ -4,16 +4,18 @@
 // Entries live in a fixed number of shards, each a hash set under its own
 // mutex, so that writers of different keys rarely meet and readers of a
 // shard share its lock. Each entry is one allocation holding its key, its
-// value and its sequence number. An ordered index of the keys (one per map,
+// value and its revision. An ordered index of the keys (one per map,
 // under its own mutex) serves Scan in O(log n + entries visited); only writes
 // that add or remove a key touch it, never a write of an existing key.
 //
 // Every write of a key happens with its shard locked (Write): it is refused
 // if the map is closed or the WAL stopped, the caller decides from the
-// current entry, the change takes the store's next sequence number and its
-// record goes to the WAL (ASYNC: to the shard's dirty set, which FlushDirty
-// hands to the WAL later). So for any key, the order of its records in the
-// WAL is the order of its changes in memory.
+// current entry, the change takes the store's next revision and its record
+// goes to the WAL (ASYNC: to the shard's dirty set, which FlushDirty hands
+// to the WAL later). So for any key, the order of its records in the WAL is
+// the order of its changes in memory. The change takes its revision last,
+// once readers can find it (revision_clock.h); a write that changes
+// nothing (a delete of a missing key, a cancelled update) takes none.
 //
 // Close is a barrier: once it returned, no write changes the map any more.
 //
@@ -44,7 +46,7 @@
 #include "google/protobuf/message.h"
 #include "storage/durability.h"
 #include "storage/internal/group_commit_queue.h"
-#include "storage/internal/sequence_clock.h"
+#include "storage/internal/revision_clock.h"
 #include "storage/write_options.h"
 
 namespace persist {
@@ -53,7 +55,7 @@ class ShardedMap {
  public:
   using Message = google::protobuf::Message;
 
-  // One key's entry. Its value and sequence change only under its shard's
+  // One key's entry. Its value and revision change only under its shard's
   // lock; its key never changes.
   class Entry {
    public:
@@ -61,7 +63,7 @@ class ShardedMap {
       return {reinterpret_cast<const char*>(this + 1), key_size_};
     }
     const std::shared_ptr<const Message>& value() const { return value_; }
-    uint64_t sequence() const { return sequence_; }
+    uint64_t revision() const { return revision_; }
 
    private:
     friend class ShardedMap;
@@ -71,14 +73,14 @@ class ShardedMap {
     static void Delete(Entry* entry);
 
     std::shared_ptr<const Message> value_;
-    uint64_t sequence_ = 0;
+    uint64_t revision_ = 0;
     const size_t key_size_;
   };
 
   // An entry as a reader gets it.
   struct Found {
     std::shared_ptr<const Message> value;
-    uint64_t sequence = 0;
+    uint64_t revision = 0;
   };
 
   // What a write does to its key, decided with the key's shard locked.
@@ -96,9 +98,9 @@ class ShardedMap {
   template <typename Result>
   using Callback = absl::AnyInvocable<void(absl::StatusOr<Result>)>;
 
-  // `name` is for messages; `clock` gives the changes their sequence
-  // numbers and must outlive the map. `shard_count` is a power of two.
-  ShardedMap(std::string name, SequenceClock& clock, int shard_count);
+  // `name` is for messages; `clock` gives the changes their revisions and
+  // must outlive the map. `shard_count` is a power of two.
+  ShardedMap(std::string name, RevisionClock& clock, int shard_count);
   ~ShardedMap();
   ShardedMap(const ShardedMap&) = delete;
   ShardedMap& operator=(const ShardedMap&) = delete;
@@ -130,8 +132,9 @@ class ShardedMap {
   void Write(GroupCommitQueue& wal, absl::string_view key,
              Durability durability, Decide decide, Callback<Result> done);
 
-  // Recovery: sets the key's state as the WAL says (null value: deleted),
-  // as the key's latest change.
+  // Recovery: sets the key's state as the WAL says (null value: deleted).
+  // The entry carries RevisionClock::kRecovered: recovery takes no
+  // revisions.
   void Restore(absl::string_view key, std::shared_ptr<const Message> value);
 
   // Hands every ASYNC change to `wal` (with each shard locked, so that a
@@ -199,9 +202,10 @@ class ShardedMap {
                 absl::string_view key, Durability durability, Decide decide)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // Sets or removes the key's entry, `it` (end() if there is none): the
-  // caller has looked the key up already.
-  void Put(Shard& shard, EntrySet::iterator it, absl::string_view key,
-           std::shared_ptr<const Message> value, uint64_t sequence)
+  // caller has looked the key up already. Put returns the entry, whose
+  // revision the caller sets.
+  Entry* Put(Shard& shard, EntrySet::iterator it, absl::string_view key,
+             std::shared_ptr<const Message> value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   void Erase(Shard& shard, EntrySet::iterator it)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
@@ -218,7 +222,7 @@ class ShardedMap {
                                   size_t limit) const;
 
   const std::string name_;
-  SequenceClock& clock_;
+  RevisionClock& clock_;
   const int shard_shift_;  // shard = hash >> shard_shift_
   const int shard_count_;
   const std::unique_ptr<Shard[]> shards_;

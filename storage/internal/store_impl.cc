@@ -315,6 +315,8 @@ std::vector<DynamicMap*> StoreImpl::Maps() const {
 
 StoreStats StoreImpl::Stats() const {
   StoreStats stats;
+  stats.epoch = clock_->epoch();
+  stats.revision = clock_->current();
   stats.ignored_unknown_fields = ignored_unknown_fields_.load();
   {
     ReaderMutexLock lock(&maps_mu_);

@@ -1,7 +1,7 @@
 // StoreImpl: Store as Store::Open builds it (the contract is in store.h).
 //
 // It owns everything of one open store: the file lock, the codec, the
-// sequence clock, the WAL queue, the maps and the orphans, the flusher
+// revision clock, the WAL queue, the maps and the orphans, the flusher
 // thread and the shrink thread. Open builds the parts in order (lock, read,
 // recover, mend the file, start the queue) and hands them to the
 // constructor, so that nothing of a store exists half-built.
@@ -26,7 +26,7 @@
 #include "storage/internal/group_commit_queue.h"
 #include "storage/internal/map_impl.h"
 #include "storage/internal/orphan_records.h"
-#include "storage/internal/sequence_clock.h"
+#include "storage/internal/revision_clock.h"
 #include "storage/internal/wal_loader.h"
 #include "storage/store.h"
 
@@ -44,6 +44,8 @@ class StoreImpl final : public Store {
   absl::StatusOr<DynamicMap*> GetMap(absl::string_view name) const override;
   std::vector<DynamicMap*> Maps() const override;
   StoreStats Stats() const override;
+  uint64_t Revision() const override { return clock_->current(); }
+  uint64_t Epoch() const override { return clock_->epoch(); }
   absl::Status Health() const override;
   void StartFlush(FlushCallback done) override;
   void StartShrink(ShrinkCallback done) override;
@@ -94,7 +96,7 @@ class StoreImpl final : public Store {
   const StoreOptions options_;
   FileSystem* const file_system_;
   std::unique_ptr<FileLock> lock_;  // released by Close
-  const std::unique_ptr<SequenceClock> clock_;
+  const std::unique_ptr<RevisionClock> clock_;
   // Makes values of types outside the generated pool. Thread-safe.
   const std::unique_ptr<google::protobuf::DynamicMessageFactory> factory_;
   const std::unique_ptr<const JsonCodec> codec_;

@@ -118,7 +118,7 @@ absl::StatusOr<WalLoad> LoadWal(
   load.existed = read.ok();
   if (load.existed) load.contents = *std::move(read);
 
-  load.clock = std::make_unique<SequenceClock>(SequenceClock::RandomEpoch());
+  load.clock = std::make_unique<RevisionClock>(RevisionClock::RandomEpoch());
   load.factory = std::make_unique<google::protobuf::DynamicMessageFactory>();
   JsonCodecOptions codec_options;
   codec_options.any_type_pool = options.any_type_pool;

@@ -505,7 +505,7 @@ TEST_F(StoreTest, StartFormsCompleteOnceDurable) {
                    });
     done.WaitForNotification();
     ASSERT_TRUE(result.ok()) << DurabilityName(d);
-    EXPECT_NE(result->etag.sequence, 0u);
+    EXPECT_NE(result->etag.revision, 0u);
   }
   // FSYNC came last: its record is in the file.
   EXPECT_THAT(ReadFileOrDie(path_), HasSubstr("S items:k\n"));
