@@ -82,6 +82,7 @@ absl::Status FillPage(const DynamicMap& map, absl::string_view prefix,
         entry->set_key(std::string(key));
         PackValue(*e.value, entry->mutable_value());
         entry->set_etag(e.etag.ToString());
+        entry->set_mod_revision(static_cast<int64_t>(e.etag.revision));
         // Its field in the reply: a tag byte, its length, its bytes.
         const size_t bytes = entry->ByteSizeLong();
         const size_t framed =

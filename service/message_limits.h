@@ -21,7 +21,7 @@ inline constexpr int kDefaultMaxMessageBytes = 4 << 20;
 // Far more than any envelope: an etag, a key of up to 4 KiB, a type URL.
 inline constexpr int kReplyHeadroomBytes = 64 << 10;
 // What a List reply keeps free for its next_page_token (map, prefix and
-// key, base64-encoded) and its own framing.
+// key, base64-encoded), its header and its own framing.
 inline constexpr size_t kPageTokenRoomBytes = 16 << 10;
 
 // The reply limit for a request limit of `max_request_bytes`.

@@ -1,5 +1,7 @@
 #include "service/persist_service.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -37,6 +39,17 @@ absl::StatusOr<Durability> FromProto(v1::Durability durability,
           absl::StrCat("unknown durability ", static_cast<int>(durability),
                        "; use MEMORY, ASYNC, WRITE or FSYNC"));
   }
+}
+
+void FillHeader(uint64_t epoch, uint64_t revision, v1::ResponseHeader* header) {
+  header->set_revision(static_cast<int64_t>(revision));
+  header->set_epoch(EpochToString(epoch));
+}
+
+// A write's: the revision it took, or the store's if it changed nothing.
+template <typename Result>
+void FillHeader(const Result& result, v1::ResponseHeader* header) {
+  FillHeader(result.etag.epoch, result.revision, header);
 }
 
 // AIP-134: the mask names fields of the map's type by their proto names,
@@ -158,11 +171,18 @@ grpc::ServerUnaryReactor* PersistService::Get(
   if (!store.ok()) return call.Finish(store.status());
   absl::StatusOr<DynamicMap*> map = (*store)->GetMap(request->map());
   if (!map.ok()) return call.Finish(map.status());
+  // Taken before the read, which then reflects every change up to it.
+  const uint64_t seen = (*store)->Revision();
   absl::StatusOr<Entry<Message>> entry = (*map)->Get(request->key());
+  if (entry.ok()) {
+    FillHeader((*store)->Epoch(), std::max(seen, entry->etag.revision),
+               response->mutable_header());
+  }
   if (entry.ok() && entry->found()) {
     response->set_found(true);
     PackValue(*entry->value, response->mutable_value());
     response->set_etag(entry->etag.ToString());
+    response->set_mod_revision(static_cast<int64_t>(entry->etag.revision));
     if (absl::Status fits =
             FitsReply(*response, request->map(), request->key());
         !fits.ok()) {
@@ -190,6 +210,7 @@ grpc::ServerUnaryReactor* PersistService::Set(
         if (result.ok()) {
           response->set_etag(result->etag.ToString());
           response->set_existed(result->existed);
+          FillHeader(*result, response->mutable_header());
         }
         call.Finish(result.status());
       });
@@ -207,7 +228,10 @@ grpc::ServerUnaryReactor* PersistService::Delete(
   target->map->StartDelete(
       request->key(), target->options,
       [call, response](absl::StatusOr<WriteResult> result) {
-        if (result.ok()) response->set_existed(result->existed);
+        if (result.ok()) {
+          response->set_existed(result->existed);
+          FillHeader(*result, response->mutable_header());
+        }
         call.Finish(result.status());
       });
   return call.reactor();
@@ -271,6 +295,7 @@ grpc::ServerUnaryReactor* PersistService::Update(
           PackValue(**merged, response->mutable_value());
           response->set_etag(result->etag.ToString());
           response->set_existed(result->existed);
+          FillHeader(*result, response->mutable_header());
         }
         call.Finish(status);
       });
@@ -304,6 +329,10 @@ grpc::ServerUnaryReactor* PersistService::List(
   const int size = request->page_size() == 0
                        ? options_.default_page_size
                        : std::min(request->page_size(), options_.max_page_size);
+  // Taken before the page is read, which then reflects every change up to
+  // it.
+  FillHeader((*store)->Epoch(), (*store)->Revision(),
+             response->mutable_header());
   return call.Finish(FillPage(**map, request->prefix(), after, size,
                               MaxReplyBytes(options_.max_message_bytes),
                               response));
@@ -350,6 +379,7 @@ grpc::ServerUnaryReactor* PersistService::Stats(
   absl::StatusOr<Store*> store = Begin(*context, call, /*write=*/false);
   if (!store.ok()) return call.Finish(store.status());
   const StoreStats stats = (*store)->Stats();
+  FillHeader(stats.epoch, stats.revision, response->mutable_header());
   for (const MapStats& map : stats.maps) {
     v1::MapInfo* info = response->add_maps();
     info->set_name(map.name);

@@ -17,8 +17,12 @@ bool ParseNumber(absl::string_view text, int base, uint64_t* out) {
 
 }  // namespace
 
+std::string EpochToString(uint64_t epoch) {
+  return absl::StrCat(absl::Hex(epoch, absl::kZeroPad16));
+}
+
 std::string Etag::ToString() const {
-  return absl::StrCat(absl::Hex(epoch, absl::kZeroPad16), "-", revision);
+  return absl::StrCat(EpochToString(epoch), "-", revision);
 }
 
 absl::StatusOr<Etag> Etag::Parse(absl::string_view text) {

@@ -15,6 +15,9 @@
 
 namespace persist {
 
+// An epoch as etags show it: 16 hex digits.
+std::string EpochToString(uint64_t epoch);
+
 struct Etag {
   uint64_t epoch = 0;
   uint64_t revision = 0;  // 0: no entry

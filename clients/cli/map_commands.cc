@@ -149,15 +149,17 @@ class MapClient {
     return codec_.Encode(*value);
   }
 
-  // {"key":..,"value":..,"etag":..} for an entry.
+  // {"key":..,"value":..,"etag":..,"mod_revision":..} for an entry.
   absl::StatusOr<std::string> EntryJson(const std::string& key,
                                         const google::protobuf::Any& value,
-                                        const std::string& etag) {
+                                        const std::string& etag,
+                                        int64_t mod_revision) {
     PERSIST_ASSIGN_OR_RETURN(std::string json, Unpack(value));
     return JsonObject()
         .String("key", key)
         .Raw("value", json)
         .String("etag", etag)
+        .Int("mod_revision", mod_revision)
         .Done();
   }
 
@@ -184,8 +186,8 @@ absl::Status Get(MapClient& client, const std::string& key) {
         absl::StrCat("no key \"", key, "\" in map \"", client.map(), "\""));
   }
   PERSIST_ASSIGN_OR_RETURN(
-      std::string line,
-      client.EntryJson(key, response.value(), response.etag()));
+      std::string line, client.EntryJson(key, response.value(), response.etag(),
+                                         response.mod_revision()));
   Print(line);
   return absl::OkStatus();
 }
@@ -204,6 +206,7 @@ absl::Status Set(MapClient& client, const std::string& key,
             .String("key", key)
             .String("etag", response.etag())
             .Bool("existed", response.existed())
+            .Int("revision", response.header().revision())
             .Done());
   return absl::OkStatus();
 }
@@ -220,6 +223,7 @@ absl::Status Delete(MapClient& client, const std::string& key,
   Print(JsonObject()
             .String("key", key)
             .Bool("existed", response.existed())
+            .Int("revision", response.header().revision())
             .Done());
   return absl::OkStatus();
 }
@@ -249,6 +253,7 @@ absl::Status Update(MapClient& client, const std::string& key,
             .Raw("value", value)
             .String("etag", response.etag())
             .Bool("existed", response.existed())
+            .Int("revision", response.header().revision())
             .Done());
   return absl::OkStatus();
 }
@@ -268,7 +273,8 @@ absl::Status List(MapClient& client, const MapCommandFlags& flags) {
       if (flags.limit > 0 && printed == flags.limit) return absl::OkStatus();
       PERSIST_ASSIGN_OR_RETURN(
           std::string line,
-          client.EntryJson(entry.key(), entry.value(), entry.etag()));
+          client.EntryJson(entry.key(), entry.value(), entry.etag(),
+                           entry.mod_revision()));
       Print(line);
       ++printed;
     }

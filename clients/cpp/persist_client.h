@@ -23,6 +23,7 @@
 #ifndef PERSIST_CLIENTS_CPP_PERSIST_CLIENT_H_
 #define PERSIST_CLIENTS_CPP_PERSIST_CLIENT_H_
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,21 +46,29 @@ struct CallOptions {
   v1::Precondition precondition;
 };
 
+// Revisions are the store's count of changes (DESIGN.md section 5); they
+// start again at each restart of persistd, in a new epoch (the first part
+// of etags).
 template <typename T>
 struct Entry {
   T value;
   std::string etag;
+  int64_t mod_revision = 0;  // the revision of the entry's last change
 };
 
 struct WriteResult {
   std::string etag;  // empty after a delete
   bool existed = false;
+  int64_t revision = 0;  // the revision the write took
 };
 
 template <typename T>
 struct Page {
   std::vector<std::pair<std::string, Entry<T>>> entries;
   std::string next_page_token;  // empty on the last page
+  // The store's revision when the page was read: every change up to it is
+  // in the page.
+  int64_t revision = 0;
 };
 
 // How Client::Connect reaches persistd.
@@ -171,7 +180,7 @@ class TypedMap {
         Call(*connection_, &v1::Persist::StubInterface::Get, request, options);
     if (!response.ok()) return response.status();
     if (!response->found()) return std::nullopt;
-    return Typed(response->value(), response->etag());
+    return Typed(response->value(), response->etag(), response->mod_revision());
   }
 
   absl::StatusOr<WriteResult> Set(const std::string& key, const T& value,
@@ -185,7 +194,8 @@ class TypedMap {
     absl::StatusOr<v1::SetResponse> response =
         Call(*connection_, &v1::Persist::StubInterface::Set, request, options);
     if (!response.ok()) return response.status();
-    return WriteResult{response->etag(), response->existed()};
+    return WriteResult{response->etag(), response->existed(),
+                       response->header().revision()};
   }
 
   // Whether the key had an entry.
@@ -221,7 +231,8 @@ class TypedMap {
     absl::StatusOr<v1::UpdateResponse> response = Call(
         *connection_, &v1::Persist::StubInterface::Update, request, options);
     if (!response.ok()) return response.status();
-    return Typed(response->value(), response->etag());
+    return Typed(response->value(), response->etag(),
+                 response->header().revision());
   }
 
   // One page of entries whose keys start with `prefix`, in key order.
@@ -239,17 +250,20 @@ class TypedMap {
     if (!response.ok()) return response.status();
     Page<T> page;
     for (const v1::Entry& entry : response->entries()) {
-      absl::StatusOr<Entry<T>> typed = Typed(entry.value(), entry.etag());
+      absl::StatusOr<Entry<T>> typed =
+          Typed(entry.value(), entry.etag(), entry.mod_revision());
       if (!typed.ok()) return typed.status();
       page.entries.emplace_back(entry.key(), *std::move(typed));
     }
     page.next_page_token = response->next_page_token();
+    page.revision = response->header().revision();
     return page;
   }
 
  private:
   absl::StatusOr<Entry<T>> Typed(const google::protobuf::Any& any,
-                                 const std::string& etag) const {
+                                 const std::string& etag,
+                                 int64_t mod_revision) const {
     Entry<T> entry;
     if (!any.UnpackTo(&entry.value)) {
       return absl::FailedPreconditionError(
@@ -258,6 +272,7 @@ class TypedMap {
                        "; use the type the map holds (see ListMaps)"));
     }
     entry.etag = etag;
+    entry.mod_revision = mod_revision;
     return entry;
   }
 

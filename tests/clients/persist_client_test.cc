@@ -51,6 +51,27 @@ TEST_F(PersistClientTest, TypedSetGetDeleteWithDurabilities) {
   EXPECT_FALSE(items_.Get("k")->has_value());
 }
 
+TEST_F(PersistClientTest, ResultsCarryRevisions) {
+  absl::StatusOr<WriteResult> a = items_.Set("a", MakeItem("a", 1));
+  ASSERT_TRUE(a.ok()) << a.status();
+  absl::StatusOr<WriteResult> b = items_.Set("b", MakeItem("b", 2));
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->revision, a->revision + 1);
+  absl::StatusOr<std::optional<Entry<Item>>> got = items_.Get("a");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->mod_revision, a->revision);
+  absl::StatusOr<Entry<Item>> updated =
+      items_.Update("a", MakeItem("a2", 0), {"name"});
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->mod_revision, b->revision + 1);
+  absl::StatusOr<Page<Item>> page = items_.List();
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->revision, b->revision + 1);
+  ASSERT_EQ(page->entries.size(), 2u);
+  EXPECT_EQ(page->entries[0].second.mod_revision, b->revision + 1);
+  EXPECT_EQ(page->entries[1].second.mod_revision, b->revision);
+}
+
 TEST_F(PersistClientTest, ErrorsKeepTheServersCodeAndMessage) {
   absl::StatusOr<WriteResult> bad = items_.Set("bad\nkey", MakeItem("v", 1));
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);

@@ -59,6 +59,18 @@ class PythonClientTest(unittest.TestCase):
         keys = [key for key, _ in self.users.items(prefix="u")]
         self.assertEqual(keys, ["u%03d" % i for i in range(150)])
 
+    def test_results_carry_revisions(self):
+        a = self.users.set("rev-a", user_pb2.User(age=1))
+        b = self.users.set("rev-b", user_pb2.User(age=2))
+        self.assertEqual(b.revision, a.revision + 1)
+        self.assertEqual(self.users.get("rev-a").mod_revision, a.revision)
+        updated = self.users.update("rev-a", user_pb2.User(age=3), ["age"])
+        self.assertEqual(updated.mod_revision, b.revision + 1)
+        page = self.users.list(prefix="rev-")
+        self.assertEqual(page.revision, b.revision + 1)
+        self.assertEqual([entry.mod_revision for _, entry in page.entries],
+                         [b.revision + 1, b.revision])
+
     def test_errors_carry_the_servers_code(self):
         with self.assertRaises(grpc.RpcError) as bad_key:
             self.users.set("bad\nkey", user_pb2.User())

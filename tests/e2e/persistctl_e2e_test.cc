@@ -68,6 +68,9 @@ TEST_F(PersistdTest, ReadsAndWritesTheExampleMapAsJson) {
   const size_t etag_at = out.find("\"etag\":\"") + 8;
   const std::string etag =
       out.substr(etag_at, out.find('"', etag_at) - etag_at);
+  // The etag names the entry's revision, which the line gives as a number.
+  const std::string revision = etag.substr(etag.find('-') + 1);
+  EXPECT_THAT(out, HasSubstr(absl::StrCat("\"mod_revision\":", revision)));
 
   // update changes only the masked fields.
   ASSERT_EQ(
@@ -80,6 +83,8 @@ TEST_F(PersistdTest, ReadsAndWritesTheExampleMapAsJson) {
       out, HasSubstr(
                R"("value":{"name":"Ada","email":"ada@example.org","age":37})"));
   EXPECT_EQ(GetUser(*stub, "ada")->age(), 37);
+  EXPECT_THAT(
+      out, HasSubstr(absl::StrCat("\"revision\":", std::stoll(revision) + 1)));
 
   // Preconditions: a stale etag is ABORTED, a create of an existing key
   // FAILED_PRECONDITION; neither changes anything.

@@ -89,6 +89,55 @@ TEST_F(PersistdTest, SigkillKeepsAcknowledgedWrites) {
   }
 }
 
+// Revisions go on in a new epoch after a restart: what the file held
+// comes back at revision 1, and the first change after it takes 2.
+TEST_F(PersistdTest, ARestartStartsANewEpochOfRevisions) {
+  std::string first_epoch;
+  {
+    auto persistd = Start();
+    auto stub = persistd->Stub();
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(SetUser(*stub, absl::StrCat("u", i), i, v1::WRITE).ok());
+    }
+    v1::GetRequest get;
+    get.set_map("users");
+    get.set_key("u2");
+    v1::GetResponse got;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->Get(&context, get, &got).ok());
+    EXPECT_EQ(got.mod_revision(), 4);
+    first_epoch = got.header().epoch();
+    persistd->Kill(SIGKILL);
+  }
+  auto persistd = Start();
+  auto stub = persistd->Stub();
+  v1::GetRequest get;
+  get.set_map("users");
+  get.set_key("u2");
+  v1::GetResponse got;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->Get(&context, get, &got).ok());
+  }
+  EXPECT_TRUE(got.found());
+  EXPECT_EQ(got.mod_revision(), 1);
+  EXPECT_EQ(got.header().revision(), 1);
+  EXPECT_NE(got.header().epoch(), first_epoch);
+  EXPECT_EQ(got.etag(), absl::StrCat(got.header().epoch(), "-1"));
+
+  v1::SetRequest set;
+  set.set_map("users");
+  set.set_key("u9");
+  example::v1::User user;
+  user.set_name("u9");
+  set.mutable_value()->PackFrom(user);
+  v1::SetResponse made;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub->Set(&context, set, &made).ok());
+  EXPECT_EQ(made.header().revision(), 2);
+  EXPECT_EQ(made.header().epoch(), got.header().epoch());
+}
+
 TEST_F(PersistdTest, ClientDemoRunsAgainstPersistd) {
   auto persistd = Start();
   std::string output;

@@ -104,6 +104,78 @@ TEST_F(PersistServiceTest, SetGetDelete) {
   EXPECT_FALSE(Get("a").found());
 }
 
+TEST_F(PersistServiceTest, EveryAnswerCarriesTheRevisionItSawOrMade) {
+  v1::SetResponse a;
+  ASSERT_TRUE(Set("a", MakeItem("A", 1), &a).ok());
+  const int64_t first = a.header().revision();
+  EXPECT_GT(first, 1) << "revision 1 is the state found at open";
+  EXPECT_EQ(a.etag(), absl::StrCat(a.header().epoch(), "-", first));
+  const std::string epoch = a.header().epoch();
+  EXPECT_EQ(epoch.size(), 16u);
+
+  v1::GetResponse got = Get("a");
+  EXPECT_EQ(got.mod_revision(), first);
+  EXPECT_EQ(got.header().revision(), first);
+  EXPECT_EQ(got.header().epoch(), epoch);
+
+  v1::SetResponse b;
+  ASSERT_TRUE(Set("b", MakeItem("B", 2), &b).ok());
+  EXPECT_EQ(b.header().revision(), first + 1);
+  v1::GetResponse missing = Get("missing");
+  EXPECT_EQ(missing.mod_revision(), 0);
+  EXPECT_EQ(missing.header().revision(), first + 1)
+      << "a read that finds nothing still says what it saw";
+
+  v1::ListRequest list;
+  list.set_map("items");
+  v1::ListResponse listed;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->List(&context, list, &listed).ok());
+  }
+  EXPECT_EQ(listed.header().revision(), first + 1);
+  ASSERT_EQ(listed.entries_size(), 2);
+  EXPECT_EQ(listed.entries(0).mod_revision(), first);
+  EXPECT_EQ(listed.entries(1).mod_revision(), first + 1);
+
+  v1::UpdateRequest update;
+  update.set_map("items");
+  update.set_key("b");
+  update.mutable_value()->PackFrom(MakeItem("B2", 0));
+  update.mutable_update_mask()->add_paths("name");
+  v1::UpdateResponse updated;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->Update(&context, update, &updated).ok());
+  }
+  EXPECT_EQ(updated.header().revision(), first + 2);
+
+  v1::DeleteRequest del;
+  del.set_map("items");
+  del.set_key("a");
+  v1::DeleteResponse deleted;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->Delete(&context, del, &deleted).ok());
+  }
+  EXPECT_EQ(deleted.header().revision(), first + 3) << "a delete is a change";
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->Delete(&context, del, &deleted).ok());
+  }
+  EXPECT_FALSE(deleted.existed());
+  EXPECT_EQ(deleted.header().revision(), first + 3)
+      << "deleting a missing key changes nothing";
+
+  v1::StatsResponse stats;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->Stats(&context, v1::StatsRequest(), &stats).ok());
+  }
+  EXPECT_EQ(stats.header().revision(), first + 3);
+  EXPECT_EQ(stats.header().epoch(), epoch);
+}
+
 TEST_F(PersistServiceTest, BadRequestsAreRefusedAndChangeNothing) {
   ASSERT_TRUE(Set("a", MakeItem("A", 1)).ok());
   const std::string etag = Get("a").etag();

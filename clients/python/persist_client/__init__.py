@@ -26,9 +26,15 @@ WRITE = persist_pb2.WRITE
 FSYNC = persist_pb2.FSYNC
 DEFAULT = persist_pb2.DURABILITY_UNSPECIFIED
 
-Entry = collections.namedtuple("Entry", ["value", "etag"])
-WriteResult = collections.namedtuple("WriteResult", ["etag", "existed"])
-Page = collections.namedtuple("Page", ["entries", "next_page_token"])
+# mod_revision: the revision of the entry's last change; revision: the
+# store's revision the write took (DESIGN.md section 5).
+Entry = collections.namedtuple("Entry", ["value", "etag", "mod_revision"])
+WriteResult = collections.namedtuple("WriteResult",
+                                     ["etag", "existed", "revision"])
+# revision: the store's revision when the page was read; every change up to
+# it is in the page.
+Page = collections.namedtuple("Page",
+                              ["entries", "next_page_token", "revision"])
 
 
 class Client:
@@ -119,7 +125,8 @@ class TypedMap:
             "Get", persist_pb2.GetRequest(map=self._name, key=key))
         if not response.found:
             return None
-        return Entry(self._unpack(response.value), response.etag)
+        return Entry(self._unpack(response.value), response.etag,
+                     response.mod_revision)
 
     def set(self, key, value, durability=DEFAULT, must_exist=False,
             must_not_exist=False, etag=""):
@@ -127,7 +134,8 @@ class TypedMap:
             map=self._name, key=key, value=self._pack(value),
             durability=durability,
             precondition=_precondition(must_exist, must_not_exist, etag)))
-        return WriteResult(response.etag, response.existed)
+        return WriteResult(response.etag, response.existed,
+                           response.header.revision)
 
     def delete(self, key, durability=DEFAULT, must_exist=False, etag=""):
         """Whether the key had an entry."""
@@ -146,16 +154,19 @@ class TypedMap:
             precondition=_precondition(False, False, etag))
         request.update_mask.paths.extend(paths)
         response = self._client._call("Update", request)
-        return Entry(self._unpack(response.value), response.etag)
+        return Entry(self._unpack(response.value), response.etag,
+                     response.header.revision)
 
     def list(self, prefix="", page_size=0, page_token=""):
         """One Page of (key, Entry) pairs in key order."""
         response = self._client._call("List", persist_pb2.ListRequest(
             map=self._name, prefix=prefix, page_size=page_size,
             page_token=page_token))
-        entries = [(e.key, Entry(self._unpack(e.value), e.etag))
+        entries = [(e.key, Entry(self._unpack(e.value), e.etag,
+                                 e.mod_revision))
                    for e in response.entries]
-        return Page(entries, response.next_page_token)
+        return Page(entries, response.next_page_token,
+                    response.header.revision)
 
     def items(self, prefix=""):
         """Every (key, Entry) whose key starts with `prefix`, page by page."""
