@@ -175,6 +175,9 @@ absl::StatusOr<StoreOptions> MakeStoreOptions(const v1::ServerConfig& config,
                          : RecoveryMode::kStrict;
   options.ignore_unknown_fields = config.recovery().ignore_unknown_fields();
   if (schema.schema != nullptr) options.any_type_pool = schema.schema->pool();
+  // Kept for readers of changes (Watch, issue 13); the engine keeps none
+  // unless asked.
+  options.history.max_changes = kServerMaxChanges;
   return options;
 }
 

@@ -47,6 +47,7 @@
 #include "absl/time/time.h"
 #include "base/histogram.h"
 #include "google/protobuf/descriptor.h"
+#include "storage/changes.h"
 #include "storage/durability.h"
 #include "storage/dynamic_map.h"
 #include "storage/map.h"
@@ -149,6 +150,16 @@ class Store {
   virtual uint64_t Revision() const = 0;
   // This open's epoch: the first part of etags (etag.h).
   virtual uint64_t Epoch() const = 0;
+
+  // The changes from revision `from` on (each set and each delete of a key
+  // that existed) that match `filter`, in revision order, at most
+  // `max_changes` of them; ChangeRead::next says where to go on. Only the
+  // recent changes are kept (StoreOptions::history): OutOfRange if one at
+  // `from` or later is gone, or `from` is 1 or below (no change has those);
+  // FailedPrecondition if the store keeps none.
+  // A change is readable here once its revision is (see Revision()).
+  virtual absl::StatusOr<ChangeRead> ReadChanges(
+      uint64_t from, const ChangeFilter& filter, size_t max_changes) const = 0;
 
   // OK while the store takes writes.
   virtual absl::Status Health() const = 0;

@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "base/logger.h"
 #include "google/protobuf/descriptor.h"
+#include "storage/changes.h"
 #include "storage/file_system.h"
 
 namespace persist {
@@ -79,6 +80,14 @@ struct StoreOptions {
   // the WAL: it may read the store (Health, Stats, Get) but must not write
   // to it or wait for a write. persistd turns its health to NOT_SERVING.
   std::function<void(const absl::Status&)> on_write_failure;
+
+  // The recent changes kept for Store::ReadChanges (Watch).
+  HistoryOptions history;
+
+  // Called after every change, on the writer's thread with the key's shard
+  // still locked: it must be quick and must not call the store (persistd
+  // wakes its watch streams).
+  std::function<void()> on_change;
 };
 
 }  // namespace persist

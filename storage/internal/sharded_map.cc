@@ -44,9 +44,11 @@ size_t ShardedMap::KeyHash::operator()(absl::string_view key) const {
   return absl::Hash<absl::string_view>{}(key);
 }
 
-ShardedMap::ShardedMap(std::string name, RevisionClock& clock, int shard_count)
+ShardedMap::ShardedMap(std::string name, ChangeHistory& changes,
+                       int shard_count)
     : name_(std::move(name)),
-      clock_(clock),
+      changes_(changes),
+      clock_(changes.clock()),
       shard_shift_(64 - std::countr_zero(static_cast<unsigned>(shard_count))),
       shard_count_(shard_count),
       shards_(new Shard[shard_count]) {}
@@ -185,7 +187,8 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
       result.outcome = UpdateResult::Outcome::kSet;
       Entry* const entry = Put(shard, it, key, std::move(change->value));
       // Last, once readers can find the change (revision_clock.h).
-      entry->revision_ = clock_.Next();
+      entry->revision_ =
+          changes_.Record(name_, key, entry->value_, change->record.size());
       result.etag = clock_.MakeEtag(entry->revision_);
       result.revision = entry->revision_;
       break;
@@ -195,7 +198,9 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
       result.etag = clock_.MakeEtag(0);
       if (current != nullptr) {
         Erase(shard, it);
-        result.revision = clock_.Next();  // last, as for a set
+        // Last, as for a set.
+        result.revision =
+            changes_.Record(name_, key, nullptr, change->record.size());
       } else {
         // Nothing changes (its D record is still written, as go-persist
         // writes one): no revision of its own.

@@ -46,7 +46,7 @@
 #include "google/protobuf/message.h"
 #include "storage/durability.h"
 #include "storage/internal/group_commit_queue.h"
-#include "storage/internal/revision_clock.h"
+#include "storage/internal/change_history.h"
 #include "storage/write_options.h"
 
 namespace persist {
@@ -98,9 +98,10 @@ class ShardedMap {
   template <typename Result>
   using Callback = absl::AnyInvocable<void(absl::StatusOr<Result>)>;
 
-  // `name` is for messages; `clock` gives the changes their revisions and
-  // must outlive the map. `shard_count` is a power of two.
-  ShardedMap(std::string name, RevisionClock& clock, int shard_count);
+  // `name` is for messages and changes; `changes` gives the changes their
+  // revisions, keeps them, and must outlive the map. `shard_count` is a
+  // power of two.
+  ShardedMap(std::string name, ChangeHistory& changes, int shard_count);
   ~ShardedMap();
   ShardedMap(const ShardedMap&) = delete;
   ShardedMap& operator=(const ShardedMap&) = delete;
@@ -222,7 +223,8 @@ class ShardedMap {
                                   size_t limit) const;
 
   const std::string name_;
-  RevisionClock& clock_;
+  ChangeHistory& changes_;
+  const RevisionClock& clock_;  // changes_'s
   const int shard_shift_;  // shard = hash >> shard_shift_
   const int shard_count_;
   const std::unique_ptr<Shard[]> shards_;

@@ -159,8 +159,8 @@ StoreImpl::StoreImpl(Parts parts)
     : options_(std::move(parts.options)),
       file_system_(parts.file_system),
       lock_(std::move(parts.lock)),
-      clock_(std::move(parts.load.clock)),
       factory_(std::move(parts.load.factory)),
+      changes_(std::move(parts.load.changes)),
       codec_(std::move(parts.load.codec)),
       wal_(std::move(parts.wal)),
       shards_per_map_(ShardsPerMap(options_)),
@@ -187,7 +187,7 @@ StoreImpl::~StoreImpl() { (void)Close(); }
 std::unique_ptr<MapImpl> StoreImpl::Wrap(LoadedMap recovered) {
   return std::make_unique<MapImpl>(recovered.type, recovered.prototype,
                                    std::move(recovered.entries), *codec_, *wal_,
-                                   *clock_);
+                                   changes_->clock());
 }
 
 void StoreImpl::LogOpened(absl::Duration took) const {
@@ -245,7 +245,8 @@ absl::StatusOr<DynamicMap*> StoreImpl::DeclareMap(
   PERSIST_ASSIGN_OR_RETURN(recovered.prototype,
                            PrototypeOf(name, type, factory_.get()));
   recovered.entries =
-      std::make_unique<ShardedMap>(std::string(name), *clock_, shards_per_map_);
+      std::make_unique<ShardedMap>(std::string(name), *changes_,
+                                   shards_per_map_);
   if (!orphans.empty()) {
     const RecoveryOptions recovery = MakeRecoveryOptions(
         options_, *codec_,
@@ -313,10 +314,19 @@ std::vector<DynamicMap*> StoreImpl::Maps() const {
   return maps;
 }
 
+absl::StatusOr<ChangeRead> StoreImpl::ReadChanges(uint64_t from,
+                                                  const ChangeFilter& filter,
+                                                  size_t max_changes) const {
+  // Looking at more than this under the history's lock would keep writers
+  // waiting; the caller goes on from ChangeRead::next.
+  constexpr size_t kMaxLookedAt = 4096;
+  return changes_->Read(from, filter, max_changes, kMaxLookedAt);
+}
+
 StoreStats StoreImpl::Stats() const {
   StoreStats stats;
-  stats.epoch = clock_->epoch();
-  stats.revision = clock_->current();
+  stats.epoch = changes_->clock().epoch();
+  stats.revision = changes_->clock().current();
   stats.ignored_unknown_fields = ignored_unknown_fields_.load();
   {
     ReaderMutexLock lock(&maps_mu_);

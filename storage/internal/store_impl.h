@@ -26,7 +26,7 @@
 #include "storage/internal/group_commit_queue.h"
 #include "storage/internal/map_impl.h"
 #include "storage/internal/orphan_records.h"
-#include "storage/internal/revision_clock.h"
+#include "storage/internal/change_history.h"
 #include "storage/internal/wal_loader.h"
 #include "storage/store.h"
 
@@ -44,8 +44,11 @@ class StoreImpl final : public Store {
   absl::StatusOr<DynamicMap*> GetMap(absl::string_view name) const override;
   std::vector<DynamicMap*> Maps() const override;
   StoreStats Stats() const override;
-  uint64_t Revision() const override { return clock_->current(); }
-  uint64_t Epoch() const override { return clock_->epoch(); }
+  uint64_t Revision() const override { return changes_->clock().current(); }
+  uint64_t Epoch() const override { return changes_->clock().epoch(); }
+  absl::StatusOr<ChangeRead> ReadChanges(uint64_t from,
+                                         const ChangeFilter& filter,
+                                         size_t max_changes) const override;
   absl::Status Health() const override;
   void StartFlush(FlushCallback done) override;
   void StartShrink(ShrinkCallback done) override;
@@ -96,9 +99,11 @@ class StoreImpl final : public Store {
   const StoreOptions options_;
   FileSystem* const file_system_;
   std::unique_ptr<FileLock> lock_;  // released by Close
-  const std::unique_ptr<RevisionClock> clock_;
   // Makes values of types outside the generated pool. Thread-safe.
   const std::unique_ptr<google::protobuf::DynamicMessageFactory> factory_;
+  // After factory_, so that it goes first: it holds values of its types.
+  // Before the maps, which record their changes in it.
+  const std::unique_ptr<ChangeHistory> changes_;
   const std::unique_ptr<const JsonCodec> codec_;
   const std::unique_ptr<GroupCommitQueue> wal_;
   const int shards_per_map_;

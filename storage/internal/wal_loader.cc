@@ -118,7 +118,8 @@ absl::StatusOr<WalLoad> LoadWal(
   load.existed = read.ok();
   if (load.existed) load.contents = *std::move(read);
 
-  load.clock = std::make_unique<RevisionClock>(RevisionClock::RandomEpoch());
+  load.changes = std::make_unique<ChangeHistory>(
+      RevisionClock::RandomEpoch(), options.history, options.on_change);
   load.factory = std::make_unique<google::protobuf::DynamicMessageFactory>();
   JsonCodecOptions codec_options;
   codec_options.any_type_pool = options.any_type_pool;
@@ -134,7 +135,7 @@ absl::StatusOr<WalLoad> LoadWal(
         map.prototype,
         PrototypeOf(declaration.name, declaration.type, load.factory.get()));
     map.entries =
-        std::make_unique<ShardedMap>(declaration.name, *load.clock, shards);
+        std::make_unique<ShardedMap>(declaration.name, *load.changes, shards);
     targets[declaration.name] = {map.prototype, map.entries.get()};
     load.maps.push_back(std::move(map));
   }

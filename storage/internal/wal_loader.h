@@ -18,7 +18,7 @@
 #include "json/json_codec.h"
 #include "storage/file_system.h"
 #include "storage/internal/orphan_records.h"
-#include "storage/internal/revision_clock.h"
+#include "storage/internal/change_history.h"
 #include "storage/internal/sharded_map.h"
 #include "storage/internal/wal_recovery.h"
 #include "storage/store_options.h"
@@ -36,8 +36,9 @@ struct WalLoad {
   bool existed = false;
   // The file's bytes: the records of `recovered.scan` point into them.
   std::unique_ptr<FileContents> contents;
-  std::unique_ptr<RevisionClock> clock;
   std::unique_ptr<google::protobuf::DynamicMessageFactory> factory;
+  // After factory (it may hold values of its types), before maps.
+  std::unique_ptr<ChangeHistory> changes;  // and the revisions
   std::unique_ptr<JsonCodec> codec;
   std::vector<LoadedMap> maps;  // in options.maps' order
   OrphanRecords orphans;

@@ -1,0 +1,88 @@
+#include "storage/internal/change_history.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace persist {
+namespace {
+
+// What a kept change costs besides its key and record: the entry in the
+// deque, the shared_ptr's control block.
+constexpr size_t kKeptOverheadBytes = 96;
+
+}  // namespace
+
+ChangeHistory::ChangeHistory(uint64_t epoch, HistoryOptions options,
+                             Listener on_change)
+    : clock_(epoch), options_(options), on_change_(std::move(on_change)) {}
+
+uint64_t ChangeHistory::Record(
+    const std::string& map, absl::string_view key,
+    const std::shared_ptr<const google::protobuf::Message>& value,
+    size_t record_bytes) {
+  uint64_t revision = 0;
+  if (options_.max_changes == 0) {  // keeping none: no lock to take
+    revision = clock_.Next();
+  } else {
+    MutexLock lock(&mu_);
+    revision = clock_.Next();
+    const size_t bytes = key.size() + record_bytes + kKeptOverheadBytes;
+    kept_.push_back({revision, &map, std::string(key), value, bytes});
+    bytes_ += bytes;
+    // The newest change stays even if it alone passes a bound: a reader
+    // waiting for the next change gets it.
+    while (kept_.size() > 1 && (kept_.size() > options_.max_changes ||
+                                bytes_ > options_.max_bytes)) {
+      dropped_ = kept_.front().revision;
+      bytes_ -= kept_.front().bytes;
+      kept_.pop_front();
+    }
+  }
+  if (on_change_) on_change_();
+  return revision;
+}
+
+uint64_t ChangeHistory::oldest() const {
+  MutexLock lock(&mu_);
+  return kept_.empty() ? clock_.current() + 1 : kept_.front().revision;
+}
+
+absl::StatusOr<ChangeRead> ChangeHistory::Read(uint64_t from,
+                                               const ChangeFilter& filter,
+                                               size_t max_changes,
+                                               size_t max_looked_at) const {
+  ChangeRead read;
+  if (options_.max_changes == 0) {
+    return absl::FailedPreconditionError(
+        "this store keeps no history of changes (its history.max_changes is "
+        "0); open it with a history to read changes");
+  }
+  MutexLock lock(&mu_);
+  if (from <= dropped_) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "revision ", from, " is compacted: the changes kept start at revision ",
+        kept_.empty() ? clock_.current() + 1 : kept_.front().revision,
+        "; list again (and watch from the revision the listing gives)"));
+  }
+  read.next = from;
+  if (kept_.empty() || from > kept_.back().revision) return read;
+  // Kept revisions are contiguous: the index of `from` is its distance from
+  // the first.
+  size_t index = from - kept_.front().revision;
+  for (size_t looked = 0; index < kept_.size() && looked < max_looked_at &&
+                          read.changes.size() < max_changes;
+       ++index, ++looked) {
+    const Kept& kept = kept_[index];
+    read.next = kept.revision + 1;
+    if (*kept.map != filter.map || !absl::StartsWith(kept.key, filter.prefix)) {
+      continue;
+    }
+    read.changes.push_back({kept.revision, *kept.map, kept.key, kept.value});
+  }
+  return read;
+}
+
+}  // namespace persist

@@ -1,0 +1,87 @@
+// ChangeHistory: the store's revisions and its most recent changes, in
+// revision order, for readers of changes (Watch; DESIGN.md section 5).
+//
+// Every change takes its revision here (Record), which keeps the change
+// under the same lock: so the changes kept are the contiguous revisions
+// first..current, whatever the order in which writers of different shards
+// come. Record is the last step of a change, with its shard locked
+// (revision_clock.h says why). The oldest changes are dropped once the
+// bounds of HistoryOptions are passed.
+//
+// After each Record, the listener runs (on the writer's thread, its shard
+// still locked): it must be quick and must not call the store.
+//
+// Thread-safety: safe for concurrent use. Lock order: a shard, then this.
+#ifndef PERSIST_STORAGE_INTERNAL_CHANGE_HISTORY_H_
+#define PERSIST_STORAGE_INTERNAL_CHANGE_HISTORY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "base/mutex.h"
+#include "google/protobuf/message.h"
+#include "storage/changes.h"
+#include "storage/internal/revision_clock.h"
+
+namespace persist {
+
+class ChangeHistory {
+ public:
+  using Listener = std::function<void()>;
+
+  ChangeHistory(uint64_t epoch, HistoryOptions options, Listener on_change);
+  ChangeHistory(const ChangeHistory&) = delete;
+  ChangeHistory& operator=(const ChangeHistory&) = delete;
+
+  const RevisionClock& clock() const { return clock_; }
+
+  // Takes the next revision for a change of `key` in `map` (`value` null:
+  // a delete) and keeps the change. `map` must outlive the history;
+  // `record_bytes` is the size of the change's WAL record, which the bytes
+  // bound counts.
+  uint64_t Record(const std::string& map, absl::string_view key,
+                  const std::shared_ptr<const google::protobuf::Message>& value,
+                  size_t record_bytes);
+
+  // The changes from revision `from` on that match `filter`, in order:
+  // at most `max_changes`, looking at no more than `max_looked_at` (which
+  // bounds how long writers wait for the lock). OutOfRange if a change at
+  // `from` or later was dropped already, or if `from` is revision 1 or
+  // below (the state at open: no change has it).
+  absl::StatusOr<ChangeRead> Read(uint64_t from, const ChangeFilter& filter,
+                                  size_t max_changes,
+                                  size_t max_looked_at) const;
+
+  // The oldest revision kept (current() + 1 when none is).
+  uint64_t oldest() const;
+
+ private:
+  struct Kept {
+    uint64_t revision = 0;
+    const std::string* map = nullptr;
+    std::string key;
+    std::shared_ptr<const google::protobuf::Message> value;
+    size_t bytes = 0;
+  };
+
+  RevisionClock clock_;
+  const HistoryOptions options_;
+  const Listener on_change_;
+
+  mutable Mutex mu_;
+  std::deque<Kept> kept_ ABSL_GUARDED_BY(mu_);
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // The newest revision dropped; revision 1, the state at open, counts as
+  // dropped from the start.
+  uint64_t dropped_ ABSL_GUARDED_BY(mu_) = RevisionClock::kRecovered;
+};
+
+}  // namespace persist
+
+#endif  // PERSIST_STORAGE_INTERNAL_CHANGE_HISTORY_H_
