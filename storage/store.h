@@ -158,8 +158,9 @@ class Store {
   // `from` or later is gone, or `from` is 1 or below (no change has those);
   // FailedPrecondition if the store keeps none.
   // A change is readable here once its revision is (see Revision()).
-  virtual absl::StatusOr<ChangeRead> ReadChanges(
-      uint64_t from, const ChangeFilter& filter, size_t max_changes) const = 0;
+  virtual absl::StatusOr<ChangeRead> ReadChanges(uint64_t from,
+                                                 const ChangeFilter& filter,
+                                                 size_t max_changes) const = 0;
 
   // OK while the store takes writes.
   virtual absl::Status Health() const = 0;

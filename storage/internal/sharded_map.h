@@ -45,8 +45,8 @@
 #include "base/mutex.h"
 #include "google/protobuf/message.h"
 #include "storage/durability.h"
-#include "storage/internal/group_commit_queue.h"
 #include "storage/internal/change_history.h"
+#include "storage/internal/group_commit_queue.h"
 #include "storage/write_options.h"
 
 namespace persist {
@@ -225,7 +225,7 @@ class ShardedMap {
   const std::string name_;
   ChangeHistory& changes_;
   const RevisionClock& clock_;  // changes_'s
-  const int shard_shift_;  // shard = hash >> shard_shift_
+  const int shard_shift_;       // shard = hash >> shard_shift_
   const int shard_count_;
   const std::unique_ptr<Shard[]> shards_;
   std::atomic<int64_t> size_{0};

@@ -244,9 +244,8 @@ absl::StatusOr<DynamicMap*> StoreImpl::DeclareMap(
   recovered.type = type;
   PERSIST_ASSIGN_OR_RETURN(recovered.prototype,
                            PrototypeOf(name, type, factory_.get()));
-  recovered.entries =
-      std::make_unique<ShardedMap>(std::string(name), *changes_,
-                                   shards_per_map_);
+  recovered.entries = std::make_unique<ShardedMap>(std::string(name), *changes_,
+                                                   shards_per_map_);
   if (!orphans.empty()) {
     const RecoveryOptions recovery = MakeRecoveryOptions(
         options_, *codec_,

@@ -23,10 +23,10 @@
 #include "base/mutex.h"
 #include "google/protobuf/dynamic_message.h"
 #include "json/json_codec.h"
+#include "storage/internal/change_history.h"
 #include "storage/internal/group_commit_queue.h"
 #include "storage/internal/map_impl.h"
 #include "storage/internal/orphan_records.h"
-#include "storage/internal/change_history.h"
 #include "storage/internal/wal_loader.h"
 #include "storage/store.h"
 
