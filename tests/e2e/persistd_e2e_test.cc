@@ -92,6 +92,15 @@ TEST_F(PersistdTest, SigkillKeepsAcknowledgedWrites) {
 // Revisions go on in a new epoch after a restart: what the file held
 // comes back at revision 1, and the first change after it takes 2.
 TEST_F(PersistdTest, ARestartStartsANewEpochOfRevisions) {
+  const auto get_u2 = [](v1::Persist::Stub& stub) {
+    v1::GetRequest get;
+    get.set_map("users");
+    get.set_key("u2");
+    v1::GetResponse got;
+    grpc::ClientContext context;
+    EXPECT_TRUE(stub.Get(&context, get, &got).ok());
+    return got;
+  };
   std::string first_epoch;
   {
     auto persistd = Start();
@@ -99,26 +108,14 @@ TEST_F(PersistdTest, ARestartStartsANewEpochOfRevisions) {
     for (int i = 0; i < 3; ++i) {
       ASSERT_TRUE(SetUser(*stub, absl::StrCat("u", i), i, v1::WRITE).ok());
     }
-    v1::GetRequest get;
-    get.set_map("users");
-    get.set_key("u2");
-    v1::GetResponse got;
-    grpc::ClientContext context;
-    ASSERT_TRUE(stub->Get(&context, get, &got).ok());
+    const v1::GetResponse got = get_u2(*stub);
     EXPECT_EQ(got.mod_revision(), 4);
     first_epoch = got.header().epoch();
     persistd->Kill(SIGKILL);
   }
   auto persistd = Start();
   auto stub = persistd->Stub();
-  v1::GetRequest get;
-  get.set_map("users");
-  get.set_key("u2");
-  v1::GetResponse got;
-  {
-    grpc::ClientContext context;
-    ASSERT_TRUE(stub->Get(&context, get, &got).ok());
-  }
+  const v1::GetResponse got = get_u2(*stub);
   EXPECT_TRUE(got.found());
   EXPECT_EQ(got.mod_revision(), 1);
   EXPECT_EQ(got.header().revision(), 1);
