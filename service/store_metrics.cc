@@ -92,6 +92,10 @@ void AppendStoreMetrics(const Store* store, PrometheusText* page) {
                  {{"map", map.name}, {"type", map.type}},
                  static_cast<double>(map.live_keys));
   }
+  Single(page, "gauge", "persist_revision",
+         "The store's revision: changes made since persistd opened its data "
+         "file, plus 1 (the state it found).",
+         static_cast<double>(stats.revision));
   Single(page, "gauge", "persist_orphan_keys",
          "Live keys of maps the configuration does not declare (kept as "
          "they are).",

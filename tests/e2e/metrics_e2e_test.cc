@@ -224,6 +224,9 @@ TEST_F(PersistdTest, MetricsCountCallsWritesWalAndShrinks) {
   EXPECT_EQ(after.Value(Writes("WRITE")), 3);  // the delete too
   EXPECT_EQ(after.Value(Writes("ASYNC")), 1);
   EXPECT_EQ(after.Value(Writes("MEMORY")), 1);
+  // Seven sets and a delete of a key that existed: eight changes.
+  EXPECT_EQ(after.Value("persist_revision") - before.Value("persist_revision"),
+            8);
   EXPECT_EQ(after.Value("grpc_server_started_total" + Method("Set")), 7);
   EXPECT_EQ(after.Value("grpc_server_handled_total" + Method("Set", "OK")), 7);
   EXPECT_EQ(after.Value("grpc_server_handled_total" + Method("Delete", "OK")),
