@@ -67,7 +67,7 @@ struct Page {
   std::vector<std::pair<std::string, Entry<T>>> entries;
   std::string next_page_token;  // empty on the last page
   // The store's revision when the page was read: every change up to it is
-  // in the page.
+  // reflected in the page.
   int64_t revision = 0;
 };
 

@@ -65,7 +65,8 @@ absl::StatusOr<ChangeRead> ChangeHistory::Read(uint64_t from,
     return absl::OutOfRangeError(absl::StrCat(
         "revision ", from, " is compacted: the changes kept start at revision ",
         kept_.empty() ? clock_.current() + 1 : kept_.front().revision,
-        "; list again (and watch from the revision the listing gives)"));
+        "; list again, then read the changes after the revision the "
+        "listing gives"));
   }
   read.next = from;
   if (kept_.empty() || from > kept_.back().revision) return read;

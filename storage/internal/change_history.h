@@ -42,7 +42,8 @@ class ChangeHistory {
   const RevisionClock& clock() const { return clock_; }
 
   // Takes the next revision for a change of `key` in `map` (`value` null:
-  // a delete) and keeps the change. `map` must outlive the history;
+  // a delete) and keeps the change. `map` must stay valid while the
+  // history is read;
   // `record_bytes` is the size of the change's WAL record, which the bytes
   // bound counts.
   uint64_t Record(const std::string& map, absl::string_view key,

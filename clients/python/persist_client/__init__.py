@@ -32,7 +32,7 @@ Entry = collections.namedtuple("Entry", ["value", "etag", "mod_revision"])
 WriteResult = collections.namedtuple("WriteResult",
                                      ["etag", "existed", "revision"])
 # revision: the store's revision when the page was read; every change up to
-# it is in the page.
+# it is reflected in the page.
 Page = collections.namedtuple("Page",
                               ["entries", "next_page_token", "revision"])
 
@@ -120,7 +120,7 @@ class TypedMap:
         return value
 
     def get(self, key):
-        """The key's Entry(value, etag), or None."""
+        """The key's Entry(value, etag, mod_revision), or None."""
         response = self._client._call(
             "Get", persist_pb2.GetRequest(map=self._name, key=key))
         if not response.found:
