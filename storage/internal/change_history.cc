@@ -45,11 +45,6 @@ uint64_t ChangeHistory::Record(
   return revision;
 }
 
-uint64_t ChangeHistory::oldest() const {
-  MutexLock lock(&mu_);
-  return kept_.empty() ? clock_.current() + 1 : kept_.front().revision;
-}
-
 absl::StatusOr<ChangeRead> ChangeHistory::Read(uint64_t from,
                                                const ChangeFilter& filter,
                                                size_t max_changes,

@@ -59,9 +59,6 @@ class ChangeHistory {
                                   size_t max_changes,
                                   size_t max_looked_at) const;
 
-  // The oldest revision kept (current() + 1 when none is).
-  uint64_t oldest() const;
-
  private:
   struct Kept {
     uint64_t revision = 0;
