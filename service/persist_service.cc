@@ -85,12 +85,49 @@ PersistService::Counters FindCounters(RpcMetrics* metrics) {
 
 }  // namespace
 
+namespace {
+
+// The hub ticks twice per progress interval: a notice is at most half an
+// interval late.
+absl::Duration HubTick(const ServiceOptions& options) {
+  return options.watch.progress_interval / 2;
+}
+
+WatchOptions MakeWatchOptions(const ServiceOptions& options) {
+  WatchOptions watch = options.watch;
+  // Room for the header, as List keeps room for its token.
+  watch.max_reply_bytes =
+      static_cast<size_t>(MaxReplyBytes(options.max_message_bytes)) -
+      kPageTokenRoomBytes;
+  return watch;
+}
+
+// A Watch call refused before it starts.
+class WatchRefusal final
+    : public grpc::ServerWriteReactor<v1::WatchResponse> {
+ public:
+  explicit WatchRefusal(const absl::Status& status) {
+    Finish(ToGrpcStatus(status));
+  }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
 PersistService::PersistService(ServiceOptions options)
-    : options_(options), counters_(FindCounters(options_.metrics)) {}
+    : options_(options),
+      counters_(FindCounters(options_.metrics)),
+      watch_hub_(HubTick(options_)) {}
 
 PersistService::PersistService(Store* store, ServiceOptions options)
     : PersistService(options) {
   SetStore(store);
+}
+
+CallDrain::Result PersistService::Drain(absl::Duration quiet,
+                                        absl::Time deadline) {
+  watch_hub_.Shutdown(absl::UnavailableError("persistd is shutting down"));
+  return drain_.Drain(quiet, deadline);
 }
 
 void PersistService::SetStore(Store* store) {
@@ -414,6 +451,30 @@ grpc::ServerUnaryReactor* PersistService::ListMaps(
     info->set_live_keys(map->Size());
   }
   return call.Finish(absl::OkStatus());
+}
+
+grpc::ServerWriteReactor<v1::WatchResponse>* PersistService::Watch(
+    grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
+  // Streams do not enter the drain, which would wait for them: Drain ends
+  // them instead.
+  absl::Status refused;
+  Store* const store = store_.load(std::memory_order_acquire);
+  if (drain_.draining()) {
+    refused = absl::UnavailableError(
+        "persistd is shutting down; watch another replica, or list again "
+        "once it restarts");
+  } else if (options_.auth != nullptr) {
+    refused = options_.auth->Check(*context, /*write=*/false);
+  }
+  if (refused.ok() && store == nullptr) {
+    refused = absl::UnavailableError(
+        "persistd is still loading its data file; retry shortly");
+  }
+  absl::StatusOr<DynamicMap*> map =
+      refused.ok() ? store->GetMap(request->map()) : refused;
+  if (!map.ok()) return new WatchRefusal(map.status());
+  return WatchStream::Start(context, *request, store, *map, &watch_hub_,
+                            MakeWatchOptions(options_));
 }
 
 }  // namespace persist::service

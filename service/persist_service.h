@@ -10,6 +10,8 @@
 #define PERSIST_SERVICE_PERSIST_SERVICE_H_
 
 #include <atomic>
+#include <cstddef>
+#include <functional>
 
 #include "persist/v1/persist.grpc.pb.h"
 #include "service/call_drain.h"
@@ -17,6 +19,8 @@
 #include "service/rpc_metrics.h"
 #include "service/token_auth.h"
 #include "service/unary_call.h"
+#include "service/watch_hub.h"
+#include "service/watch_stream.h"
 #include "storage/durability.h"
 #include "storage/store.h"
 
@@ -37,6 +41,9 @@ struct ServiceOptions {
   // When set, every call is counted there (its persist.v1.Persist methods).
   // Must outlive the service.
   RpcMetrics* metrics = nullptr;
+  // Watch streams: progress notices and slow watchers (max_reply_bytes
+  // is set from max_message_bytes).
+  WatchOptions watch;
 };
 
 class PersistService final : public persist::v1::Persist::CallbackService {
@@ -48,12 +55,17 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   // The store to serve, once it is open. Call once.
   void SetStore(Store* store);
 
-  // Stopping: new calls answer UNAVAILABLE from now on; returns once the
-  // calls in flight finished and clients stopped sending (call_drain.h),
-  // or at `deadline`.
-  CallDrain::Result Drain(absl::Duration quiet, absl::Time deadline) {
-    return drain_.Drain(quiet, deadline);
+  // What the store's StoreOptions::on_change must call, for Watch. Valid
+  // while the service is.
+  std::function<void()> ChangeListener() {
+    return [hub = &watch_hub_] { hub->Notify(); };
   }
+
+  // Stopping: open Watch streams end (UNAVAILABLE, with the revision to
+  // resume from); new calls answer UNAVAILABLE from now on; returns once
+  // the calls in flight finished and clients stopped sending
+  // (call_drain.h), or at `deadline`.
+  CallDrain::Result Drain(absl::Duration quiet, absl::Time deadline);
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
                                 const v1::GetRequest* request,
@@ -82,6 +94,12 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   grpc::ServerUnaryReactor* ListMaps(grpc::CallbackServerContext* context,
                                      const v1::ListMapsRequest* request,
                                      v1::ListMapsResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchResponse>* Watch(
+      grpc::CallbackServerContext* context,
+      const v1::WatchRequest* request) override;
+
+  // Open Watch streams.
+  size_t watchers() const { return watch_hub_.size(); }
 
   // What each RPC is counted under; null without metrics.
   struct Counters {
@@ -116,6 +134,7 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   CallDrain drain_;
   const ServiceOptions options_;
   const Counters counters_;
+  WatchHub watch_hub_;
 };
 
 }  // namespace persist::service

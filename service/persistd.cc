@@ -334,6 +334,7 @@ int Serve(const v1::ServerConfig& config) {
   setup->store_options.on_write_failure = [&servers](const absl::Status&) {
     servers.serving().MarkFailed();
   };
+  setup->store_options.on_change = service.ChangeListener();
   if (absl::Status started = servers.Start(
           config, setup->credentials, {&service, &reflection, &reflection_v1},
           ServiceNames(ApiFiles()), counting ? &rpc_metrics : nullptr);

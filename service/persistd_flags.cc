@@ -64,6 +64,14 @@ ABSL_FLAG(std::string, metrics_listen, "",
 ABSL_FLAG(std::string, health_listen, "",
           "host:port of a plaintext port serving only grpc.health.v1, for "
           "probes that cannot use TLS; off when empty");
+ABSL_FLAG(uint64_t, watch_history_changes, 0,
+          "recent changes kept for Watch, which watchers may start or resume "
+          "from (default 10000)");
+ABSL_FLAG(uint64_t, watch_history_bytes, 0,
+          "... and at most this many bytes of them (default 16 MiB)");
+ABSL_FLAG(std::string, watch_progress_interval, "",
+          "how long an idle Watch stream waits before a progress notice "
+          "(default 10s)");
 ABSL_FLAG(std::string, default_durability, "",
           "durability of writes that give none: memory, async, write "
           "(default) or fsync");
@@ -165,6 +173,20 @@ absl::Status ApplyStoreFlags(v1::ServerConfig* config) {
   }
   if (absl::GetFlag(FLAGS_auto_shrink_min_file_bytes) != 0) {
     shrink->set_min_file_bytes(absl::GetFlag(FLAGS_auto_shrink_min_file_bytes));
+  }
+  v1::Watch* watch = config->mutable_watch();
+  if (absl::GetFlag(FLAGS_watch_history_changes) != 0) {
+    watch->set_history_changes(absl::GetFlag(FLAGS_watch_history_changes));
+  }
+  if (absl::GetFlag(FLAGS_watch_history_bytes) != 0) {
+    watch->set_history_bytes(absl::GetFlag(FLAGS_watch_history_bytes));
+  }
+  if (absl::Status status = SetDurationFlag(
+          "watch_progress_interval",
+          absl::GetFlag(FLAGS_watch_progress_interval),
+          [watch] { return watch->mutable_progress_interval(); });
+      !status.ok()) {
+    return status;
   }
   const std::string durability = absl::GetFlag(FLAGS_default_durability);
   if (!durability.empty()) {

@@ -175,9 +175,13 @@ absl::StatusOr<StoreOptions> MakeStoreOptions(const v1::ServerConfig& config,
                          : RecoveryMode::kStrict;
   options.ignore_unknown_fields = config.recovery().ignore_unknown_fields();
   if (schema.schema != nullptr) options.any_type_pool = schema.schema->pool();
-  // Kept for readers of changes (Watch, issue 13); the engine keeps none
-  // unless asked.
-  options.history.max_changes = kServerMaxChanges;
+  // Kept for Watch; the engine keeps none unless asked.
+  options.history.max_changes = config.watch().history_changes() != 0
+                                    ? config.watch().history_changes()
+                                    : kServerMaxChanges;
+  if (config.watch().history_bytes() != 0) {
+    options.history.max_bytes = config.watch().history_bytes();
+  }
   return options;
 }
 

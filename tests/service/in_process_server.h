@@ -24,11 +24,13 @@ class InProcessServer {
 
   std::shared_ptr<grpc::Channel> Channel() const;
   Store& store() const { return *store_; }
+  service::PersistService& service() const { return *service_; }
 
  private:
   TempDir dir_;
-  std::unique_ptr<Store> store_;
+  // Before the store, which calls its change listener: it goes last.
   std::unique_ptr<service::PersistService> service_;
+  std::unique_ptr<Store> store_;
   std::unique_ptr<grpc::Server> server_;
 };
 

@@ -1,0 +1,90 @@
+#include "service/watch_hub.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/time/clock.h"
+
+namespace persist::service {
+
+WatchHub::WatchHub(absl::Duration tick)
+    : tick_(tick), thread_([this] { Run(); }) {}
+
+WatchHub::~WatchHub() {
+  Shutdown(absl::UnavailableError("the server is stopping"));
+}
+
+void WatchHub::Notify() {
+  // Set once per round: later changes see it set and return.
+  if (pending_.load(std::memory_order_acquire) ||
+      pending_.exchange(true, std::memory_order_acq_rel)) {
+    return;
+  }
+  // Under mu_, so that the signal cannot fall between the hub's look at
+  // pending_ and its wait.
+  MutexLock lock(&mu_);
+  wake_.Signal();
+}
+
+bool WatchHub::Add(std::shared_ptr<Watcher> watcher) {
+  MutexLock lock(&mu_);
+  if (stopping_) return false;
+  const Watcher* key = watcher.get();
+  watchers_.emplace(key, std::move(watcher));
+  return true;
+}
+
+void WatchHub::Remove(const Watcher* watcher) {
+  std::shared_ptr<Watcher> removed;  // released after the lock
+  MutexLock lock(&mu_);
+  auto it = watchers_.find(watcher);
+  if (it == watchers_.end()) return;
+  removed = std::move(it->second);
+  watchers_.erase(it);
+}
+
+void WatchHub::Shutdown(const absl::Status& status) {
+  std::vector<std::shared_ptr<Watcher>> ending;
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    wake_.Signal();
+    ending.reserve(watchers_.size());
+    for (auto& [key, watcher] : watchers_) ending.push_back(watcher);
+    watchers_.clear();  // their Remove finds nothing
+  }
+  thread_.join();
+  for (const std::shared_ptr<Watcher>& watcher : ending) watcher->End(status);
+}
+
+size_t WatchHub::size() const {
+  MutexLock lock(&mu_);
+  return watchers_.size();
+}
+
+void WatchHub::Run() {
+  std::vector<std::shared_ptr<Watcher>> round;
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      const absl::Time deadline = absl::Now() + tick_;
+      while (!stopping_ && !pending_.load(std::memory_order_acquire)) {
+        const absl::Duration left = deadline - absl::Now();
+        if (left <= absl::ZeroDuration()) break;
+        wake_.WaitWithTimeout(&mu_, left);
+      }
+      if (stopping_) return;
+      // Cleared before the round: a change from now on asks for another.
+      pending_.store(false, std::memory_order_release);
+      round.clear();
+      round.reserve(watchers_.size());
+      for (auto& [key, watcher] : watchers_) round.push_back(watcher);
+    }
+    const absl::Time now = absl::Now();
+    for (const std::shared_ptr<Watcher>& watcher : round) watcher->OnWake(now);
+    round.clear();  // a watcher that was removed goes here, not under mu_
+  }
+}
+
+}  // namespace persist::service
