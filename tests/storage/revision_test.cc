@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
 #include "storage/internal/revision_clock.h"
+#include "storage/listing_at_revision.h"
 #include "storage/store.h"
 #include "tests/storage/test_files.h"
 
@@ -372,6 +373,91 @@ TEST_F(StoreRevisionTest, AReaderFollowingWritersGetsEveryChangeOnceInOrder) {
     ASSERT_EQ(got[i].first, start + i) << "in order, none missing";
     ASSERT_EQ(got[i].second, written[got[i].first]);
   }
+}
+
+// Watch's initial listing: writers set and delete keys while the listing
+// runs; the listing plus the changes after its revision must give the map's
+// final state, and its entries must be the state at its revision exactly.
+TEST_F(StoreRevisionTest, AListingAtARevisionPlusTheChangesAfterItIsTheEnd) {
+  auto store = Open();
+  Map<Item> items = *store->GetMap<Item>("items");
+  constexpr int kKeys = 200;
+  for (int k = 0; k < kKeys; ++k) {
+    ASSERT_TRUE(items.Set(absl::StrCat("k", k), MakeItem("0")).ok());
+  }
+  // Fewer changes in all than the history keeps: every listing's changes
+  // after it can be read back.
+  constexpr int kWrites = 3000;
+  std::atomic<int> writing{2};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w) {
+    writers.emplace_back([&, w] {
+      WriteOptions memory;
+      memory.durability = Durability::kMemory;
+      for (int i = 1; i <= kWrites; ++i) {
+        const std::string key = absl::StrCat("k", (i * 13 + w) % kKeys);
+        if (i % 5 == 0) {
+          ASSERT_TRUE(items.Delete(key, memory).ok());
+        } else {
+          ASSERT_TRUE(items.Set(key, MakeItem(absl::StrCat(w, "/", i)), memory)
+                          .ok());
+        }
+      }
+      writing.fetch_sub(1);
+    });
+  }
+  std::vector<ListingAtRevision> listings;
+  do {  // listings while the writers write
+    absl::StatusOr<ListingAtRevision> listing =
+        ListAtRevision(*store, items.dynamic(), "k");
+    ASSERT_TRUE(listing.ok()) << listing.status();
+    listings.push_back(*std::move(listing));
+  } while (writing.load() > 0);
+  for (std::thread& writer : writers) writer.join();
+
+  std::map<std::string, std::string> end;
+  ASSERT_TRUE(items
+                  .Range([&](absl::string_view key, const Entry<Item>& entry) {
+                    end[std::string(key)] = entry.value->name();
+                    return true;
+                  })
+                  .ok());
+  for (const ListingAtRevision& listing : listings) {
+    std::map<std::string, std::string> state;
+    for (const ListedEntry& listed : listing.entries) {
+      ASSERT_LE(listed.entry.etag.revision, listing.revision) << listed.key;
+      state[listed.key] =
+          static_cast<const Item&>(*listed.entry.value).name();
+    }
+    for (uint64_t from = listing.revision + 1; from <= store->Revision();) {
+      absl::StatusOr<ChangeRead> read =
+          store->ReadChanges(from, Filter("items", "k"), 1000);
+      ASSERT_TRUE(read.ok()) << read.status();
+      for (const Change& change : read->changes) {
+        if (change.value == nullptr) {
+          state.erase(change.key);
+        } else {
+          state[change.key] = static_cast<const Item&>(*change.value).name();
+        }
+      }
+      from = read->next;
+    }
+    EXPECT_EQ(state, end) << "listing at revision " << listing.revision;
+  }
+}
+
+TEST_F(StoreRevisionTest, AListingWhileNothingChangesNeedsNoHistory) {
+  StoreOptions options = Options();
+  options.history.max_changes = 0;
+  auto store = Open(options);
+  Map<Item> items = *store->GetMap<Item>("items");
+  ASSERT_TRUE(items.Set("a", MakeItem("a")).ok());
+  absl::StatusOr<ListingAtRevision> listing =
+      ListAtRevision(*store, items.dynamic(), "");
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  EXPECT_EQ(listing->revision, store->Revision());
+  ASSERT_EQ(listing->entries.size(), 1u);
+  EXPECT_EQ(listing->entries[0].key, "a");
 }
 
 }  // namespace
