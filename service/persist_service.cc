@@ -103,8 +103,7 @@ WatchOptions MakeWatchOptions(const ServiceOptions& options) {
 }
 
 // A Watch call refused before it starts.
-class WatchRefusal final
-    : public grpc::ServerWriteReactor<v1::WatchResponse> {
+class WatchRefusal final : public grpc::ServerWriteReactor<v1::WatchResponse> {
  public:
   explicit WatchRefusal(const absl::Status& status) {
     Finish(ToGrpcStatus(status));

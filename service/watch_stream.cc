@@ -43,8 +43,8 @@ absl::Status WatchStream::CheckStart(const v1::WatchRequest& request,
   const uint64_t current = store.Revision();
   if (static_cast<uint64_t>(start) > current + 1) {
     return absl::OutOfRangeError(absl::StrCat(
-        "start_revision ", start, " is ahead of the store's revision ",
-        current, " in epoch ", epoch,
+        "start_revision ", start, " is ahead of the store's revision ", current,
+        " in epoch ", epoch,
         "; give a revision an answer of this store gave, + 1"));
   }
   return absl::OkStatus();
@@ -125,8 +125,7 @@ void WatchStream::End(const absl::Status& status) {
     MutexLock lock(&mu_);
     if (finished_) return;
     step = FinishLocked(absl::Status(
-        status.code(), absl::StrCat(status.message(), "; ",
-                                    ResumeHintLocked(),
+        status.code(), absl::StrCat(status.message(), "; ", ResumeHintLocked(),
                                     " (a restarted persistd is in a new "
                                     "epoch: list again there)")));
   }
@@ -220,7 +219,7 @@ absl::Status WatchStream::FillInitialLocked() {
       return ValueTooLargeForReplyError(map_->name(), listed.key, size,
                                         options_.max_reply_bytes);
     }
-    if (bytes + size > options_.max_reply_bytes) {
+    if (bytes > 0 && bytes + size > options_.batch_bytes) {
       response_.mutable_initial()->RemoveLast();  // goes in the next one
       break;
     }
@@ -258,7 +257,7 @@ absl::Status WatchStream::FillEventsLocked() {
         return ValueTooLargeForReplyError(map_->name(), change.key, size,
                                           options_.max_reply_bytes);
       }
-      if (bytes + size > options_.max_reply_bytes) {
+      if (bytes > 0 && bytes + size > options_.batch_bytes) {
         response_.mutable_events()->RemoveLast();
         next_ = change.revision;  // the next message starts with it
         return absl::OkStatus();

@@ -48,9 +48,12 @@ struct WatchOptions {
   // How many revisions a stream may fall behind while its client reads
   // slowly (half the history by default).
   uint64_t max_lag = kServerMaxChanges / 2;
-  // Messages stay under this many bytes (one event larger than it is
-  // RESOURCE_EXHAUSTED) and hold at most max_items entries or events.
+  // No entry or event may be larger than max_reply_bytes (it is
+  // RESOURCE_EXHAUSTED). Several go in one message only up to batch_bytes
+  // in all, and max_items: a client with gRPC's default receive limit
+  // (4 MiB) reads every message that holds more than one.
   size_t max_reply_bytes = 4 << 20;
+  size_t batch_bytes = 1 << 20;
   size_t max_items = 1000;
 };
 

@@ -14,8 +14,8 @@ namespace {
 // needed, before it gives up.
 constexpr int kAttempts = 4;
 
-using Entries = std::map<std::string, Entry<google::protobuf::Message>,
-                         std::less<>>;
+using Entries =
+    std::map<std::string, Entry<google::protobuf::Message>, std::less<>>;
 
 // Sets each key that changed in (from - 1, to] to its last change up to
 // `to`. Error statuses are those of ReadChanges.
@@ -35,9 +35,9 @@ absl::Status ApplyChanges(const Store& store, const ChangeFilter& filter,
       }
     }
     if (read->next <= from) {  // kept revisions are contiguous up to `to`
-      return absl::InternalError(absl::StrCat(
-          "the store's history has no change at revision ", from,
-          " though its revision is ", to, "; please report this"));
+      return absl::InternalError(
+          absl::StrCat("the store's history has no change at revision ", from,
+                       " though its revision is ", to, "; please report this"));
     }
     from = read->next;
   }

@@ -86,8 +86,8 @@ TEST(WatchHubTest, EveryNotifyIsFollowedByAWakeThatSeesIt) {
     });
   }
   for (std::thread& writer : writers) writer.join();
-  EXPECT_TRUE(watcher->AwaitSeen(kWriters * kChanges,
-                                 absl::Now() + absl::Seconds(30)));
+  EXPECT_TRUE(
+      watcher->AwaitSeen(kWriters * kChanges, absl::Now() + absl::Seconds(30)));
 }
 
 TEST(WatchHubTest, TicksWakeWatchersWithoutChanges) {

@@ -100,7 +100,8 @@ class WatchTest : public ::testing::Test {
     return set.ok() ? set->revision : 0;
   }
   uint64_t Delete(const std::string& key) {
-    absl::StatusOr<WriteResult> deleted = (*store_->GetMap("items"))->Delete(key);
+    absl::StatusOr<WriteResult> deleted =
+        (*store_->GetMap("items"))->Delete(key);
     EXPECT_TRUE(deleted.ok()) << deleted.status();
     return deleted.ok() ? deleted->revision : 0;
   }
@@ -123,7 +124,8 @@ TEST_F(WatchTest, StartsAtOnceThenStreamsTheMatchingChangesInOrder) {
   Set("a/0", 0);
   Watcher watcher(*stub_, Request("a/"));
   const v1::WatchResponse first = watcher.Next();
-  EXPECT_EQ(first.header().revision(), static_cast<int64_t>(store_->Revision()));
+  EXPECT_EQ(first.header().revision(),
+            static_cast<int64_t>(store_->Revision()));
   EXPECT_EQ(first.header().epoch(), Epoch());
   EXPECT_EQ(first.events_size(), 0);
 
@@ -194,9 +196,9 @@ TEST_F(WatchTest, SendInitialListsAsOfOneRevisionThenStreamsWhatFollows) {
     for (const v1::Entry& entry : page.initial()) {
       listed[entry.key()] = Unpacked(entry.value()).count();
       EXPECT_LE(entry.mod_revision(), at);
-      EXPECT_EQ(entry.etag(),
-                (Etag{store_->Epoch(), static_cast<uint64_t>(entry.mod_revision())}
-                     .ToString()));
+      EXPECT_EQ(entry.etag(), (Etag{store_->Epoch(),
+                                    static_cast<uint64_t>(entry.mod_revision())}
+                                   .ToString()));
     }
     if (page.initial_done()) break;
     ASSERT_GT(page.initial_size(), 0);

@@ -399,8 +399,8 @@ TEST_F(StoreRevisionTest, AListingAtARevisionPlusTheChangesAfterItIsTheEnd) {
         if (i % 5 == 0) {
           ASSERT_TRUE(items.Delete(key, memory).ok());
         } else {
-          ASSERT_TRUE(items.Set(key, MakeItem(absl::StrCat(w, "/", i)), memory)
-                          .ok());
+          ASSERT_TRUE(
+              items.Set(key, MakeItem(absl::StrCat(w, "/", i)), memory).ok());
         }
       }
       writing.fetch_sub(1);
@@ -426,8 +426,7 @@ TEST_F(StoreRevisionTest, AListingAtARevisionPlusTheChangesAfterItIsTheEnd) {
     std::map<std::string, std::string> state;
     for (const ListedEntry& listed : listing.entries) {
       ASSERT_LE(listed.entry.etag.revision, listing.revision) << listed.key;
-      state[listed.key] =
-          static_cast<const Item&>(*listed.entry.value).name();
+      state[listed.key] = static_cast<const Item&>(*listed.entry.value).name();
     }
     for (uint64_t from = listing.revision + 1; from <= store->Revision();) {
       absl::StatusOr<ChangeRead> read =
