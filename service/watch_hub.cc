@@ -26,11 +26,10 @@ void WatchHub::Notify() {
   wake_.Signal();
 }
 
-bool WatchHub::Add(std::shared_ptr<Watcher> watcher) {
+bool WatchHub::Add(const std::shared_ptr<Watcher>& watcher) {
   MutexLock lock(&mu_);
   if (stopping_) return false;
-  const Watcher* key = watcher.get();
-  watchers_.emplace(key, std::move(watcher));
+  watchers_.emplace(watcher.get(), watcher);
   return true;
 }
 

@@ -49,7 +49,7 @@ class WatchHub {
 
   // Wakes `watcher` from now on, until Remove. False after Shutdown (the
   // caller ends its stream itself).
-  bool Add(std::shared_ptr<Watcher> watcher);
+  bool Add(const std::shared_ptr<Watcher>& watcher);
   void Remove(const Watcher* watcher);
 
   // Refuses new watchers, ends every watcher with `status` (and forgets
