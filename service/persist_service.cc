@@ -472,7 +472,7 @@ grpc::ServerWriteReactor<v1::WatchResponse>* PersistService::Watch(
   absl::StatusOr<DynamicMap*> map =
       refused.ok() ? store->GetMap(request->map()) : refused;
   if (!map.ok()) return new WatchRefusal(map.status());
-  return WatchStream::Start(context, *request, store, *map, &watch_hub_,
+  return WatchStream::Start(*request, store, *map, &watch_hub_,
                             MakeWatchOptions(options_));
 }
 

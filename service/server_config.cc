@@ -16,12 +16,6 @@
 namespace persist::service {
 namespace {
 
-using google::protobuf::util::TimeUtil;
-
-absl::Duration FromProto(const google::protobuf::Duration& duration) {
-  return absl::Nanoseconds(TimeUtil::DurationToNanoseconds(duration));
-}
-
 // `path` as seen from `dir`, unless it is absolute or empty.
 void ResolveIn(const std::string& dir, std::string* path) {
   if (path->empty() || absl::StartsWith(*path, "/")) return;
@@ -176,13 +170,22 @@ absl::StatusOr<StoreOptions> MakeStoreOptions(const v1::ServerConfig& config,
   options.ignore_unknown_fields = config.recovery().ignore_unknown_fields();
   if (schema.schema != nullptr) options.any_type_pool = schema.schema->pool();
   // Kept for Watch; the engine keeps none unless asked.
-  options.history.max_changes = config.watch().history_changes() != 0
-                                    ? config.watch().history_changes()
-                                    : kServerMaxChanges;
+  options.history.max_changes = WatchHistoryChanges(config);
   if (config.watch().history_bytes() != 0) {
     options.history.max_bytes = config.watch().history_bytes();
   }
   return options;
+}
+
+uint64_t WatchHistoryChanges(const v1::ServerConfig& config) {
+  return config.watch().history_changes() != 0
+             ? config.watch().history_changes()
+             : kServerMaxChanges;
+}
+
+absl::Duration FromProto(const google::protobuf::Duration& duration) {
+  using google::protobuf::util::TimeUtil;
+  return absl::Nanoseconds(TimeUtil::DurationToNanoseconds(duration));
 }
 
 }  // namespace persist::service

@@ -6,11 +6,13 @@
 #ifndef PERSIST_SERVICE_SERVER_CONFIG_H_
 #define PERSIST_SERVICE_SERVER_CONFIG_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "persist/v1/config.pb.h"
 #include "storage/schema.h"
 #include "storage/store_options.h"
@@ -57,6 +59,13 @@ absl::StatusOr<LoadedSchema> LoadSchema(const v1::Schema& schema);
 // bad name or a duplicate is InvalidArgument naming it.
 absl::StatusOr<StoreOptions> MakeStoreOptions(const v1::ServerConfig& config,
                                               const LoadedSchema& schema);
+
+// How many changes the store keeps for Watch: watch.historyChanges, or
+// kServerMaxChanges when it is unset.
+uint64_t WatchHistoryChanges(const v1::ServerConfig& config);
+
+// A protobuf Duration as an absl::Duration.
+absl::Duration FromProto(const google::protobuf::Duration& duration);
 
 }  // namespace persist::service
 

@@ -9,7 +9,7 @@
 #include "base/status_macros.h"
 #include "grpcpp/security/server_credentials.h"
 #include "service/host_port.h"
-#include "storage/changes.h"
+#include "service/server_config.h"
 
 namespace persist::service {
 namespace {
@@ -123,10 +123,8 @@ absl::StatusOr<ServiceOptions> MakeServiceOptions(
         std::min(options.default_page_size, options.max_page_size);
   }
   const v1::Watch& watch = config.watch();
-  const uint64_t history = watch.history_changes() != 0
-                               ? watch.history_changes()
-                               : kServerMaxChanges;
-  options.watch.max_lag = std::max<uint64_t>(1, history / 2);
+  options.watch.max_lag =
+      std::max<uint64_t>(1, WatchHistoryChanges(config) / 2);
   if (watch.has_progress_interval()) {
     const auto& interval = watch.progress_interval();
     if (interval.seconds() < 0 || interval.nanos() < 0 ||
@@ -135,8 +133,7 @@ absl::StatusOr<ServiceOptions> MakeServiceOptions(
           "watch.progress_interval (--watch_progress_interval) must be "
           "positive, such as 500ms or 10s");
     }
-    options.watch.progress_interval =
-        absl::Seconds(interval.seconds()) + absl::Nanoseconds(interval.nanos());
+    options.watch.progress_interval = FromProto(interval);
   }
   return options;
 }

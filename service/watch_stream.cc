@@ -50,8 +50,7 @@ absl::Status WatchStream::CheckStart(const v1::WatchRequest& request,
   return absl::OkStatus();
 }
 
-WatchStream* WatchStream::Start(grpc::CallbackServerContext* /*context*/,
-                                const v1::WatchRequest& request, Store* store,
+WatchStream* WatchStream::Start(const v1::WatchRequest& request, Store* store,
                                 const DynamicMap* map, WatchHub* hub,
                                 const WatchOptions& options) {
   auto stream =

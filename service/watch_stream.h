@@ -63,8 +63,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
   // Serves `request` (checked and authorized by the caller) on `map` of
   // `store`; ends it at once with `refusal` if that is not OK. The stream
   // owns itself until gRPC is done with it.
-  static WatchStream* Start(grpc::CallbackServerContext* context,
-                            const v1::WatchRequest& request, Store* store,
+  static WatchStream* Start(const v1::WatchRequest& request, Store* store,
                             const DynamicMap* map, WatchHub* hub,
                             const WatchOptions& options);
 

@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
+#include "tests/proto/make_item.h"
 #include "tests/service/in_process_server.h"
 
 namespace persist::client {
@@ -18,12 +19,7 @@ using persist::test::v1::Item;
 using persist::test::v1::Other;
 using ::testing::HasSubstr;
 
-Item MakeItem(const std::string& name, int64_t count) {
-  Item item;
-  item.set_name(name);
-  item.set_count(count);
-  return item;
-}
+using persist::testing::MakeItem;
 
 class PersistClientTest : public ::testing::Test {
  protected:

@@ -17,6 +17,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
+#include "tests/proto/make_item.h"
 #include "service/message_limits.h"
 #include "storage/store.h"
 #include "tests/service/in_process_server.h"
@@ -30,12 +31,7 @@ using persist::test::v1::Item;
 using persist::test::v1::Other;
 using ::testing::HasSubstr;
 
-Item MakeItem(const std::string& name, int64_t count) {
-  Item item;
-  item.set_name(name);
-  item.set_count(count);
-  return item;
-}
+using persist::testing::MakeItem;
 
 class PersistServiceTest : public ::testing::Test {
  protected:

@@ -13,6 +13,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
+#include "tests/proto/make_item.h"
 #include "service/persist_service.h"
 #include "storage/etag.h"
 #include "storage/store.h"
@@ -24,12 +25,7 @@ namespace {
 using persist::test::v1::Item;
 using ::testing::HasSubstr;
 
-Item MakeItem(const std::string& name, int64_t count) {
-  Item item;
-  item.set_name(name);
-  item.set_count(count);
-  return item;
-}
+using persist::testing::MakeItem;
 
 // One open Watch call, read message by message.
 class Watcher {

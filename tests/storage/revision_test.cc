@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
+#include "tests/proto/make_item.h"
 #include "storage/internal/revision_clock.h"
 #include "storage/listing_at_revision.h"
 #include "storage/store.h"
@@ -31,11 +32,7 @@ using testing::CapturedLog;
 using ::testing::HasSubstr;
 using testing::TempDir;
 
-Item MakeItem(const std::string& name) {
-  Item item;
-  item.set_name(name);
-  return item;
-}
+using persist::testing::MakeItem;
 
 TEST(RevisionClockTest, StartsAtTheRevisionOfWhatWasRecovered) {
   RevisionClock clock(7);

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
+#include "tests/proto/make_item.h"
 #include "storage/store.h"
 #include "tests/storage/fault_injection_file_system.h"
 #include "tests/storage/test_files.h"
@@ -35,11 +36,7 @@ WriteOptions With(Durability durability) {
   return options;
 }
 
-Item MakeItem(const std::string& name) {
-  Item item;
-  item.set_name(name);
-  return item;
-}
+using persist::testing::MakeItem;
 
 class StoreFailureTest : public ::testing::Test {
  protected:

@@ -13,6 +13,7 @@
 #include "google/protobuf/dynamic_message.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
+#include "tests/proto/make_item.h"
 #include "storage/map.h"
 #include "tests/storage/fault_injection_file_system.h"
 #include "tests/storage/test_files.h"
@@ -29,12 +30,7 @@ using testing::ReadFileOrDie;
 using testing::TempDir;
 using testing::WriteFileOrDie;
 
-Item MakeItem(const std::string& name, int64_t count) {
-  Item item;
-  item.set_name(name);
-  item.set_count(count);
-  return item;
-}
+using persist::testing::MakeItem;
 
 WriteOptions With(Durability durability) {
   WriteOptions options;
