@@ -40,7 +40,8 @@ install(DIRECTORY base storage json
   PATTERN "internal" EXCLUDE
   PATTERN "command_line.h" EXCLUDE
   PATTERN "version.h" EXCLUDE)
-install(FILES clients/cpp/persist_client.h
+install(FILES clients/cpp/persist_client.h clients/cpp/watch_call.h
+  clients/cpp/cached_map.h
   DESTINATION ${PERSIST_INSTALL_INCLUDEDIR}/clients/cpp)
 install(DIRECTORY ${PROJECT_BINARY_DIR}/proto/
   DESTINATION ${PERSIST_INSTALL_INCLUDEDIR}

@@ -15,7 +15,9 @@ absl::Status FromGrpc(const grpc::Status& status) {
 
 void Prepare(const Connection& connection, const CallOptions& options,
              grpc::ClientContext* context) {
-  context->set_deadline(absl::ToChronoTime(absl::Now() + options.deadline));
+  if (options.deadline != absl::InfiniteDuration()) {
+    context->set_deadline(absl::ToChronoTime(absl::Now() + options.deadline));
+  }
   if (!connection.token.empty()) {
     context->AddMetadata("authorization",
                          absl::StrCat("Bearer ", connection.token));

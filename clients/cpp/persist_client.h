@@ -20,6 +20,9 @@
 // a deadline (10 s unless CallOptions says otherwise).
 //
 // Thread-safety: a Client and its maps may be used from many threads.
+//
+// Watch (clients/cpp/watch_call.h) streams a map's changes; CachedMap
+// (clients/cpp/cached_map.h) keeps a typed local copy of a map up to date.
 #ifndef PERSIST_CLIENTS_CPP_PERSIST_CLIENT_H_
 #define PERSIST_CLIENTS_CPP_PERSIST_CLIENT_H_
 
@@ -40,6 +43,7 @@
 namespace persist::client {
 
 struct CallOptions {
+  // absl::InfiniteDuration() for none (WatchCall's streams).
   absl::Duration deadline = absl::Seconds(10);
   // DURABILITY_UNSPECIFIED: the server's default (WRITE unless configured).
   v1::Durability durability = v1::DURABILITY_UNSPECIFIED;
@@ -60,6 +64,7 @@ struct WriteResult {
   std::string etag;  // empty after a delete
   bool existed = false;
   int64_t revision = 0;  // the revision the write took
+  std::string epoch;     // the epoch of `revision` (ResponseHeader.epoch)
 };
 
 template <typename T>
@@ -127,6 +132,25 @@ absl::StatusOr<Response> Call(
   return response;
 }
 
+// `any` as the entry of a T of map `map`; FailedPrecondition naming both
+// types when the map holds another.
+template <typename T>
+absl::StatusOr<Entry<T>> UnpackEntry(const std::string& map,
+                                     const google::protobuf::Any& any,
+                                     const std::string& etag,
+                                     int64_t mod_revision) {
+  Entry<T> entry;
+  if (!any.UnpackTo(&entry.value)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("map \"", map, "\" returned a ", any.type_url(),
+                     ", not a ", T::descriptor()->full_name(),
+                     "; use the type the map holds (see ListMaps)"));
+  }
+  entry.etag = etag;
+  entry.mod_revision = mod_revision;
+  return entry;
+}
+
 template <typename T>
 class TypedMap;
 
@@ -170,6 +194,9 @@ class TypedMap {
   TypedMap(const Connection* connection, std::string name)
       : connection_(connection), name_(std::move(name)) {}
 
+  const Connection& connection() const { return *connection_; }
+  const std::string& name() const { return name_; }
+
   // nullopt when the key has no entry.
   absl::StatusOr<std::optional<Entry<T>>> Get(
       const std::string& key, const CallOptions& options = {}) const {
@@ -195,12 +222,14 @@ class TypedMap {
         Call(*connection_, &v1::Persist::StubInterface::Set, request, options);
     if (!response.ok()) return response.status();
     return WriteResult{response->etag(), response->existed(),
-                       response->header().revision()};
+                       response->header().revision(),
+                       response->header().epoch()};
   }
 
-  // Whether the key had an entry.
-  absl::StatusOr<bool> Delete(const std::string& key,
-                              const CallOptions& options = {}) const {
+  // `existed`: whether the key had an entry; `revision`: the revision the
+  // delete took (the store's, when there was nothing to delete).
+  absl::StatusOr<WriteResult> Delete(const std::string& key,
+                                     const CallOptions& options = {}) const {
     v1::DeleteRequest request;
     request.set_map(name_);
     request.set_key(key);
@@ -209,7 +238,8 @@ class TypedMap {
     absl::StatusOr<v1::DeleteResponse> response = Call(
         *connection_, &v1::Persist::StubInterface::Delete, request, options);
     if (!response.ok()) return response.status();
-    return response->existed();
+    return WriteResult{"", response->existed(), response->header().revision(),
+                       response->header().epoch()};
   }
 
   // Replaces the fields named by `paths` (proto names) with `patch`'s, and
@@ -264,16 +294,7 @@ class TypedMap {
   absl::StatusOr<Entry<T>> Typed(const google::protobuf::Any& any,
                                  const std::string& etag,
                                  int64_t mod_revision) const {
-    Entry<T> entry;
-    if (!any.UnpackTo(&entry.value)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("map \"", name_, "\" returned a ", any.type_url(),
-                       ", not a ", T::descriptor()->full_name(),
-                       "; use the type the map holds (see ListMaps)"));
-    }
-    entry.etag = etag;
-    entry.mod_revision = mod_revision;
-    return entry;
+    return UnpackEntry<T>(name_, any, etag, mod_revision);
   }
 
   const Connection* connection_;

@@ -42,8 +42,8 @@ TEST_F(PersistClientTest, TypedSetGetDeleteWithDurabilities) {
   ASSERT_TRUE(got.ok());
   ASSERT_TRUE(got->has_value());
   EXPECT_EQ((*got)->value.count(), v1::FSYNC);
-  EXPECT_TRUE(*items_.Delete("k"));
-  EXPECT_FALSE(*items_.Delete("k"));
+  EXPECT_TRUE(items_.Delete("k")->existed);
+  EXPECT_FALSE(items_.Delete("k")->existed);
   EXPECT_FALSE(items_.Get("k")->has_value());
 }
 

@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
@@ -116,7 +118,11 @@ int RunCapturing(const std::string& command, std::string* output) {
 using example::v1::User;
 
 std::unique_ptr<Persistd> PersistdTest::Start(std::vector<std::string> flags) {
-  flags.push_back("--listen=127.0.0.1:0");
+  const bool listens =
+      std::any_of(flags.begin(), flags.end(), [](const std::string& flag) {
+        return absl::StartsWith(flag, "--listen=");
+      });
+  if (!listens) flags.push_back("--listen=127.0.0.1:0");
   flags.push_back(absl::StrCat("--data=", data_));
   auto persistd = std::make_unique<Persistd>(std::move(flags));
   EXPECT_FALSE(persistd->address().empty()) << persistd->banner();

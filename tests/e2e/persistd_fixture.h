@@ -69,7 +69,8 @@ int RunCapturing(const std::string& command, std::string* output);
 
 class PersistdTest : public ::testing::Test {
  protected:
-  // persistd on a free loopback port with data_ as its data file.
+  // persistd on a free loopback port (unless `flags` give --listen) with
+  // data_ as its data file.
   std::unique_ptr<Persistd> Start(std::vector<std::string> flags = {});
 
   // A CA, a server certificate for localhost and a client certificate, made
