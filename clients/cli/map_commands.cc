@@ -1,5 +1,6 @@
 #include "clients/cli/map_commands.h"
 
+#include <chrono>
 #include <cstdio>
 #include <utility>
 
@@ -283,10 +284,92 @@ absl::Status List(MapClient& client, const MapCommandFlags& flags) {
   return absl::OkStatus();
 }
 
+// Every message of a Watch stream, one line per entry, event or progress
+// notice (each with "type"), flushed at once for whoever reads the pipe.
+absl::Status Watch(MapClient& client, const MapCommandFlags& flags) {
+  v1::WatchRequest request;
+  request.set_map(client.map());
+  request.set_prefix(flags.prefix);
+  request.set_start_revision(flags.from_revision);
+  request.set_epoch(flags.epoch);
+  request.set_send_initial(flags.initial);
+  std::unique_ptr<grpc::ClientContext> context = client.Context();
+  // --timeout bounds calls, not a stream that runs until stopped.
+  context->set_deadline(std::chrono::system_clock::time_point::max());
+  auto reader = client.stub().Watch(context.get(), request);
+  int64_t printed = 0;
+  auto print = [&](const std::string& line, bool counts) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+    if (counts) ++printed;
+    return flags.limit > 0 && printed >= flags.limit;
+  };
+  v1::WatchResponse response;
+  bool done = false;
+  while (!done && reader->Read(&response)) {
+    const v1::ResponseHeader& header = response.header();
+    for (const v1::Entry& entry : response.initial()) {
+      PERSIST_ASSIGN_OR_RETURN(std::string value, client.Unpack(entry.value()));
+      done = print(JsonObject()
+                       .String("type", "INITIAL")
+                       .String("key", entry.key())
+                       .Raw("value", value)
+                       .String("etag", entry.etag())
+                       .Int("mod_revision", entry.mod_revision())
+                       .Done(),
+                   true);
+      if (done) break;
+    }
+    if (done) break;
+    if (response.initial_done()) {
+      print(JsonObject()
+                .String("type", "SYNCED")
+                .Int("revision", header.revision())
+                .String("epoch", header.epoch())
+                .Done(),
+            false);
+    }
+    for (const v1::WatchEvent& event : response.events()) {
+      JsonObject line;
+      if (event.type() == v1::WatchEvent::DELETE) {
+        line.String("type", "DELETE").String("key", event.key());
+      } else {
+        PERSIST_ASSIGN_OR_RETURN(std::string value,
+                                 client.Unpack(event.value()));
+        line.String("type", "PUT")
+            .String("key", event.key())
+            .Raw("value", value)
+            .String("etag", event.etag());
+      }
+      done = print(line.Int("revision", event.revision()).Done(), true);
+      if (done) break;
+    }
+    if (done) break;
+    // Where to resume from: the stream's start, and quiet spells.
+    if (response.initial().empty() && !response.initial_done() &&
+        response.events().empty()) {
+      print(JsonObject()
+                .String("type", "PROGRESS")
+                .Int("revision", header.revision())
+                .String("epoch", header.epoch())
+                .Done(),
+            false);
+    }
+  }
+  if (done) {
+    context->TryCancel();
+    while (reader->Read(&response)) {
+    }
+    reader->Finish();
+    return absl::OkStatus();
+  }
+  return FromGrpc(reader->Finish());
+}
+
 }  // namespace
 
 int MapCommandArgCount(const std::string& command) {
-  if (command == "list") return 1;
+  if (command == "list" || command == "watch") return 1;
   if (command == "get" || command == "delete") return 2;
   if (command == "set" || command == "update") return 3;
   return -1;
@@ -300,6 +383,7 @@ absl::Status RunMapCommand(const std::string& command,
   MapClient client(std::move(channel), new_context);
   PERSIST_RETURN_IF_ERROR(client.Open(args.at(0)));
   if (command == "list") return List(client, flags);
+  if (command == "watch") return Watch(client, flags);
   if (command == "get") return Get(client, args.at(1));
   if (command == "delete") return Delete(client, args.at(1), flags);
   if (command == "set") return Set(client, args.at(1), args.at(2), flags);

@@ -1,4 +1,5 @@
-// persistctl's data commands: get, set, delete, update and list on a map,
+// persistctl's data commands: get, set, delete, update, list and watch on a
+// map,
 // with values as JSON in the map's type, which RemoteTypes learns from the
 // server.
 #ifndef PERSIST_CLIENTS_CLI_MAP_COMMANDS_H_
@@ -24,10 +25,17 @@ struct MapCommandFlags {
   // is created.
   std::vector<std::string> mask;
   bool allow_missing = false;
-  // list
+  // list, watch
   std::string prefix;
   int page_size = 0;  // 0: the server's default
-  int64_t limit = 0;  // entries in all; 0: every one
+  // list: entries in all; watch: entries and events, then it stops. 0: no
+  // limit.
+  int64_t limit = 0;
+  // watch: the first revision to stream and its epoch (0: from now), and
+  // whether to list the entries first.
+  int64_t from_revision = 0;
+  std::string epoch;
+  bool initial = false;
 };
 
 // How many words follow `command` (get MAP KEY: 2), or -1 if it is not a
@@ -35,8 +43,9 @@ struct MapCommandFlags {
 int MapCommandArgCount(const std::string& command);
 
 // Runs `command` on `args` (MapCommandArgCount words), printing one JSON object
-// per line (per entry for list). Errors keep their gRPC codes, and say what
-// was wrong; a key that get finds absent is NotFound.
+// per line (per entry for list, per entry and event for watch). Errors keep
+// their gRPC codes, and say what was wrong; a key that get finds absent is
+// NotFound. watch runs until the stream ends (its status) or --limit.
 absl::Status RunMapCommand(
     const std::string& command, const std::vector<std::string>& args,
     const MapCommandFlags& flags, std::shared_ptr<grpc::Channel> channel,

@@ -4,7 +4,8 @@
 // Values are JSON of the map's type (proto3 JSON), which persistctl learns
 // from persistd's reflection service: no compiled schema is needed.
 //
-// Output is JSON, one object per line (per entry for list). Exit codes:
+// Output is JSON, one object per line (per entry for list; per entry, event
+// and progress notice for watch, flushed as they come). Exit codes:
 // online commands exit with the call's gRPC status code (0 OK, 5 NOT_FOUND,
 // 14 UNAVAILABLE, ...); check exits 0 when persistd would open the file and
 // 1 when it would refuse it; usage mistakes exit 64 (EX_USAGE), which no
@@ -64,9 +65,20 @@ ABSL_FLAG(std::vector<std::string>, mask, {},
           "(total_cents or totalCents)");
 ABSL_FLAG(bool, allow_missing, false,
           "update: create the entry if the key does not exist");
-ABSL_FLAG(std::string, prefix, "", "list: only keys that start with this");
+ABSL_FLAG(std::string, prefix, "",
+          "list, watch: only keys that start with this");
 ABSL_FLAG(int, page_size, 0, "list: entries per call (0: the server's)");
-ABSL_FLAG(int64_t, limit, 0, "list: at most this many entries (0: all)");
+ABSL_FLAG(int64_t, limit, 0,
+          "list: at most this many entries (0: all); watch: stop after this "
+          "many entries and events (0: run until stopped)");
+ABSL_FLAG(int64_t, from, 0,
+          "watch: the first revision to stream, with --epoch (a line's "
+          "revision + 1 to resume); 0: the changes from now on");
+ABSL_FLAG(std::string, epoch, "",
+          "watch: the epoch of --from, as watch's lines give it");
+ABSL_FLAG(bool, initial, false,
+          "watch: first list every entry (INITIAL lines, then SYNCED), then "
+          "the changes after them");
 ABSL_FLAG(std::string, config, "",
           "check, repair: persistd's config file, for the data file, its "
           "schema and maps (relative paths from the file's folder)");
@@ -104,6 +116,8 @@ constexpr char kUsageText[] =
     "  update MAP KEY VALUE --mask=field,... [--allow_missing] "
     "[--durability=...]\n"
     "  list MAP [--prefix=P] [--limit=N]\n"
+    "  watch MAP [--prefix=P] [--initial | --from=REV --epoch=E] "
+    "[--limit=N]\n"
     "  stats | maps | flush | shrink | health\n"
     "  check [--config=persistd.json] [--file=PATH] [--skip_corrupt]\n"
     "  repair [--config=...] [--file=PATH] --out=PATH [--skip_corrupt]\n"
@@ -215,6 +229,9 @@ MapCommandFlags ReadMapCommandFlags() {
   flags.prefix = absl::GetFlag(FLAGS_prefix);
   flags.page_size = absl::GetFlag(FLAGS_page_size);
   flags.limit = absl::GetFlag(FLAGS_limit);
+  flags.from_revision = absl::GetFlag(FLAGS_from);
+  flags.epoch = absl::GetFlag(FLAGS_epoch);
+  flags.initial = absl::GetFlag(FLAGS_initial);
   return flags;
 }
 
@@ -240,6 +257,18 @@ int Online(const std::string& command, std::vector<std::string> args) {
     if (static_cast<int>(args.size()) != count) {
       return Usage(absl::StrCat(command, " takes ", count, " argument",
                                 count == 1 ? "" : "s"));
+    }
+    if (command == "watch" && (absl::GetFlag(FLAGS_from) != 0) ==
+                                  absl::GetFlag(FLAGS_epoch).empty()) {
+      return Usage(
+          "watch: give --from and --epoch together (the revision and epoch "
+          "of a line watch printed), or neither");
+    }
+    if (command == "watch" && absl::GetFlag(FLAGS_from) != 0 &&
+        absl::GetFlag(FLAGS_initial)) {
+      return Usage(
+          "watch: --initial lists first and streams the changes after its "
+          "listing; it takes no --from");
     }
     if (command == "set" || command == "update") {
       absl::StatusOr<std::string> value = ReadValue(args[2]);

@@ -20,24 +20,30 @@ class PythonClientTest(unittest.TestCase):
 
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
+        self.address = self.start_persistd("127.0.0.1:0")
+        self.client = persist_client.Client(self.address)
+        self.users = self.client.map("users", user_pb2.User)
+
+    def start_persistd(self, listen):
+        """Starts persistd on the test's data file; returns its address."""
         self.server = subprocess.Popen(
-            [os.environ["PERSISTD"], "--listen=127.0.0.1:0",
+            [os.environ["PERSISTD"], "--listen=" + listen,
              "--data=" + os.path.join(self.dir.name, "data.wal")],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         banner = self.server.stdout.readline()  # listening on ..., loading
         while banner and "serving " not in banner:
             banner = self.server.stdout.readline()
         self.assertIn("serving ", banner)
-        address = banner.split("serving ")[1].split(",")[0].split(" ")[0]
-        self.address = address
-        self.client = persist_client.Client(address)
-        self.users = self.client.map("users", user_pb2.User)
+        return banner.split("serving ")[1].split(",")[0].split(" ")[0]
 
-    def tearDown(self):
-        self.client.close()
+    def stop_persistd(self):
         self.server.terminate()
         self.assertEqual(self.server.wait(timeout=30), 0)
         self.server.stdout.close()
+
+    def tearDown(self):
+        self.client.close()
+        self.stop_persistd()
         self.dir.cleanup()
 
     def test_set_get_update_delete(self):
@@ -50,7 +56,10 @@ class PythonClientTest(unittest.TestCase):
         updated = self.users.update("ada", user_pb2.User(age=37), ["age"])
         self.assertEqual(updated.value.name, "ada")
         self.assertEqual(updated.value.age, 37)
-        self.assertTrue(self.users.delete("ada"))
+        deleted = self.users.delete("ada")
+        self.assertTrue(deleted)
+        self.assertEqual(deleted.revision, updated.mod_revision + 1)
+        self.assertFalse(self.users.delete("ada"))
         self.assertIsNone(self.users.get("ada"))
 
     def test_list_pages_through_every_key(self):
@@ -125,6 +134,83 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(helped.returncode, 0)
         self.assertIn("usage: python_client_demo.py [HOST:PORT]",
                       helped.stdout)
+
+    def test_watch_lists_then_streams_events(self):
+        a = self.users.set("a", user_pb2.User(name="a", age=1))
+        watch = self.users.watch(send_initial=True)
+        events = iter(watch)
+        first = next(events)
+        self.assertEqual((first.type, first.key, first.entry.value.age),
+                         ("INITIAL", "a", 1))
+        synced = next(events)
+        self.assertEqual((synced.type, synced.revision), ("SYNCED", a.revision))
+        self.assertEqual(watch.epoch, a.epoch)
+        b = self.users.set("b", user_pb2.User(name="b", age=2))
+        gone = self.users.delete("a")
+        put = next(events)
+        self.assertEqual((put.type, put.key, put.revision, put.entry.etag),
+                         ("PUT", "b", b.revision, b.etag))
+        deleted = next(events)
+        while deleted.type == "PROGRESS":
+            deleted = next(events)
+        self.assertEqual((deleted.type, deleted.key, deleted.revision),
+                         ("DELETE", "a", gone.revision))
+        watch.cancel()
+        with self.assertRaises(grpc.RpcError) as ended:
+            for _ in events:
+                pass
+        self.assertEqual(ended.exception.code(), grpc.StatusCode.CANCELLED)
+
+        # Resuming from a revision needs its epoch; another epoch's is
+        # OUT_OF_RANGE: list again.
+        with self.assertRaises(grpc.RpcError) as foreign:
+            next(iter(self.users.watch(start_revision=1,
+                                       epoch="0123456789abcdef")))
+        self.assertEqual(foreign.exception.code(),
+                         grpc.StatusCode.OUT_OF_RANGE)
+
+    def test_a_cached_map_follows_writes_and_lists_again_after_a_restart(self):
+        self.users.set("ada", user_pb2.User(name="Ada", age=36),
+                       durability=persist_client.WRITE)
+        changes = []
+        cache = persist_client.CachedMap(
+            self.users, on_change=lambda event: changes.append(
+                (event.type, event.key)))
+        try:
+            cache.wait_synced(30)
+            self.assertEqual(cache.get("ada").value.age, 36)
+            self.assertIsNone(cache.get("bob"))
+            bob = self.users.set("bob", user_pb2.User(name="Bob"))
+            cache.wait_for(bob, 30)
+            self.assertEqual(cache.get("bob").etag, bob.etag)
+            gone = self.users.delete("ada")
+            cache.wait_for(gone, 30)
+            self.assertIsNone(cache.get("ada"))
+            self.assertEqual(changes, [("PUT", "ada"), ("PUT", "bob"),
+                                       ("DELETE", "ada")])
+
+            # persistd restarts on the same address, in a new epoch.
+            self.stop_persistd()
+            self.start_persistd(self.address)
+            carol = self.users.set("carol", user_pb2.User(name="Carol"))
+            self.assertNotEqual(carol.epoch, gone.epoch)
+            cache.wait_for(carol, 60)
+            self.assertEqual([key for key, _ in cache.items()],
+                             ["bob", "carol"])
+            self.assertEqual(len(cache), 2)
+            self.assertEqual(cache.stats["listings"], 2)
+            self.assertEqual(changes[-1], ("PUT", "carol"))
+        finally:
+            cache.close()
+
+    def test_a_cached_map_says_why_it_is_not_synced(self):
+        with persist_client.CachedMap(
+                self.client.map("nope", user_pb2.User),
+                retry_max=0.2) as cache:
+            with self.assertRaises(TimeoutError) as late:
+                cache.wait_synced(0.3)
+            self.assertIn("not listed yet", str(late.exception))
+            self.assertEqual(len(cache), 0)
 
     def test_stats_and_maps(self):
         self.users.set("a", user_pb2.User(age=1))

@@ -5,8 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "example/v1/user.pb.h"
 #include "gmock/gmock.h"
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
@@ -36,6 +38,7 @@ constexpr int kNotFound = 5;
 constexpr int kPermissionDenied = 7;
 constexpr int kFailedPrecondition = 9;
 constexpr int kAborted = 10;
+constexpr int kOutOfRange = 11;
 constexpr int kUnavailable = 14;
 constexpr int kUnauthenticated = 16;
 // Usage mistakes: EX_USAGE, which no gRPC code has.
@@ -453,6 +456,69 @@ TEST_F(PersistdTest, CheckWithASchemaDecodesTypedMapsAndCountsOrphans) {
       << out;
   EXPECT_THAT(out, HasSubstr(R"("line":3)"));  // the value's line
   EXPECT_THAT(out, HasSubstr("nome"));
+}
+
+// The value of "name":"..." in a JSON line, or "".
+std::string Field(const std::string& line, const std::string& name) {
+  const std::string marker = absl::StrCat("\"", name, "\":\"");
+  const size_t at = line.find(marker);
+  if (at == std::string::npos) return "";
+  const size_t begin = at + marker.size();
+  return line.substr(begin, line.find('"', begin) - begin);
+}
+
+TEST_F(PersistdTest, WatchPrintsEntriesAndEventsAsJsonLines) {
+  auto persistd = Start();
+  const std::string ctl = absl::StrCat("--addr=", persistd->address(), " ");
+  std::string out;
+  ASSERT_EQ(Persistctl(ctl + R"(set users ada '{"name":"Ada"}')", &out), 0)
+      << out;
+  // An etag is <epoch>-<revision>.
+  const std::string etag = Field(out, "etag");
+  const std::string epoch = etag.substr(0, etag.find('-'));
+  const std::string first = etag.substr(etag.find('-') + 1);
+  ASSERT_EQ(Persistctl(ctl + R"(set users bob '{"name":"Bob"}')", &out), 0);
+  ASSERT_EQ(Persistctl(ctl + "delete users ada", &out), 0) << out;
+
+  ASSERT_EQ(Persistctl(absl::StrCat(ctl, "watch users --from=", first,
+                                    " --epoch=", epoch, " --limit=3"),
+                       &out),
+            0)
+      << out;
+  // The events, after a PROGRESS line if the first message carries none.
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    if (absl::StrContains(line, R"("type":"PROGRESS")")) {
+      EXPECT_THAT(std::string(line),
+                  HasSubstr(absl::StrCat(R"("epoch":")", epoch, "\"")));
+      continue;
+    }
+    lines.emplace_back(line);
+  }
+  ASSERT_EQ(lines.size(), 3u) << out;
+  EXPECT_THAT(
+      lines[0],
+      StartsWith(R"({"type":"PUT","key":"ada","value":{"name":"Ada"})"));
+  EXPECT_THAT(lines[0], HasSubstr(absl::StrCat(R"("revision":)", first)));
+  EXPECT_THAT(lines[1], StartsWith(R"({"type":"PUT","key":"bob")"));
+  EXPECT_THAT(lines[2], StartsWith(R"({"type":"DELETE","key":"ada")"));
+
+  // --initial lists first: the one entry left, then where changes go on.
+  ASSERT_EQ(Persistctl(ctl + "watch users --initial --limit=1", &out), 0)
+      << out;
+  EXPECT_THAT(
+      out,
+      StartsWith(R"({"type":"INITIAL","key":"bob","value":{"name":"Bob"})"));
+
+  // A revision the server no longer has, or of another epoch: list again.
+  EXPECT_EQ(
+      Persistctl(ctl + "watch users --from=1 --epoch=0123456789abcdef", &out),
+      kOutOfRange)
+      << out;
+  EXPECT_THAT(out, HasSubstr("list again"));
+  EXPECT_EQ(Persistctl(ctl + "watch users --from=3", &out), kUsage) << out;
+  EXPECT_THAT(out, HasSubstr("--from and --epoch together"));
+  EXPECT_EQ(Persistctl(ctl + "watch nope", &out), kNotFound) << out;
 }
 
 }  // namespace

@@ -7,12 +7,20 @@
     entry = users.get("ada")          # None when the key has no entry
     print(entry.value.age, entry.etag)
 
+    for event in users.watch(send_initial=True):  # INITIAL..., SYNCED,
+        print(event.type, event.key)             # then PUT and DELETE
+
+    with persist_client.CachedMap(users) as cache:  # a local copy
+        cache.wait_synced(10)
+        print(cache.get("ada"))                    # no call
+
 Errors are grpc.RpcError with the server's code and message
 (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ABORTED, UNAVAILABLE...).
 Needs the generated modules of persist/v1/persist.proto on sys.path.
 """
 
 import collections
+import threading
 
 import grpc
 from google.protobuf import any_pb2
@@ -29,8 +37,18 @@ DEFAULT = persist_pb2.DURABILITY_UNSPECIFIED
 # mod_revision: the revision of the entry's last change; revision: the
 # store's revision the write took (DESIGN.md section 5).
 Entry = collections.namedtuple("Entry", ["value", "etag", "mod_revision"])
+# epoch: the opening of the store `revision` belongs to (revisions of
+# different epochs do not compare).
 WriteResult = collections.namedtuple("WriteResult",
-                                     ["etag", "existed", "revision"])
+                                     ["etag", "existed", "revision", "epoch"])
+
+
+class DeleteResult(collections.namedtuple(
+        "DeleteResult", ["existed", "revision", "epoch"])):
+    """What delete did; true when the key had an entry."""
+
+    def __bool__(self):
+        return self.existed
 # revision: the store's revision when the page was read; every change up to
 # it is reflected in the page.
 Page = collections.namedtuple("Page",
@@ -66,6 +84,11 @@ class Client:
     def map(self, name, message_class):
         """The map `name`, whose values are `message_class` messages."""
         return TypedMap(self, name, message_class)
+
+    def _stream(self, method, request):
+        """A server-streaming call with no deadline: it runs until
+        cancelled."""
+        return getattr(self._stub, method)(request, metadata=self._metadata)
 
     def _call(self, method, request):
         return getattr(self._stub, method)(
@@ -135,14 +158,15 @@ class TypedMap:
             durability=durability,
             precondition=_precondition(must_exist, must_not_exist, etag)))
         return WriteResult(response.etag, response.existed,
-                           response.header.revision)
+                           response.header.revision, response.header.epoch)
 
     def delete(self, key, durability=DEFAULT, must_exist=False, etag=""):
-        """Whether the key had an entry."""
+        """A DeleteResult, true when the key had an entry."""
         response = self._client._call("Delete", persist_pb2.DeleteRequest(
             map=self._name, key=key, durability=durability,
             precondition=_precondition(must_exist, False, etag)))
-        return response.existed
+        return DeleteResult(response.existed, response.header.revision,
+                            response.header.epoch)
 
     def update(self, key, patch, paths, durability=DEFAULT,
                allow_missing=False, etag=""):
@@ -177,3 +201,236 @@ class TypedMap:
             token = page.next_page_token
             if not token:
                 return
+
+    def watch(self, prefix="", start_revision=0, epoch="",
+              send_initial=False):
+        """A Watch of the keys under `prefix`: iterate it for WatchEvents."""
+        return Watch(self, prefix, start_revision, epoch, send_initial)
+
+
+# type: "INITIAL" (an entry of the listing that send_initial asks for),
+# "SYNCED" (the listing is complete, as of `revision`), "PUT", "DELETE", or
+# "PROGRESS" (every change of the watched keys up to `revision` has come:
+# a quiet spell, or changes of other keys). entry: the key's Entry for
+# INITIAL and PUT; key and entry are None for SYNCED and PROGRESS.
+WatchEvent = collections.namedtuple("WatchEvent",
+                                    ["type", "key", "entry", "revision"])
+
+
+class Watch:
+    """One Watch call: an iterator of WatchEvents in revision order.
+
+    The stream ends with grpc.RpcError, never silently: UNAVAILABLE
+    (persistd stops), RESOURCE_EXHAUSTED (this watcher read too slowly),
+    OUT_OF_RANGE (the changes it needs are no longer kept: list again),
+    CANCELLED (cancel()). After any but OUT_OF_RANGE, watching again from
+    `revision + 1` in `epoch` misses nothing. CachedMap does all of that.
+    """
+
+    def __init__(self, typed_map, prefix, start_revision, epoch,
+                 send_initial):
+        self._map = typed_map
+        self._call = typed_map._client._stream(
+            "Watch", persist_pb2.WatchRequest(
+                map=typed_map._name, prefix=prefix,
+                start_revision=start_revision, epoch=epoch,
+                send_initial=send_initial))
+        # Every change up to revision (of epoch) has been yielded.
+        self.revision = 0
+        self.epoch = ""
+
+    def __iter__(self):
+        unpack = self._map._unpack
+        for response in self._call:
+            header = response.header
+            self.epoch = header.epoch
+            for e in response.initial:
+                yield WatchEvent("INITIAL", e.key,
+                                 Entry(unpack(e.value), e.etag,
+                                       e.mod_revision), header.revision)
+            if response.initial_done:
+                self.revision = header.revision
+                yield WatchEvent("SYNCED", None, None, header.revision)
+            for e in response.events:
+                self.revision = e.revision
+                if e.type == persist_pb2.WatchEvent.DELETE:
+                    yield WatchEvent("DELETE", e.key, None, e.revision)
+                else:
+                    yield WatchEvent("PUT", e.key,
+                                     Entry(unpack(e.value), e.etag,
+                                           e.revision), e.revision)
+            if header.revision > self.revision and not response.initial:
+                self.revision = header.revision
+                yield WatchEvent("PROGRESS", None, None, header.revision)
+
+    def cancel(self):
+        """Ends the stream (from any thread): iterating raises CANCELLED."""
+        self._call.cancel()
+
+
+class CachedMap:
+    """A local copy of a map (its keys under `prefix`), kept up to date by
+    list+watch on a thread of its own: get() is a dict lookup, no call.
+
+    When the stream ends it watches again from the last revision it got;
+    when persistd no longer keeps the changes it needs (OUT_OF_RANGE, and
+    after a restart of persistd, a new epoch) it lists again and replaces
+    its copy. Other errors are retried after `retry_min` seconds, doubling
+    up to `retry_max`. `on_change(event)` runs on the cache's thread once a
+    change is in the copy, in revision order; after a listing, for each key
+    it changed (PUT, or DELETE for a key gone), with the listing's
+    revision. While it runs the cache takes no changes.
+    """
+
+    def __init__(self, typed_map, prefix="", on_change=None,
+                 retry_min=0.1, retry_max=5.0):
+        self._map = typed_map
+        self._prefix = prefix
+        self._on_change = on_change
+        self._retry = (retry_min, retry_max)
+        self._lock = threading.Condition()
+        self._entries = {}      # key -> Entry
+        self.revision = 0       # the copy is the map as of this revision
+        self.epoch = ""
+        self._synced = False    # a listing is in
+        self._stopping = False
+        self._watch = None      # the open Watch
+        self.stats = {"listings": 0, "resumes": 0, "events": 0,
+                      "last_error": None}
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="persist-cache")
+        self._thread.start()
+
+    def close(self):
+        with self._lock:
+            self._stopping = True
+            watch = self._watch
+            self._lock.notify_all()
+        if watch is not None:
+            watch.cancel()
+        self._thread.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def get(self, key):
+        """The key's Entry as of `revision`, or None."""
+        with self._lock:
+            return self._entries.get(key)
+
+    def items(self):
+        """Every (key, Entry), in key order."""
+        with self._lock:
+            return sorted(self._entries.items())
+
+    def __len__(self):
+        with self._lock:
+            return len(self._entries)
+
+    def wait_synced(self, timeout):
+        """Waits up to `timeout` seconds for the first listing; raises
+        TimeoutError, naming the last error, if it does not come."""
+        self._wait_until(0, "", timeout)
+
+    def wait_for(self, write, timeout):
+        """Waits until the copy shows `write` (what set, update's
+        WriteResult or delete returned): read-your-writes from the cache.
+        TimeoutError also when persistd restarted since the write."""
+        self._wait_until(write.revision, write.epoch, timeout)
+
+    def _wait_until(self, revision, epoch, timeout):
+        def reached():
+            return (self._synced and self.revision >= revision and
+                    (not epoch or epoch == self.epoch))
+        with self._lock:
+            if self._lock.wait_for(lambda: self._stopping or reached(),
+                                   timeout) and reached():
+                return
+            error = self.stats["last_error"]
+            raise TimeoutError(
+                "the cache of map %r is at revision %d of epoch %r%s, not "
+                "%d after %ss%s" % (
+                    self._map._name, self.revision, self.epoch,
+                    "" if self._synced else " (not listed yet)", revision,
+                    timeout,
+                    "" if error is None else
+                    "; its last watch ended: %s" % error))
+
+    def _run(self):
+        backoff = self._retry[0]
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                listing = not self._synced
+                if listing:
+                    watch = self._map.watch(self._prefix, send_initial=True)
+                else:
+                    self.stats["resumes"] += 1
+                    watch = self._map.watch(self._prefix, self.revision + 1,
+                                            self.epoch)
+                self._watch = watch
+            code = None
+            try:
+                self._follow(watch, listing)
+            except grpc.RpcError as error:
+                code = error.code()
+                with self._lock:
+                    self.stats["last_error"] = "%s: %s" % (
+                        code.name, error.details())
+            with self._lock:
+                self._watch = None
+                if code == grpc.StatusCode.OUT_OF_RANGE:
+                    self._synced = False
+                if self._stopping:
+                    return
+                if code in (grpc.StatusCode.OUT_OF_RANGE,
+                            grpc.StatusCode.RESOURCE_EXHAUSTED):
+                    continue
+                self._lock.wait_for(lambda: self._stopping, backoff)
+            backoff = min(backoff * 2, self._retry[1])
+
+    def _follow(self, watch, listing):
+        listed = {}
+        for event in watch:
+            changes = []
+            with self._lock:
+                if event.type == "INITIAL":
+                    listed[event.key] = event.entry
+                    continue
+                if event.type == "SYNCED":
+                    self._replace(listed, event.revision, watch.epoch,
+                                  changes)
+                    listed = {}
+                    listing = False
+                elif event.type == "PROGRESS":
+                    pass
+                elif event.type == "PUT":
+                    self._entries[event.key] = event.entry
+                    self.stats["events"] += 1
+                    changes.append(event)
+                else:
+                    self._entries.pop(event.key, None)
+                    self.stats["events"] += 1
+                    changes.append(event)
+                if event.type == "SYNCED" or not listing:
+                    self.revision = event.revision
+                self._lock.notify_all()
+            if self._on_change is not None:
+                for change in changes:
+                    self._on_change(change)
+
+    def _replace(self, listed, revision, epoch, changes):
+        for key, entry in listed.items():
+            old = self._entries.get(key)
+            if old is None or old.etag != entry.etag:
+                changes.append(WatchEvent("PUT", key, entry, revision))
+        for key in self._entries.keys() - listed.keys():
+            changes.append(WatchEvent("DELETE", key, None, revision))
+        self._entries = listed
+        self.epoch = epoch
+        self._synced = True
+        self.stats["listings"] += 1
