@@ -17,10 +17,10 @@
 // Errors are retried with backoff (CachedMapOptions); stats() says what
 // happened.
 //
-// What the cache holds is the map as of revision(): consistent (never half
-// of the changes up to it), and behind the server by the time the newest
-// changes take to arrive. WaitFor waits for a write of this client to
-// show.
+// What the cache holds is the map as of revision() (or a batch of changes
+// later, while it applies them): never half of a batch, and behind the
+// server by the time the newest changes take to arrive. WaitFor waits for a
+// write of this client to show, and for on_change to have run for it.
 //
 // Thread-safety: every method may be called from any thread.
 #ifndef PERSIST_CLIENTS_CPP_CACHED_MAP_H_
@@ -116,8 +116,8 @@ class CachedMap {
     return contents_.size();
   }
 
-  // The revision the copy is at, and its epoch; 0 and "" before the first
-  // listing.
+  // The revision the copy is at (every change up to it is in, and its
+  // callbacks ran), and its epoch; 0 and "" before the first listing.
   int64_t revision() const {
     std::lock_guard<std::mutex> lock(mu_);
     return revision_;
@@ -230,18 +230,31 @@ class CachedMap {
         }
         if (!batch->initial_done) continue;
         listing = false;
-        Replace(std::move(listed), batch->revision, batch->epoch, &changes);
+        Replace(std::move(listed), batch->revision, &changes);
         listed.clear();
       }
       Apply(&*batch, &changes);
       if (options_.on_change) {
         for (const WatchEvent<T>& change : changes) options_.on_change(change);
       }
+      // Only now, so that a waiter also sees what the callbacks did.
+      Publish(batch->revision, batch->epoch);
     }
   }
 
+  // The copy, with its callbacks run, is at `revision` of `epoch`.
+  void Publish(int64_t revision, const std::string& epoch) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      revision_ = revision;
+      epoch_ = epoch;
+      synced_ = true;
+    }
+    changed_.notify_all();
+  }
+
   // Puts a listing in place of the copy; `changes` gets what differs.
-  void Replace(Contents listed, int64_t revision, const std::string& epoch,
+  void Replace(Contents listed, int64_t revision,
                std::vector<WatchEvent<T>>* changes) {
     std::lock_guard<std::mutex> lock(mu_);
     if (options_.on_change) {
@@ -260,11 +273,7 @@ class CachedMap {
       }
     }
     contents_ = std::move(listed);
-    revision_ = revision;
-    epoch_ = epoch;
-    synced_ = true;
     ++stats_.listings;
-    changed_.notify_all();
   }
 
   // Applies a batch's events; `changes` gets them.
@@ -279,8 +288,6 @@ class CachedMap {
       ++stats_.events;
       if (options_.on_change) changes->push_back(std::move(event));
     }
-    revision_ = std::max(revision_, batch->revision);
-    changed_.notify_all();
   }
 
   const TypedMap<T> map_;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -107,12 +108,14 @@ TEST_F(PersistdTest, ACachedMapWhoseCallbackStallsResumesWithNoGap) {
 
   Gate gate;
   std::mutex mu;
+  std::condition_variable seen_more;
   std::vector<int64_t> seen;  // guarded by mu
   CachedMapOptions<User> options;
   options.on_change = [&](const WatchEvent<User>& event) {
     gate.Pass();
     std::lock_guard<std::mutex> lock(mu);
     seen.push_back(event.revision);
+    seen_more.notify_all();
   };
   CachedMap<User> cache(users, options);
   ASSERT_TRUE(cache.WaitSynced(absl::Seconds(30)).ok());
@@ -137,7 +140,11 @@ TEST_F(PersistdTest, ACachedMapWhoseCallbackStallsResumesWithNoGap) {
   ASSERT_TRUE(caught_up.ok()) << caught_up;
   EXPECT_EQ(cache.size(), 280u);
   {
-    std::lock_guard<std::mutex> lock(mu);
+    // The callback runs once a change is in the cache, so it may trail
+    // WaitFor.
+    std::unique_lock<std::mutex> lock(mu);
+    seen_more.wait_for(lock, std::chrono::seconds(60),
+                       [&] { return seen.size() >= written.size(); });
     EXPECT_EQ(seen, written) << "each change once, in order";
   }
   const client::CachedMapStats stats = cache.stats();

@@ -279,7 +279,9 @@ class CachedMap:
     up to `retry_max`. `on_change(event)` runs on the cache's thread once a
     change is in the copy, in revision order; after a listing, for each key
     it changed (PUT, or DELETE for a key gone), with the listing's
-    revision. While it runs the cache takes no changes.
+    revision. While it runs the cache takes no changes. `revision`: every
+    change up to it is in the copy and its callbacks ran; wait_for waits
+    for that.
     """
 
     def __init__(self, typed_map, prefix="", on_change=None,
@@ -402,28 +404,30 @@ class CachedMap:
                     listed[event.key] = event.entry
                     continue
                 if event.type == "SYNCED":
-                    self._replace(listed, event.revision, watch.epoch,
-                                  changes)
+                    self._replace(listed, event.revision, changes)
                     listed = {}
                     listing = False
-                elif event.type == "PROGRESS":
-                    pass
                 elif event.type == "PUT":
                     self._entries[event.key] = event.entry
                     self.stats["events"] += 1
                     changes.append(event)
-                else:
+                elif event.type == "DELETE":
                     self._entries.pop(event.key, None)
                     self.stats["events"] += 1
                     changes.append(event)
-                if event.type == "SYNCED" or not listing:
-                    self.revision = event.revision
-                self._lock.notify_all()
+            if listing:
+                continue  # the old copy stays until the listing is in
             if self._on_change is not None:
                 for change in changes:
                     self._on_change(change)
+            # Only now, so that a waiter also sees what the callbacks did.
+            with self._lock:
+                self.revision = event.revision
+                self.epoch = watch.epoch
+                self._synced = True
+                self._lock.notify_all()
 
-    def _replace(self, listed, revision, epoch, changes):
+    def _replace(self, listed, revision, changes):
         for key, entry in listed.items():
             old = self._entries.get(key)
             if old is None or old.etag != entry.etag:
@@ -431,6 +435,4 @@ class CachedMap:
         for key in self._entries.keys() - listed.keys():
             changes.append(WatchEvent("DELETE", key, None, revision))
         self._entries = listed
-        self.epoch = epoch
-        self._synced = True
         self.stats["listings"] += 1
