@@ -3,7 +3,9 @@
 // call.
 //
 //   persist::client::CachedMapOptions<example::v1::User> options;
-//   options.on_change = [](const auto& event) { /* event.key, ... */ };
+//   options.on_change = [](const auto& event) {
+//     std::printf("%s changed\n", event.key.c_str());
+//   };
 //   persist::client::CachedMap<example::v1::User> cache(users, options);
 //   if (!cache.WaitSynced(absl::Seconds(10)).ok()) return;
 //   std::shared_ptr<const persist::client::Entry<example::v1::User>> alice =

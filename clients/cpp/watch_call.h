@@ -7,7 +7,10 @@
 //     absl::StatusOr<persist::client::WatchBatch<example::v1::User>> batch =
 //         watch.Next();
 //     if (!batch.ok()) break;  // UNAVAILABLE, OUT_OF_RANGE, ...: see below
-//     for (const auto& event : batch->events) { /* event.key, ... */ }
+//     for (const auto& event : batch->events) {
+//       std::printf("%s at %lld\n", event.key.c_str(),
+//                   static_cast<long long>(event.revision));
+//     }
 //   }
 //
 // The stream ends with a status, never silently: UNAVAILABLE (persistd

@@ -3,11 +3,14 @@
 // need nothing but a folder.
 #include <unistd.h>
 
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "clients/cpp/cached_map.h"
 #include "clients/cpp/persist_client.h"
+#include "clients/cpp/watch_call.h"
 #include "example/v1/user.pb.h"
 #include "gtest/gtest.h"
 #include "service/prometheus_text.h"
@@ -35,6 +38,17 @@ void CheckExample() {
 // Compiled, not run: it needs a persistd with TLS.
 [[maybe_unused]] void ClientExample(){
 #include "clients_cpp_persist_client_h.inc"
+}
+
+// Compiled, not run: they need a persistd.
+[[maybe_unused]] void WatchCallExample(
+    const persist::client::TypedMap<example::v1::User>& users) {
+#include "clients_cpp_watch_call_h.inc"
+}
+
+[[maybe_unused]] void CachedMapExample(
+    const persist::client::TypedMap<example::v1::User>& users) {
+#include "clients_cpp_cached_map_h.inc"
 }
 
 std::string PrometheusTextExample() {

@@ -2,6 +2,8 @@
 // persistd at argv[1].
 #include <iostream>
 
+// cached_map.h and watch_call.h are installed with it.
+#include "clients/cpp/cached_map.h"
 #include "clients/cpp/persist_client.h"
 
 int main(int argc, char** argv) {
