@@ -36,7 +36,7 @@ void CheckExample() {
 }
 
 // Compiled, not run: it needs a persistd with TLS.
-[[maybe_unused]] void ClientExample(){
+[[maybe_unused]] void ClientExample() {
 #include "clients_cpp_persist_client_h.inc"
 }
 
@@ -47,7 +47,7 @@ void CheckExample() {
 }
 
 [[maybe_unused]] void CachedMapExample(
-    const persist::client::TypedMap<example::v1::User>& users) {
+    const persist::client::TypedMap<example::v1::User>& users){
 #include "clients_cpp_cached_map_h.inc"
 }
 

@@ -13,10 +13,10 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
-#include "tests/proto/make_item.h"
 #include "service/persist_service.h"
 #include "storage/etag.h"
 #include "storage/store.h"
+#include "tests/proto/make_item.h"
 #include "tests/service/in_process_server.h"
 
 namespace persist::service {

@@ -17,10 +17,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
-#include "tests/proto/make_item.h"
 #include "storage/internal/revision_clock.h"
 #include "storage/listing_at_revision.h"
 #include "storage/store.h"
+#include "tests/proto/make_item.h"
 #include "tests/storage/test_files.h"
 
 namespace persist {

@@ -13,8 +13,8 @@
 #include "google/protobuf/dynamic_message.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
-#include "tests/proto/make_item.h"
 #include "storage/map.h"
+#include "tests/proto/make_item.h"
 #include "tests/storage/fault_injection_file_system.h"
 #include "tests/storage/test_files.h"
 
