@@ -78,9 +78,9 @@ PersistService::Counters FindCounters(RpcMetrics* metrics) {
     return metrics->Find(
         absl::StrCat("/", v1::Persist::service_full_name(), "/", method));
   };
-  return {find("Get"),    find("Set"),   find("Delete"),
-          find("Update"), find("List"),  find("Shrink"),
-          find("Flush"),  find("Stats"), find("ListMaps")};
+  return {find("Get"),      find("Set"),    find("Delete"),  find("Update"),
+          find("List"),     find("Shrink"), find("Flush"),   find("Stats"),
+          find("ListMaps"), find("Watch"),  find("BatchGet")};
 }
 
 }  // namespace
@@ -93,8 +93,10 @@ absl::Duration HubTick(const ServiceOptions& options) {
   return options.watch.progress_interval / 2;
 }
 
-WatchOptions MakeWatchOptions(const ServiceOptions& options) {
+WatchOptions MakeWatchOptions(const ServiceOptions& options,
+                              RpcMetrics::Method* calls) {
   WatchOptions watch = options.watch;
+  watch.calls = calls;
   // Room for the header, as List keeps room for its token.
   watch.max_reply_bytes =
       static_cast<size_t>(MaxReplyBytes(options.max_message_bytes)) -
@@ -102,11 +104,15 @@ WatchOptions MakeWatchOptions(const ServiceOptions& options) {
   return watch;
 }
 
-// A Watch call refused before it starts.
+// A Watch call refused before it starts; counted under `calls` if not
+// null.
 class WatchRefusal final : public grpc::ServerWriteReactor<v1::WatchResponse> {
  public:
-  explicit WatchRefusal(const absl::Status& status) {
-    Finish(ToGrpcStatus(status));
+  WatchRefusal(const absl::Status& status, RpcMetrics::Method* calls) {
+    const grpc::Status refusal = ToGrpcStatus(status);
+    if (calls != nullptr)
+      calls->Handled(refusal.error_code(), calls->Started());
+    Finish(refusal);
   }
   void OnDone() override { delete this; }
 };
@@ -227,6 +233,58 @@ grpc::ServerUnaryReactor* PersistService::Get(
     }
   }
   return call.Finish(entry.status());
+}
+
+grpc::ServerUnaryReactor* PersistService::BatchGet(
+    grpc::CallbackServerContext* context, const v1::BatchGetRequest* request,
+    v1::BatchGetResponse* response) {
+  const UnaryCall call(context, counters_.batch_get, &drain_);
+  absl::StatusOr<Store*> store = Begin(*context, call, /*write=*/false);
+  if (!store.ok()) return call.Finish(store.status());
+  if (request->gets_size() > options_.max_page_size) {
+    return call.Finish(absl::InvalidArgumentError(
+        absl::StrCat("BatchGet reads at most ", options_.max_page_size,
+                     " keys per call (limits.maxPageSize); this call has ",
+                     request->gets_size(), ": split it")));
+  }
+  // Taken before the reads, which then reflect every change up to it.
+  uint64_t newest = (*store)->Revision();
+  // Room kept for the header, as List keeps room for its token.
+  const size_t limit =
+      static_cast<size_t>(MaxReplyBytes(options_.max_message_bytes)) -
+      kPageTokenRoomBytes;
+  size_t bytes = 0;  // of the results so far, each with its framing
+  for (int i = 0; i < request->gets_size(); ++i) {
+    const v1::GetRequest& get = request->gets(i);
+    auto at = [&](const absl::Status& status) {
+      return absl::Status(status.code(),
+                          absl::StrCat("gets[", i, "]: ", status.message()));
+    };
+    absl::StatusOr<DynamicMap*> map = (*store)->GetMap(get.map());
+    if (!map.ok()) return call.Finish(at(map.status()));
+    absl::StatusOr<Entry<Message>> entry = (*map)->Get(get.key());
+    if (!entry.ok()) return call.Finish(at(entry.status()));
+    v1::GetResponse* result = response->add_results();
+    if (!entry->found()) continue;
+    result->set_found(true);
+    PackValue(*entry->value, result->mutable_value());
+    result->set_etag(entry->etag.ToString());
+    result->set_mod_revision(static_cast<int64_t>(entry->etag.revision));
+    newest = std::max(newest, entry->etag.revision);
+    // Checked as it grows, so that a huge batch stops early; a tag and a
+    // length of at most 6 bytes frame each result.
+    bytes += result->ByteSizeLong() + 6;
+    if (bytes > limit) {
+      response->Clear();
+      return call.Finish(absl::ResourceExhaustedError(absl::StrCat(
+          "the answers to gets[0..", i, "] take at least ", bytes,
+          " bytes, more than the reply limit of ", limit,
+          " (limits.maxMessageBytes plus headroom); read fewer keys per "
+          "call")));
+    }
+  }
+  FillHeader((*store)->Epoch(), newest, response->mutable_header());
+  return call.Finish(absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* PersistService::Set(
@@ -471,9 +529,9 @@ grpc::ServerWriteReactor<v1::WatchResponse>* PersistService::Watch(
   }
   absl::StatusOr<DynamicMap*> map =
       refused.ok() ? store->GetMap(request->map()) : refused;
-  if (!map.ok()) return new WatchRefusal(map.status());
+  if (!map.ok()) return new WatchRefusal(map.status(), counters_.watch);
   return WatchStream::Start(*request, store, *map, &watch_hub_,
-                            MakeWatchOptions(options_));
+                            MakeWatchOptions(options_, counters_.watch));
 }
 
 }  // namespace persist::service

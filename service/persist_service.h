@@ -70,6 +70,9 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
                                 const v1::GetRequest* request,
                                 v1::GetResponse* response) override;
+  grpc::ServerUnaryReactor* BatchGet(grpc::CallbackServerContext* context,
+                                     const v1::BatchGetRequest* request,
+                                     v1::BatchGetResponse* response) override;
   grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* context,
                                 const v1::SetRequest* request,
                                 v1::SetResponse* response) override;
@@ -104,7 +107,7 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   // What each RPC is counted under; null without metrics.
   struct Counters {
     RpcMetrics::Method *get, *set, *del, *update, *list, *shrink, *flush,
-        *stats, *list_maps;
+        *stats, *list_maps, *watch, *batch_get;
   };
 
  private:

@@ -42,6 +42,7 @@
 #include "service/server_log.h"
 #include "service/server_setup.h"
 #include "service/store_metrics.h"
+#include "service/watch_metrics.h"
 #include "storage/store.h"
 
 namespace persist::service {
@@ -249,13 +250,14 @@ absl::StatusOr<Setup> Prepare(const v1::ServerConfig& config) {
 // until the data file is loaded.
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(
     const v1::ServerConfig& config, const RpcMetrics& rpc_metrics,
-    const std::atomic<const Store*>& store) {
+    const WatchMetrics& watch_metrics, const std::atomic<const Store*>& store) {
   if (config.metrics_listen().empty()) return nullptr;
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
       MetricsEndpoint::Start(config.metrics_listen(), [&] {
         PrometheusText page;
         AppendStoreMetrics(store.load(), &page);
         rpc_metrics.AppendTo(&page);
+        watch_metrics.AppendTo(&page);
         return page.text();
       });
   if (!metrics.ok()) return metrics.status();
@@ -315,16 +317,20 @@ int Serve(const v1::ServerConfig& config) {
   if (!setup.ok()) return Fail(setup.status());
   // Metrics first, so that a slow load shows as persist_store_loaded 0.
   RpcMetrics rpc_metrics(CountedServices(config));
+  WatchMetrics watch_metrics;
   std::atomic<const Store*> served{nullptr};
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
-      StartMetrics(config, rpc_metrics, served);
+      StartMetrics(config, rpc_metrics, watch_metrics, served);
   if (!metrics.ok()) return Fail(metrics.status());
   const bool counting = *metrics != nullptr;
 
   // Serve first, NOT_SERVING and UNAVAILABLE while the data file loads, so
   // that probes and clients see a live server that is not ready yet.
   // Without a metrics endpoint nobody reads the counts: calls skip them.
-  if (counting) setup->service_options.metrics = &rpc_metrics;
+  if (counting) {
+    setup->service_options.metrics = &rpc_metrics;
+    setup->service_options.watch.metrics = &watch_metrics;
+  }
   PersistService service(setup->service_options);
   ReflectionService reflection(ReflectedFiles(config, setup->schema),
                                ServiceNames(ApiFiles()), setup->auth.get());

@@ -56,6 +56,10 @@ WatchStream* WatchStream::Start(const v1::WatchRequest& request, Store* store,
   auto stream =
       std::make_shared<WatchStream>(store, map, request.prefix(), hub, options);
   stream->self_ = stream;
+  if (options.metrics != nullptr) options.metrics->StreamStarted();
+  if (options.calls != nullptr) {
+    stream->counted_since_ = options.calls->Started();
+  }
   absl::Status started = CheckStart(request, *store);
   if (started.ok()) {
     MutexLock lock(&stream->mu_);
@@ -157,15 +161,29 @@ void WatchStream::OnCancel() {
 
 void WatchStream::OnDone() {
   hub_->Remove(this);
+  if (options_.metrics != nullptr) options_.metrics->StreamDone();
+
   // The last reference may be the hub's copy in a round; else this deletes
   // the stream, so it is the last statement.
   std::shared_ptr<WatchStream> self = std::move(self_);
 }
 
 void WatchStream::Do(Step step) {
-  // response_ is not touched by anyone else while a write is in flight.
+  // response_ is not touched by anyone else while a write is in flight:
+  // read it before the write starts, which may complete at once.
+  if (step.write && options_.metrics != nullptr) {
+    options_.metrics->Sent(response_.events_size());
+  }
   if (step.write) StartWrite(&response_);
   if (step.finish.has_value()) Finish(ToGrpcStatus(*step.finish));
+}
+
+void WatchStream::Finish(const grpc::Status& status) {
+  // Counted before it is sent, as unary calls are.
+  if (options_.calls != nullptr) {
+    options_.calls->Handled(status.error_code(), counted_since_);
+  }
+  grpc::ServerWriteReactor<v1::WatchResponse>::Finish(status);
 }
 
 WatchStream::Step WatchStream::FinishLocked(absl::Status status) {

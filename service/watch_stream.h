@@ -35,7 +35,9 @@
 #include "base/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "persist/v1/persist.grpc.pb.h"
+#include "service/rpc_metrics.h"
 #include "service/watch_hub.h"
+#include "service/watch_metrics.h"
 #include "storage/changes.h"
 #include "storage/listing_at_revision.h"
 #include "storage/store.h"
@@ -55,6 +57,11 @@ struct WatchOptions {
   size_t max_reply_bytes = 4 << 20;
   size_t batch_bytes = 1 << 20;
   size_t max_items = 1000;
+  // Counts streams open and what they send; null: not counted.
+  WatchMetrics* metrics = nullptr;
+  // Counts each stream as a call (grpc_server_*: started, then handled
+  // with its status code as it is sent); null: not counted.
+  RpcMetrics::Method* calls = nullptr;
 };
 
 class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
@@ -88,6 +95,8 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
     std::optional<absl::Status> finish;
   };
   void Do(Step step);
+  // Counts the stream as handled, then ends it with `status`.
+  void Finish(const grpc::Status& status);
 
   // The next message, if there is one to send now (no write in flight).
   Step NextLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -108,6 +117,8 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
   WatchHub* const hub_;
   const WatchOptions options_;
   std::shared_ptr<WatchStream> self_;  // until OnDone
+  // For options_.calls: when the stream started.
+  RpcMetrics::Method::Clock::time_point counted_since_;
 
   Mutex mu_;
   bool started_ ABSL_GUARDED_BY(mu_) = false;  // the first message was sent

@@ -52,11 +52,12 @@ template <typename T>
 struct CachedMapOptions {
   std::string prefix;  // keep only keys that start with it; "" for all
   // Called on the cache's thread once a change is in the cache, in
-  // revision order. After a listing (the first, or one that replaces the
-  // copy), called for each key that it changed: kPut for a new or changed
-  // entry, kDelete for one gone, with the listing's revision. While it
-  // runs, the cache takes no changes: a long stall makes persistd end the
-  // stream (RESOURCE_EXHAUSTED), and the cache then resumes.
+  // revision order; it must not throw (as in any std::thread), nor wait
+  // for the cache (WaitFor) or destroy it. After a listing (the first, or one
+  // that replaces the copy), called for each key that it changed: kPut for a
+  // new or changed entry, kDelete for one gone, with the listing's revision.
+  // While it runs, the cache takes no changes: a long stall makes persistd end
+  // the stream (RESOURCE_EXHAUSTED), and the cache then resumes.
   std::function<void(const WatchEvent<T>&)> on_change;
   // Waits before watching again after an error: from retry_min, doubling
   // up to retry_max; the first message of a stream resets it.
@@ -134,8 +135,10 @@ class CachedMap {
     return stats_;
   }
 
-  // Waits until the first listing is in. DeadlineExceeded after `timeout`,
-  // with the error that keeps it from coming, if any.
+  // Waits until a listing is in: the first, or, after the copy fell out of
+  // persistd's history (or persistd restarted), the one that replaces it.
+  // DeadlineExceeded after `timeout` (which may be infinite), with the
+  // error that keeps it from coming, if any.
   absl::Status WaitSynced(absl::Duration timeout) const {
     return WaitUntil(0, "", timeout);
   }
@@ -143,7 +146,10 @@ class CachedMap {
   // Waits until the copy shows `write` (a Set, Update or Delete of this
   // map): read-your-writes from the cache. DeadlineExceeded after
   // `timeout`; also when persistd restarted since the write, since
-  // revisions of the new epoch do not tell whether it survived.
+  // revisions of the new epoch do not tell whether it survived. A write
+  // that makes no event here (a delete of a missing key, a key outside the
+  // prefix) shows with the next change or progress notice, which may take
+  // persistd's progress interval (10 s by default).
   absl::Status WaitFor(const WriteResult& write, absl::Duration timeout) const {
     return WaitUntil(write.revision, write.epoch, timeout);
   }
@@ -160,8 +166,7 @@ class CachedMap {
       return synced_ && revision_ >= revision &&
              (epoch.empty() || epoch == epoch_);
     };
-    changed_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
-                      [&] { return stopping_ || reached(); });
+    WaitLocked(lock, timeout, [&] { return stopping_ || reached(); });
     if (reached()) return absl::OkStatus();
     return absl::DeadlineExceededError(absl::StrCat(
         "the cache of map \"", map_.name(), "\" is at revision ", revision_,
@@ -171,6 +176,17 @@ class CachedMap {
         stats_.last_error.ok() ? ""
                                : absl::StrCat("; its last watch ended: ",
                                               stats_.last_error.ToString())));
+  }
+
+  // Waits on changed_ until `done` or `timeout` (which may be infinite).
+  template <typename Done>
+  void WaitLocked(std::unique_lock<std::mutex>& lock, absl::Duration timeout,
+                  Done done) const {
+    if (timeout == absl::InfiniteDuration()) {
+      changed_.wait(lock, done);
+    } else {
+      changed_.wait_for(lock, absl::ToChronoMicroseconds(timeout), done);
+    }
   }
 
   void Run() {
@@ -195,7 +211,9 @@ class CachedMap {
         if (stopping_) return;
         call_ = call;
       }
-      absl::Status ended = Follow(call.get(), watch.send_initial, &backoff);
+      bool delivered = false;
+      absl::Status ended =
+          Follow(call.get(), watch.send_initial, &backoff, &delivered);
       {
         std::lock_guard<std::mutex> lock(mu_);
         call_.reset();
@@ -204,30 +222,34 @@ class CachedMap {
         if (absl::IsOutOfRange(ended)) synced_ = false;
         if (stopping_) return;
       }
-      // Starting again at once is right when the server said how; other
-      // errors (persistd away, a bad map or token) wait, longer each time.
-      if (absl::IsOutOfRange(ended) || absl::IsResourceExhausted(ended)) {
+      // Starting again at once is right when the server said how: list
+      // again, or resume after falling behind (which only a stream that
+      // delivered can; a value too large to send is RESOURCE_EXHAUSTED
+      // too). Other errors (persistd away, a bad map or token) wait,
+      // longer each time.
+      if (absl::IsOutOfRange(ended) ||
+          (absl::IsResourceExhausted(ended) && delivered)) {
         continue;
       }
       std::unique_lock<std::mutex> lock(mu_);
-      changed_.wait_for(lock, absl::ToChronoMilliseconds(backoff),
-                        [&] { return stopping_; });
+      WaitLocked(lock, backoff, [&] { return stopping_; });
       backoff = std::min(backoff * 2, options_.retry_max);
     }
   }
 
   // Reads `call` until it ends, and answers why it did.
-  absl::Status Follow(WatchCall<T>* call, bool listing,
-                      absl::Duration* backoff) {
+  absl::Status Follow(WatchCall<T>* call, bool listing, absl::Duration* backoff,
+                      bool* delivered) {
     Contents listed;
     while (true) {
       absl::StatusOr<WatchBatch<T>> batch = call->Next();
       if (!batch.ok()) return batch.status();
       *backoff = options_.retry_min;
+      *delivered = true;
       std::vector<WatchEvent<T>> changes;
       if (listing) {
         for (auto& [key, entry] : batch->initial) {
-          listed.emplace(key,
+          listed.emplace(std::move(key),
                          std::make_shared<const Entry<T>>(std::move(entry)));
         }
         if (!batch->initial_done) continue;
@@ -282,8 +304,11 @@ class CachedMap {
   void Apply(WatchBatch<T>* batch, std::vector<WatchEvent<T>>* changes) {
     std::lock_guard<std::mutex> lock(mu_);
     for (WatchEvent<T>& event : batch->events) {
-      if (event.type == WatchEvent<T>::Type::kPut) {
-        contents_[event.key] = std::make_shared<const Entry<T>>(*event.entry);
+      if (event.entry.has_value()) {  // kPut
+        contents_[event.key] =
+            options_.on_change
+                ? std::make_shared<const Entry<T>>(*event.entry)
+                : std::make_shared<const Entry<T>>(std::move(*event.entry));
       } else {
         contents_.erase(event.key);
       }

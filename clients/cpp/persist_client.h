@@ -210,6 +210,35 @@ class TypedMap {
     return Typed(response->value(), response->etag(), response->mod_revision());
   }
 
+  // Many keys in one call (BatchGet, at most the server's page size): for
+  // each, in order, its entry or nullopt.
+  absl::StatusOr<std::vector<std::optional<Entry<T>>>> GetMany(
+      const std::vector<std::string>& keys,
+      const CallOptions& options = {}) const {
+    v1::BatchGetRequest request;
+    for (const std::string& key : keys) {
+      v1::GetRequest* get = request.add_gets();
+      get->set_map(name_);
+      get->set_key(key);
+    }
+    absl::StatusOr<v1::BatchGetResponse> response = Call(
+        *connection_, &v1::Persist::StubInterface::BatchGet, request, options);
+    if (!response.ok()) return response.status();
+    std::vector<std::optional<Entry<T>>> entries;
+    entries.reserve(response->results_size());
+    for (const v1::GetResponse& result : response->results()) {
+      if (!result.found()) {
+        entries.emplace_back();
+        continue;
+      }
+      absl::StatusOr<Entry<T>> typed =
+          Typed(result.value(), result.etag(), result.mod_revision());
+      if (!typed.ok()) return typed.status();
+      entries.emplace_back(*std::move(typed));
+    }
+    return entries;
+  }
+
   absl::StatusOr<WriteResult> Set(const std::string& key, const T& value,
                                   const CallOptions& options = {}) const {
     v1::SetRequest request;

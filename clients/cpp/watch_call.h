@@ -74,7 +74,7 @@ struct WatchBatch {
 template <typename T>
 class WatchCall {
  public:
-  // Starts watching `map`, which must outlive the call.
+  // Starts watching `map` (of a Client that outlives the call).
   WatchCall(const TypedMap<T>& map, const WatchOptions& options)
       : map_name_(map.name()) {
     v1::WatchRequest request;
@@ -93,7 +93,7 @@ class WatchCall {
   ~WatchCall() {
     if (!ended_.has_value()) {
       Cancel();
-      Drain();
+      Drain().IgnoreError();  // CANCELLED: nobody asks any more
     }
   }
 
@@ -102,10 +102,7 @@ class WatchCall {
   absl::StatusOr<WatchBatch<T>> Next() {
     if (ended_.has_value()) return *ended_;
     v1::WatchResponse response;
-    if (!reader_->Read(&response)) {
-      Drain();
-      return *ended_;
-    }
+    if (!reader_->Read(&response)) return Drain();
     WatchBatch<T> batch;
     for (const v1::Entry& entry : response.initial()) {
       absl::StatusOr<Entry<T>> typed = UnpackEntry<T>(
@@ -138,8 +135,9 @@ class WatchCall {
   void Cancel() { context_.TryCancel(); }
 
  private:
-  // Reads what is left and takes the stream's status; called once.
-  void Drain() {
+  // Reads what is left and takes the stream's status, which it answers;
+  // called once.
+  absl::Status Drain() {
     v1::WatchResponse ignored;
     while (reader_->Read(&ignored)) {
     }
@@ -148,13 +146,14 @@ class WatchCall {
       status = absl::UnavailableError(
           "persistd ended the watch without a status; watch again");
     }
-    ended_ = std::move(status);
+    ended_ = status;
+    return status;
   }
 
   // Ends the stream with `status`, a fault of ours rather than the server's.
-  absl::Status End(absl::Status status) {
+  absl::Status End(const absl::Status& status) {
     Cancel();
-    Drain();
+    Drain().IgnoreError();  // CANCELLED, by us: `status` says why
     ended_ = status;
     return status;
   }

@@ -195,7 +195,7 @@ TEST_F(CachedMapTest, ACachedMapKeepsOnlyItsPrefix) {
   EXPECT_THAT(keys, ElementsAre("user/1", "user/2"));
 }
 
-TEST_F(CachedMapTest, ACachedMapOfAMissingMapRetriesAndSaysWhy) {
+TEST_F(CachedMapTest, ACachedMapOfAMissingMapIsNeverSynced) {
   CachedMapOptions<Item> options;
   options.retry_max = absl::Milliseconds(200);
   CachedMap<Item> cache(client_.Map<Item>("nope"), options);

@@ -68,6 +68,23 @@ TEST_F(PersistClientTest, ResultsCarryRevisions) {
   EXPECT_EQ(page->entries[1].second.mod_revision, b->revision);
 }
 
+TEST_F(PersistClientTest, GetManyReadsManyKeysInOneCall) {
+  absl::StatusOr<WriteResult> a = items_.Set("a", MakeItem("a", 1));
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(items_.Set("c", MakeItem("c", 3)).ok());
+  absl::StatusOr<std::vector<std::optional<Entry<Item>>>> got =
+      items_.GetMany({"c", "b", "a"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 3u);
+  ASSERT_TRUE((*got)[0].has_value());
+  EXPECT_EQ((*got)[0]->value.count(), 3);
+  EXPECT_FALSE((*got)[1].has_value());
+  ASSERT_TRUE((*got)[2].has_value());
+  EXPECT_EQ((*got)[2]->etag, a->etag);
+  EXPECT_EQ(client_.Map<Item>("nope").GetMany({"k"}).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(PersistClientTest, ErrorsKeepTheServersCodeAndMessage) {
   absl::StatusOr<WriteResult> bad = items_.Set("bad\nkey", MakeItem("v", 1));
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);

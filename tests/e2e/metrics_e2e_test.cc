@@ -319,6 +319,57 @@ TEST_F(PersistdTest, HealthPortAnswersPlaintextProbesOfAMutualTlsServer) {
   EXPECT_EQ(page.Value("grpc_server_handled_total" + Method("Set", "OK")), 1);
 }
 
+TEST_F(PersistdTest, MetricsCountWatchStreamsEventsAndHowStreamsEnded) {
+  auto persistd = Start({"--metrics_listen=127.0.0.1:0"});
+  const std::string metrics = persistd->LoggedAddress("metrics on http://");
+  ASSERT_FALSE(metrics.empty()) << persistd->banner();
+  auto stub = persistd->Stub();
+  grpc::ClientContext context;
+  v1::WatchRequest request;
+  request.set_map("users");
+  auto reader = stub->Watch(&context, request);
+  v1::WatchResponse response;
+  ASSERT_TRUE(reader->Read(&response));  // the start
+  ASSERT_TRUE(SetUser(*stub, "ada", 36, v1::WRITE).ok());
+  ASSERT_TRUE(SetUser(*stub, "bob", 41, v1::WRITE).ok());
+  int events = 0;
+  while (events < 2 && reader->Read(&response)) {
+    events += response.events_size();
+  }
+  ASSERT_EQ(events, 2);
+  // Streams are calls of grpc_type server_stream.
+  auto watch = [](absl::string_view code) {
+    std::string labels =
+        "{grpc_service=\"persist.v1.Persist\",grpc_method=\"Watch\","
+        "grpc_type=\"server_stream\"";
+    if (!code.empty()) absl::StrAppend(&labels, ",grpc_code=\"", code, "\"");
+    return labels + "}";
+  };
+  const Page open = Scrape(metrics);
+  EXPECT_EQ(open.Value("persist_watch_streams"), 1);
+  EXPECT_EQ(open.Value("grpc_server_started_total" + watch("")), 1);
+  EXPECT_EQ(open.Value("persist_watch_events_sent_total"), 2);
+  EXPECT_GE(open.Value("persist_watch_messages_sent_total"), 2);
+  EXPECT_EQ(open.types.at("persist_watch_streams"), "gauge");
+
+  // A start of another epoch ends OUT_OF_RANGE, counted before it is
+  // sent.
+  grpc::ClientContext foreign_context;
+  request.set_start_revision(2);
+  request.set_epoch("0123456789abcdef");
+  auto foreign = stub->Watch(&foreign_context, request);
+  while (foreign->Read(&response)) {
+  }
+  EXPECT_EQ(foreign->Finish().error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  const Page after = Scrape(metrics);
+  EXPECT_EQ(after.Value("grpc_server_started_total" + watch("")), 2);
+  EXPECT_EQ(after.Value("grpc_server_handled_total" + watch("OutOfRange")), 1);
+  context.TryCancel();
+  while (reader->Read(&response)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
 TEST_F(PersistdTest, RefusesAMetricsAddressItCannotServe) {
   auto first = Start({"--metrics_listen=127.0.0.1:0"});
   const std::string taken = first->LoggedAddress("metrics on http://");

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -170,6 +171,62 @@ TEST_F(PersistServiceTest, EveryAnswerCarriesTheRevisionItSawOrMade) {
   }
   EXPECT_EQ(stats.header().revision(), first + 3);
   EXPECT_EQ(stats.header().epoch(), epoch);
+}
+
+TEST_F(PersistServiceTest, BatchGetAnswersEachReadAsGetDoes) {
+  v1::SetResponse a;
+  v1::SetResponse b;
+  ASSERT_TRUE(Set("a", MakeItem("A", 1), &a).ok());
+  ASSERT_TRUE(Set("b", MakeItem("B", 2), &b).ok());
+  auto batch =
+      [](const std::vector<std::pair<std::string, std::string>>& reads) {
+        v1::BatchGetRequest request;
+        for (const auto& [map, key] : reads) {
+          v1::GetRequest* get = request.add_gets();
+          get->set_map(map);
+          get->set_key(key);
+        }
+        return request;
+      };
+  v1::BatchGetResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = stub_->BatchGet(
+      &context, batch({{"items", "b"}, {"items", "missing"}, {"items", "a"}}),
+      &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), 3);
+  EXPECT_TRUE(response.results(0).found());
+  EXPECT_EQ(Unpacked(response.results(0).value()).name(), "B");
+  EXPECT_EQ(response.results(0).etag(), b.etag());
+  EXPECT_EQ(response.results(0).mod_revision(), b.header().revision());
+  EXPECT_FALSE(response.results(1).found());
+  EXPECT_EQ(response.results(2).etag(), a.etag());
+  EXPECT_FALSE(response.results(0).has_header()) << "one header, the call's";
+  EXPECT_GE(response.header().revision(), b.header().revision());
+  EXPECT_EQ(response.header().epoch(), b.header().epoch());
+
+  // The first bad read fails the call, by its index.
+  grpc::ClientContext missing_map;
+  status = stub_->BatchGet(&missing_map, batch({{"items", "a"}, {"nope", "k"}}),
+                           &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("gets[1]: "));
+  grpc::ClientContext bad_key;
+  status = stub_->BatchGet(&bad_key, batch({{"items", "bad\nkey"}}), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("gets[0]: "));
+  // At most a page's worth (max_page_size, 5 here).
+  grpc::ClientContext too_many;
+  status = stub_->BatchGet(&too_many,
+                           batch({{"items", "1"},
+                                  {"items", "2"},
+                                  {"items", "3"},
+                                  {"items", "4"},
+                                  {"items", "5"},
+                                  {"items", "6"}}),
+                           &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("at most 5 keys"));
 }
 
 TEST_F(PersistServiceTest, BadRequestsAreRefusedAndChangeNothing) {
@@ -563,6 +620,28 @@ TEST_F(ServiceEdgesTest, ListPagesStopBeforeTheReplyLimitAndTheTokenGoesOn) {
   EXPECT_GE(pages, 2);
   ASSERT_EQ(keys.size(), 30u);
   for (int i = 0; i < 30; ++i) EXPECT_EQ(keys[i], absl::StrCat("k", 10 + i));
+}
+
+TEST_F(ServiceEdgesTest, BatchGetRefusesAReplyPastTheLimit) {
+  // 30 values of 20 KiB: 600 KiB, three times the reply limit.
+  v1::BatchGetRequest request;
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(Set("items", absl::StrCat("k", i),
+                    MakeItem(std::string(20 << 10, 'v'), i))
+                    .ok());
+    v1::GetRequest* get = request.add_gets();
+    get->set_map("items");
+    get->set_key(absl::StrCat("k", i));
+  }
+  v1::BatchGetResponse response;
+  grpc::Status status =
+      Invoke(&v1::Persist::Stub::BatchGet, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("read fewer keys per call"));
+  request.mutable_gets()->DeleteSubrange(5, 25);
+  status = Invoke(&v1::Persist::Stub::BatchGet, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.results_size(), 5);
 }
 
 TEST_F(ServiceEdgesTest, AValueTooLargeForAnyReplyIsRefusedByName) {

@@ -151,6 +151,15 @@ class TypedMap:
         return Entry(self._unpack(response.value), response.etag,
                      response.mod_revision)
 
+    def get_many(self, keys):
+        """For each key, in order, its Entry or None: one call (BatchGet,
+        at most the server's page size of keys)."""
+        response = self._client._call("BatchGet", persist_pb2.BatchGetRequest(
+            gets=[persist_pb2.GetRequest(map=self._name, key=key)
+                  for key in keys]))
+        return [Entry(self._unpack(r.value), r.etag, r.mod_revision)
+                if r.found else None for r in response.results]
+
     def set(self, key, value, durability=DEFAULT, must_exist=False,
             must_not_exist=False, etag=""):
         response = self._client._call("Set", persist_pb2.SetRequest(
@@ -240,6 +249,13 @@ class Watch:
         self.epoch = ""
 
     def __iter__(self):
+        try:
+            yield from self._events()
+        finally:
+            # A loop that stops early ends the call too.
+            self._call.cancel()
+
+    def _events(self):
         unpack = self._map._unpack
         for response in self._call:
             header = response.header
@@ -279,7 +295,9 @@ class CachedMap:
     up to `retry_max`. `on_change(event)` runs on the cache's thread once a
     change is in the copy, in revision order; after a listing, for each key
     it changed (PUT, or DELETE for a key gone), with the listing's
-    revision. While it runs the cache takes no changes. `revision`: every
+    revision. While it runs the cache takes no changes; it must not wait
+    for the cache or close it. An exception it raises ends the stream (in
+    stats["last_error"]), and the cache watches again. `revision`: every
     change up to it is in the copy and its callbacks ran; wait_for waits
     for that.
     """
@@ -376,28 +394,42 @@ class CachedMap:
                                             self.epoch)
                 self._watch = watch
             code = None
+            delivered = []  # appended to once the stream delivers
             try:
-                self._follow(watch, listing)
+                self._follow(watch, listing, delivered)
             except grpc.RpcError as error:
                 code = error.code()
                 with self._lock:
                     self.stats["last_error"] = "%s: %s" % (
                         code.name, error.details())
+            except Exception as error:  # a callback's, or a wrong type
+                watch.cancel()
+                with self._lock:
+                    self.stats["last_error"] = "%s: %s" % (
+                        type(error).__name__, error)
+            if delivered:
+                backoff = self._retry[0]
             with self._lock:
                 self._watch = None
                 if code == grpc.StatusCode.OUT_OF_RANGE:
                     self._synced = False
                 if self._stopping:
                     return
-                if code in (grpc.StatusCode.OUT_OF_RANGE,
-                            grpc.StatusCode.RESOURCE_EXHAUSTED):
+                # At once when the server said how: list again, or resume
+                # after falling behind (only a stream that delivered can; a
+                # value too large to send is RESOURCE_EXHAUSTED too).
+                if code == grpc.StatusCode.OUT_OF_RANGE or (
+                        code == grpc.StatusCode.RESOURCE_EXHAUSTED and
+                        delivered):
                     continue
                 self._lock.wait_for(lambda: self._stopping, backoff)
             backoff = min(backoff * 2, self._retry[1])
 
-    def _follow(self, watch, listing):
+    def _follow(self, watch, listing, delivered):
         listed = {}
         for event in watch:
+            if not delivered:
+                delivered.append(True)
             changes = []
             with self._lock:
                 if event.type == "INITIAL":
