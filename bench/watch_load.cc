@@ -19,12 +19,15 @@
 //
 // bench/watch_load.sh starts persistd and runs it; results are in
 // bench/README.md.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -37,6 +40,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "bench/run_header.h"
 #include "example/v1/user.pb.h"
@@ -81,6 +85,8 @@ struct Row {
   double p50_ms = 0;
   double p99_ms = 0;
   int ended_early = 0;  // watchers whose stream ended before the row did
+  double events_per_message = 0;
+  double persistd_cpu = 0;  // persistd's CPU seconds per second of the row
 };
 
 // One watcher on its own connection and thread: counts events and, when
@@ -101,6 +107,7 @@ class Watcher {
   ~Watcher() { Stop(); }
   bool started() const { return started_; }
   int64_t events() const { return events_.load(std::memory_order_relaxed); }
+  int64_t messages() const { return messages_.load(std::memory_order_relaxed); }
   int64_t last_revision() const {
     return last_revision_.load(std::memory_order_acquire);
   }
@@ -123,6 +130,7 @@ class Watcher {
         if (record_) arrivals_.emplace_back(event.revision(), now);
       }
       events_.fetch_add(response.events_size(), std::memory_order_relaxed);
+      messages_.fetch_add(1, std::memory_order_relaxed);
       last_revision_.store(response.header().revision(),
                            std::memory_order_release);
     }
@@ -136,6 +144,7 @@ class Watcher {
   bool started_ = false;
   const bool record_;
   std::atomic<int64_t> events_{0};
+  std::atomic<int64_t> messages_{0};
   std::atomic<int64_t> last_revision_{0};
   std::atomic<bool> ended_{false};
   std::vector<std::pair<int64_t, int64_t>> arrivals_;  // revision, ns
@@ -218,11 +227,14 @@ Row RunRow(int watchers) {
   Row row;
   row.sets_per_second = sets / seconds;
   int64_t events = 0;
+  int64_t messages = 0;
   for (auto& watcher : watching) {
     row.ended_early += watcher->ended() ? 1 : 0;
     watcher->Stop();
     events += watcher->events();
+    messages += watcher->messages();
   }
+  row.events_per_message = messages > 0 ? 1.0 * events / messages : 0;
   row.events_per_second = events / drained_seconds;
   if (!watching.empty()) {
     std::unordered_map<int64_t, int64_t> answered;
@@ -314,21 +326,44 @@ double IdleBytesPerWatcher(int pid, int count) {
 
 double Median(std::vector<double> values) { return Percentile(values, 0.5); }
 
+// A process's CPU time so far (user and system), in seconds; 0 without it.
+double CpuSeconds(int pid) {
+  if (pid <= 0) return 0;
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)),
+                   std::istreambuf_iterator<char>());
+  // Fields after the command's closing parenthesis; utime and stime are
+  // the 12th and 13th of them.
+  std::vector<std::string> fields =
+      absl::StrSplit(text.substr(text.rfind(')') + 2), ' ');
+  if (fields.size() < 13) return 0;
+  return (std::stod(fields[11]) + std::stod(fields[12])) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   PrintRunHeader(argc, argv);
   const int watchers = absl::GetFlag(FLAGS_watchers);
+  const int pid = absl::GetFlag(FLAGS_persistd_pid);
   const std::vector<int> shapes = {0, 1, watchers};
   std::vector<std::vector<Row>> rows(shapes.size());
   for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
     for (size_t i = 0; i < shapes.size(); ++i) {
+      const double cpu_before = CpuSeconds(pid);
+      const auto started = Clock::now();
       rows[i].push_back(RunRow(shapes[i]));
-      const Row& row = rows[i].back();
+      Row& row = rows[i].back();
+      row.persistd_cpu =
+          (CpuSeconds(pid) - cpu_before) /
+          std::chrono::duration<double>(Clock::now() - started).count();
       std::printf(
-          "round %d, %d watchers: %.0f Sets/s, %.0f events/s, latency p50 "
-          "%.3f ms p99 %.3f ms, %d ended early\n",
+          "round %d, %d watchers: %.0f Sets/s, %.0f events/s (%.1f per "
+          "message), latency p50 %.3f ms p99 %.3f ms, %d ended early, "
+          "persistd used %.2f cores\n",
           round + 1, shapes[i], row.sets_per_second, row.events_per_second,
-          row.p50_ms, row.p99_ms, row.ended_early);
+          row.events_per_message, row.p50_ms, row.p99_ms, row.ended_early,
+          row.persistd_cpu);
       std::fflush(stdout);
     }
   }
@@ -340,16 +375,16 @@ int Main(int argc, char** argv) {
   const double base = median(0, &Row::sets_per_second);
   std::printf(
       "\n| watchers | Sets/s | ratio to no watcher | events/s (all "
-      "watchers) | Set answer -> event p50 | p99 |\n|---:|---:|---:|---:|---:|"
-      "---:|\n");
+      "watchers) | events per message | Set answer -> event p50 | p99 | "
+      "persistd CPU per Set |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < shapes.size(); ++i) {
-    std::printf("| %d | %.0f | %.2fx | %.0f | %.3f ms | %.3f ms |\n", shapes[i],
-                median(i, &Row::sets_per_second),
-                median(i, &Row::sets_per_second) / base,
-                median(i, &Row::events_per_second), median(i, &Row::p50_ms),
-                median(i, &Row::p99_ms));
+    const double sets = median(i, &Row::sets_per_second);
+    std::printf(
+        "| %d | %.0f | %.2fx | %.0f | %.1f | %.3f ms | %.3f ms | %.0f us |\n",
+        shapes[i], sets, sets / base, median(i, &Row::events_per_second),
+        median(i, &Row::events_per_message), median(i, &Row::p50_ms),
+        median(i, &Row::p99_ms), median(i, &Row::persistd_cpu) / sets * 1e6);
   }
-  const int pid = absl::GetFlag(FLAGS_persistd_pid);
   const int idle = absl::GetFlag(FLAGS_idle_watchers);
   if (pid > 0 && idle > 0) {
     std::printf(

@@ -122,7 +122,7 @@ class WatchRefusal final : public grpc::ServerWriteReactor<v1::WatchResponse> {
 PersistService::PersistService(ServiceOptions options)
     : options_(options),
       counters_(FindCounters(options_.metrics)),
-      watch_hub_(HubTick(options_)) {}
+      watch_hub_(HubTick(options_), options_.watch.batch_window) {}
 
 PersistService::PersistService(Store* store, ServiceOptions options)
     : PersistService(options) {

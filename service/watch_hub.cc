@@ -7,8 +7,8 @@
 
 namespace persist::service {
 
-WatchHub::WatchHub(absl::Duration tick)
-    : tick_(tick), thread_([this] { Run(); }) {}
+WatchHub::WatchHub(absl::Duration tick, absl::Duration batch_window)
+    : tick_(tick), batch_window_(batch_window), thread_([this] { Run(); }) {}
 
 WatchHub::~WatchHub() {
   Shutdown(absl::UnavailableError("the server is stopping"));
@@ -64,6 +64,7 @@ size_t WatchHub::size() const {
 
 void WatchHub::Run() {
   std::vector<std::shared_ptr<Watcher>> round;
+  absl::Time last_round = absl::InfinitePast();
   for (;;) {
     {
       MutexLock lock(&mu_);
@@ -73,6 +74,11 @@ void WatchHub::Run() {
         if (left <= absl::ZeroDuration()) break;
         wake_.WaitWithTimeout(&mu_, left);
       }
+      // A change soon after the last round waits for more to join it.
+      const absl::Time batched = last_round + batch_window_;
+      while (!stopping_ && absl::Now() < batched) {
+        wake_.WaitWithTimeout(&mu_, batched - absl::Now());
+      }
       if (stopping_) return;
       // Cleared before the round: a change from now on asks for another.
       pending_.store(false, std::memory_order_release);
@@ -81,6 +87,7 @@ void WatchHub::Run() {
       for (auto& [key, watcher] : watchers_) round.push_back(watcher);
     }
     const absl::Time now = absl::Now();
+    last_round = now;
     for (const std::shared_ptr<Watcher>& watcher : round) watcher->OnWake(now);
     round.clear();  // a watcher that was removed goes here, not under mu_
   }

@@ -7,7 +7,11 @@
 // own thread then wakes every watcher, so that writers never wait for
 // watchers; each watcher reads the changes from the store's history itself,
 // at its own pace (watch_stream.h). Changes made while the hub is waking
-// watchers coalesce into one more round.
+// watchers coalesce into one more round, and so do changes that come
+// within `batch_window` of the last round: under load a round (so a
+// message of each stream) carries many changes rather than one, at the
+// cost of up to batch_window of latency; a change after a quiet spell
+// wakes the watchers at once.
 //
 // Thread-safety: all methods may be called from any thread. Watchers are
 // called on the hub's thread, with no lock of the hub held, so they may
@@ -38,7 +42,8 @@ class WatchHub {
     virtual void End(const absl::Status& status) = 0;
   };
 
-  explicit WatchHub(absl::Duration tick);
+  explicit WatchHub(absl::Duration tick,
+                    absl::Duration batch_window = absl::ZeroDuration());
   // Shutdown(), if not done yet.
   ~WatchHub();
   WatchHub(const WatchHub&) = delete;
@@ -62,6 +67,7 @@ class WatchHub {
   void Run();
 
   const absl::Duration tick_;
+  const absl::Duration batch_window_;
   std::atomic<bool> pending_{false};
 
   mutable Mutex mu_;

@@ -47,6 +47,10 @@ namespace persist::service {
 struct WatchOptions {
   // A stream with nothing to send for this long sends a progress notice.
   absl::Duration progress_interval = absl::Seconds(10);
+  // Changes within this of the hub's last round wait for the next one
+  // (watch_hub.h): under load each message carries many events, at up to
+  // this much latency.
+  absl::Duration batch_window = absl::Milliseconds(1);
   // How many revisions a stream may fall behind while its client reads
   // slowly (half the history by default).
   uint64_t max_lag = kServerMaxChanges / 2;
