@@ -87,6 +87,7 @@ struct Row {
   int ended_early = 0;  // watchers whose stream ended before the row did
   double events_per_message = 0;
   double persistd_cpu = 0;  // persistd's CPU seconds per second of the row
+  double client_cpu = 0;    // this process's (writers and watchers)
 };
 
 // One watcher on its own connection and thread: counts events and, when
@@ -351,19 +352,21 @@ int Main(int argc, char** argv) {
   for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
     for (size_t i = 0; i < shapes.size(); ++i) {
       const double cpu_before = CpuSeconds(pid);
+      const double client_before = CpuSeconds(getpid());
       const auto started = Clock::now();
       rows[i].push_back(RunRow(shapes[i]));
       Row& row = rows[i].back();
-      row.persistd_cpu =
-          (CpuSeconds(pid) - cpu_before) /
+      const double seconds =
           std::chrono::duration<double>(Clock::now() - started).count();
+      row.persistd_cpu = (CpuSeconds(pid) - cpu_before) / seconds;
+      row.client_cpu = (CpuSeconds(getpid()) - client_before) / seconds;
       std::printf(
           "round %d, %d watchers: %.0f Sets/s, %.0f events/s (%.1f per "
           "message), latency p50 %.3f ms p99 %.3f ms, %d ended early, "
-          "persistd used %.2f cores\n",
+          "persistd used %.2f cores, the clients %.2f\n",
           round + 1, shapes[i], row.sets_per_second, row.events_per_second,
           row.events_per_message, row.p50_ms, row.p99_ms, row.ended_early,
-          row.persistd_cpu);
+          row.persistd_cpu, row.client_cpu);
       std::fflush(stdout);
     }
   }
