@@ -247,8 +247,10 @@ grpc::ServerUnaryReactor* PersistService::BatchGet(
                      " keys per call (limits.maxPageSize); this call has ",
                      request->gets_size(), ": split it")));
   }
-  // Taken before the reads, which then reflect every change up to it.
-  uint64_t newest = (*store)->Revision();
+  // Taken before the reads, which then reflect every change up to it. Not
+  // raised to a result's newer mod_revision, as Get does: with many keys,
+  // an earlier result may miss a change older than a later one's.
+  const uint64_t seen = (*store)->Revision();
   // Room kept for the header, as List keeps room for its token.
   const size_t limit =
       static_cast<size_t>(MaxReplyBytes(options_.max_message_bytes)) -
@@ -265,25 +267,29 @@ grpc::ServerUnaryReactor* PersistService::BatchGet(
     absl::StatusOr<Entry<Message>> entry = (*map)->Get(get.key());
     if (!entry.ok()) return call.Finish(at(entry.status()));
     v1::GetResponse* result = response->add_results();
-    if (!entry->found()) continue;
-    result->set_found(true);
-    PackValue(*entry->value, result->mutable_value());
-    result->set_etag(entry->etag.ToString());
-    result->set_mod_revision(static_cast<int64_t>(entry->etag.revision));
-    newest = std::max(newest, entry->etag.revision);
+    if (entry->found()) {
+      result->set_found(true);
+      PackValue(*entry->value, result->mutable_value());
+      result->set_etag(entry->etag.ToString());
+      result->set_mod_revision(static_cast<int64_t>(entry->etag.revision));
+    }
     // Checked as it grows, so that a huge batch stops early; a tag and a
     // length of at most 6 bytes frame each result.
-    bytes += result->ByteSizeLong() + 6;
-    if (bytes > limit) {
-      response->Clear();
-      return call.Finish(absl::ResourceExhaustedError(absl::StrCat(
-          "the answers to gets[0..", i, "] take at least ", bytes,
-          " bytes, more than the reply limit of ", limit,
-          " (limits.maxMessageBytes plus headroom); read fewer keys per "
-          "call")));
+    const size_t result_bytes = result->ByteSizeLong() + 6;
+    bytes += result_bytes;
+    if (bytes <= limit) continue;
+    response->Clear();
+    if (result_bytes > limit) {  // too large even alone
+      return call.Finish(at(ValueTooLargeForReplyError(get.map(), get.key(),
+                                                       result_bytes, limit)));
     }
+    return call.Finish(absl::ResourceExhaustedError(absl::StrCat(
+        "the answers to gets[0..", i, "] take at least ", bytes,
+        " bytes, more than the reply limit of ", limit,
+        " (limits.maxMessageBytes plus headroom); read fewer keys per "
+        "call")));
   }
-  FillHeader((*store)->Epoch(), newest, response->mutable_header());
+  FillHeader((*store)->Epoch(), seen, response->mutable_header());
   return call.Finish(absl::OkStatus());
 }
 

@@ -1,5 +1,6 @@
 #include "service/watch_hub.h"
 
+#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -64,7 +65,9 @@ size_t WatchHub::size() const {
 
 void WatchHub::Run() {
   std::vector<std::shared_ptr<Watcher>> round;
-  absl::Time last_round = absl::InfinitePast();
+  // Steady, not wall time: a clock stepped back must not stall rounds.
+  using Steady = std::chrono::steady_clock;
+  Steady::time_point last_round = Steady::time_point::min();
   for (;;) {
     {
       MutexLock lock(&mu_);
@@ -75,9 +78,13 @@ void WatchHub::Run() {
         wake_.WaitWithTimeout(&mu_, left);
       }
       // A change soon after the last round waits for more to join it.
-      const absl::Time batched = last_round + batch_window_;
-      while (!stopping_ && absl::Now() < batched) {
-        wake_.WaitWithTimeout(&mu_, batched - absl::Now());
+      if (last_round != Steady::time_point::min()) {
+        const Steady::time_point batched =
+            last_round + absl::ToChronoNanoseconds(batch_window_);
+        for (Steady::time_point now = Steady::now();
+             !stopping_ && now < batched; now = Steady::now()) {
+          wake_.WaitWithTimeout(&mu_, absl::FromChrono(batched - now));
+        }
       }
       if (stopping_) return;
       // Cleared before the round: a change from now on asks for another.
@@ -87,7 +94,7 @@ void WatchHub::Run() {
       for (auto& [key, watcher] : watchers_) round.push_back(watcher);
     }
     const absl::Time now = absl::Now();
-    last_round = now;
+    last_round = Steady::now();
     for (const std::shared_ptr<Watcher>& watcher : round) watcher->OnWake(now);
     round.clear();  // a watcher that was removed goes here, not under mu_
   }

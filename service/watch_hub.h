@@ -11,7 +11,8 @@
 // within `batch_window` of the last round: under load a round (so a
 // message of each stream) carries many changes rather than one, at the
 // cost of up to batch_window of latency; a change after a quiet spell
-// wakes the watchers at once.
+// wakes the watchers at once. (The window counts from a round's start, so
+// rounds longer than it are not held back at all.)
 //
 // Thread-safety: all methods may be called from any thread. Watchers are
 // called on the hub's thread, with no lock of the hub held, so they may

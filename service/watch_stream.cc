@@ -88,7 +88,7 @@ WatchStream* WatchStream::Start(const v1::WatchRequest& request, Store* store,
       MutexLock lock(&stream->mu_);
       stream->finished_ = true;
     }
-    stream->Finish(ToGrpcStatus(started));
+    stream->CountAndFinish(ToGrpcStatus(started));
     return stream.get();
   }
   stream->OnWake(absl::Now());  // the first message, at once
@@ -175,10 +175,10 @@ void WatchStream::Do(Step step) {
     options_.metrics->Sent(response_.events_size());
   }
   if (step.write) StartWrite(&response_);
-  if (step.finish.has_value()) Finish(ToGrpcStatus(*step.finish));
+  if (step.finish.has_value()) CountAndFinish(ToGrpcStatus(*step.finish));
 }
 
-void WatchStream::Finish(const grpc::Status& status) {
+void WatchStream::CountAndFinish(const grpc::Status& status) {
   // Counted before it is sent, as unary calls are.
   if (options_.calls != nullptr) {
     options_.calls->Handled(status.error_code(), counted_since_);

@@ -99,8 +99,9 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchResponse>,
     std::optional<absl::Status> finish;
   };
   void Do(Step step);
-  // Counts the stream as handled, then ends it with `status`.
-  void Finish(const grpc::Status& status);
+  // Counts the stream as handled, then ends it with `status`: the only
+  // way this class calls Finish.
+  void CountAndFinish(const grpc::Status& status);
 
   // The next message, if there is one to send now (no write in flight).
   Step NextLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
