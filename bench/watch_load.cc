@@ -3,13 +3,17 @@
 // Each round runs the same writers (`--writers` threads, one unary Set in
 // flight each, `--value_size` bytes, uniform over `--keys`) for
 // `--duration` three times: with no watcher, with one, and with
-// `--watchers` (each its own connection, watching the whole map). Rounds
-// alternate `--rounds` times; the table gives medians and the writers'
-// throughput as a ratio to the row without watchers (the bound: at
-// most 10% less). Events/s counts what every watcher received; latency is
-// from a Set's answer reaching its writer to its event reaching watcher 0
-// (negative when the event came first: persistd sends an event once the
-// change is visible, which for WRITE and FSYNC is before it is answered).
+// `--watchers` (each its own connection, watching the whole map; the first
+// on a thread of its own, the others read by one thread through a
+// completion queue). An untimed row first fills the key space. Rounds
+// alternate `--rounds` times, each starting with another row; the table
+// gives medians and the writers' throughput as a ratio to the row without
+// watchers (the bound: at most 10% less). Events/s counts what
+// every watcher received; latency is from a Set's answer reaching its
+// writer to its event reaching watcher 0 (negative when the event came
+// first: persistd sends an event once the change is visible, which for
+// WRITE and FSYNC is before it is answered). persistd's CPU per Set is all
+// of its CPU during a row over the row's Sets.
 //
 // Then the memory of idle watchers: persistd's resident memory before and
 // after opening `--idle_watchers` streams (needs `--persistd_pid`).
@@ -28,6 +32,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -86,8 +91,10 @@ struct Row {
   double p99_ms = 0;
   int ended_early = 0;  // watchers whose stream ended before the row did
   double events_per_message = 0;
+  int64_t sets = 0;
   double persistd_cpu = 0;  // persistd's CPU seconds per second of the row
-  double client_cpu = 0;    // this process's (writers and watchers)
+  double persistd_cpu_per_set = 0;  // in seconds, the whole row's CPU
+  double client_cpu = 0;            // this process's (writers and watchers)
 };
 
 // One watcher on its own connection and thread: counts events and, when
@@ -152,6 +159,120 @@ class Watcher {
   std::thread thread_;
 };
 
+// Watchers 1..N-1: each on its own connection, all read by one thread
+// through a completion queue (as grpc_load drives its clients), so that
+// the benchmark's own reading takes as little of the CPU it shares with
+// persistd and the writers as it can.
+class QueuedWatchers {
+ public:
+  QueuedWatchers(const std::string& addr, const std::string& map, int count) {
+    v1::WatchRequest request;
+    request.set_map(map);
+    for (int i = 0; i < count; ++i) {
+      auto stream = std::make_unique<Stream>();
+      stream->stub = v1::Persist::NewStub(NewChannel(addr));
+      stream->reader =
+          stream->stub->PrepareAsyncWatch(&stream->context, request, &queue_);
+      stream->reader->StartCall(&stream->started);
+      streams_.push_back(std::move(stream));
+    }
+    thread_ = std::thread([this] { Run(); });
+    // Every stream has read its first message: no change is missed.
+    while (first_messages_.load(std::memory_order_acquire) +
+               ended_.load(std::memory_order_acquire) <
+           count) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  ~QueuedWatchers() { Stop(); }
+
+  int ended() const { return ended_.load(std::memory_order_acquire); }
+  // The lowest revision every stream has reached.
+  int64_t last_revision() const {
+    int64_t lowest = std::numeric_limits<int64_t>::max();
+    for (const auto& stream : streams_) {
+      if (stream->ended.load(std::memory_order_acquire)) continue;
+      lowest = std::min(lowest,
+                        stream->last_revision.load(std::memory_order_acquire));
+    }
+    return lowest;
+  }
+  int64_t events() const { return events_.load(std::memory_order_relaxed); }
+  int64_t messages() const { return messages_.load(std::memory_order_relaxed); }
+  // Cancels every stream and waits for their ends.
+  void Stop() {
+    if (!thread_.joinable()) return;
+    for (auto& stream : streams_) stream->context.TryCancel();
+    thread_.join();
+  }
+
+ private:
+  struct Stream;
+  // A completion-queue tag: which stream, and which of its operations.
+  struct Op {
+    Stream* stream;
+    enum Kind { kStart, kRead, kFinish } kind;
+  };
+  struct Stream {
+    std::unique_ptr<v1::Persist::Stub> stub;
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientAsyncReader<v1::WatchResponse>> reader;
+    v1::WatchResponse response;
+    grpc::Status status;
+    bool first = true;
+    std::atomic<int64_t> last_revision{0};
+    std::atomic<bool> ended{false};
+    Op started{this, Op::kStart};
+    Op read{this, Op::kRead};
+    Op finished{this, Op::kFinish};
+  };
+
+  void Run() {
+    size_t finished = 0;
+    void* tag = nullptr;
+    bool ok = false;
+    while (finished < streams_.size() && queue_.Next(&tag, &ok)) {
+      Op* op = static_cast<Op*>(tag);
+      Stream& stream = *op->stream;
+      if (op->kind == Op::kFinish) {
+        ++finished;
+        continue;
+      }
+      if (!ok) {  // the stream ended (cancelled, or by persistd)
+        if (!stream.ended.exchange(true)) {
+          ended_.fetch_add(1, std::memory_order_acq_rel);
+        }
+        stream.reader->Finish(&stream.status, &stream.finished);
+        continue;
+      }
+      if (op->kind == Op::kRead) {
+        stream.last_revision.store(stream.response.header().revision(),
+                                   std::memory_order_release);
+        if (stream.first) {  // the start, not counted (as in Watcher)
+          stream.first = false;
+          first_messages_.fetch_add(1, std::memory_order_acq_rel);
+        } else {
+          events_.fetch_add(stream.response.events_size(),
+                            std::memory_order_relaxed);
+          messages_.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      stream.reader->Read(&stream.response, &stream.read);
+    }
+    queue_.Shutdown();
+    while (queue_.Next(&tag, &ok)) {
+    }
+  }
+
+  grpc::CompletionQueue queue_;
+  std::vector<std::unique_ptr<Stream>> streams_;
+  std::atomic<int> first_messages_{0};
+  std::atomic<int> ended_{0};
+  std::atomic<int64_t> events_{0};
+  std::atomic<int64_t> messages_{0};
+  std::thread thread_;
+};
+
 double Percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -164,15 +285,29 @@ Row RunRow(int watchers) {
   const std::string addr = absl::GetFlag(FLAGS_addr);
   const std::string map = absl::GetFlag(FLAGS_map);
   v1::Durability durability = v1::WRITE;
-  v1::Durability_Parse(absl::AsciiStrToUpper(absl::GetFlag(FLAGS_durability)),
-                       &durability);
+  if (!v1::Durability_Parse(
+          absl::AsciiStrToUpper(absl::GetFlag(FLAGS_durability)),
+          &durability)) {
+    std::fprintf(stderr,
+                 "watch_load: --durability is not memory, async, "
+                 "write or fsync\n");
+    std::exit(64);
+  }
+  // Watcher 0 on a thread of its own, timing each event; the others
+  // through one completion queue.
   std::vector<std::unique_ptr<Watcher>> watching;
-  for (int i = 0; i < watchers; ++i) {
-    watching.push_back(std::make_unique<Watcher>(addr, map, i == 0));
+  if (watchers > 0) {
+    watching.push_back(std::make_unique<Watcher>(addr, map, true));
     if (!watching.back()->started()) {
       std::fprintf(stderr, "watch_load: a watch did not start\n");
       std::exit(1);
     }
+  }
+  QueuedWatchers queued(addr, map, std::max(0, watchers - 1));
+  if (queued.ended() > 0) {
+    std::fprintf(stderr, "watch_load: %d watches did not start\n",
+                 queued.ended());
+    std::exit(1);
   }
 
   const int writers = absl::GetFlag(FLAGS_writers);
@@ -180,6 +315,7 @@ Row RunRow(int watchers) {
       Clock::now() + absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_duration));
   std::vector<std::vector<std::pair<int64_t, int64_t>>> answers(writers);
   std::vector<std::thread> threads;
+  std::atomic<int64_t> failed{0};
   auto channel = NewChannel(addr);
   const Clock::time_point start = Clock::now();
   for (int w = 0; w < writers; ++w) {
@@ -197,7 +333,10 @@ Row RunRow(int watchers) {
         request.set_key(absl::StrFormat("key:%012d", key(random)));
         v1::SetResponse response;
         grpc::ClientContext context;
-        if (!stub->Set(&context, request, &response).ok()) continue;
+        if (!stub->Set(&context, request, &response).ok()) {
+          failed.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
         answers[w].emplace_back(response.header().revision(),
                                 Nanos(Clock::now()));
       }
@@ -215,17 +354,26 @@ Row RunRow(int watchers) {
   // Let the watchers take the rest (bounded: a watcher that was ended
   // stays behind), then stop them.
   const Clock::time_point drain_until = Clock::now() + std::chrono::seconds(30);
+  // Polling, not yielding: a spinning thread would take a core from the
+  // watchers it waits for.
   for (auto& watcher : watching) {
     while (watcher->last_revision() < last && !watcher->ended() &&
            Clock::now() < drain_until) {
-      // Polling, not yielding: a spinning thread would take a core from
-      // the watchers it waits for.
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
+  while (queued.last_revision() < last && Clock::now() < drain_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   const double drained_seconds =
       std::chrono::duration<double>(Clock::now() - start).count();
+  if (failed.load() > 0) {
+    std::fprintf(stderr, "watch_load: %lld Sets failed\n",
+                 static_cast<long long>(failed.load()));
+    std::exit(1);
+  }
   Row row;
+  row.sets = sets;
   row.sets_per_second = sets / seconds;
   int64_t events = 0;
   int64_t messages = 0;
@@ -235,6 +383,10 @@ Row RunRow(int watchers) {
     events += watcher->events();
     messages += watcher->messages();
   }
+  row.ended_early += queued.ended();
+  queued.Stop();
+  events += queued.events();
+  messages += queued.messages();
   row.events_per_message = messages > 0 ? 1.0 * events / messages : 0;
   row.events_per_second = events / drained_seconds;
   if (!watching.empty()) {
@@ -349,8 +501,15 @@ int Main(int argc, char** argv) {
   const int pid = absl::GetFlag(FLAGS_persistd_pid);
   const std::vector<int> shapes = {0, 1, watchers};
   std::vector<std::vector<Row>> rows(shapes.size());
+  // Untimed: fills the key space, so that every row replaces values.
+  const Row warmup = RunRow(0);
+  std::printf("warm-up, no watcher: %.0f Sets/s (not counted)\n",
+              warmup.sets_per_second);
   for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
-    for (size_t i = 0; i < shapes.size(); ++i) {
+    // Each round starts with another row, so that no row always follows
+    // the same one.
+    for (size_t j = 0; j < shapes.size(); ++j) {
+      const size_t i = (j + round) % shapes.size();
       const double cpu_before = CpuSeconds(pid);
       const double client_before = CpuSeconds(getpid());
       const auto started = Clock::now();
@@ -359,6 +518,10 @@ int Main(int argc, char** argv) {
       const double seconds =
           std::chrono::duration<double>(Clock::now() - started).count();
       row.persistd_cpu = (CpuSeconds(pid) - cpu_before) / seconds;
+      // All of persistd's CPU in the row (watchers connecting, the Sets,
+      // the events they make, the drain) over the row's Sets.
+      row.persistd_cpu_per_set =
+          row.sets > 0 ? (CpuSeconds(pid) - cpu_before) / row.sets : 0;
       row.client_cpu = (CpuSeconds(getpid()) - client_before) / seconds;
       std::printf(
           "round %d, %d watchers: %.0f Sets/s, %.0f events/s (%.1f per "
@@ -386,7 +549,7 @@ int Main(int argc, char** argv) {
         "| %d | %.0f | %.2fx | %.0f | %.1f | %.3f ms | %.3f ms | %.0f us |\n",
         shapes[i], sets, sets / base, median(i, &Row::events_per_second),
         median(i, &Row::events_per_message), median(i, &Row::p50_ms),
-        median(i, &Row::p99_ms), median(i, &Row::persistd_cpu) / sets * 1e6);
+        median(i, &Row::p99_ms), median(i, &Row::persistd_cpu_per_set) * 1e6);
   }
   const int idle = absl::GetFlag(FLAGS_idle_watchers);
   if (pid > 0 && idle > 0) {
