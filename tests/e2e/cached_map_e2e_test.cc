@@ -80,9 +80,10 @@ TEST_F(PersistdTest, ACachedMapListsAgainAfterPersistdRestarts) {
   EXPECT_GE(stats.resumes, 1);
 }
 
-// Blocks the callback at its first change until Open.
+// Holds the callback while closed.
 class Gate {
  public:
+  explicit Gate(bool open = false) : open_(open) {}
   void Pass() {
     std::unique_lock<std::mutex> lock(mu_);
     open_cv_.wait(lock, [&] { return open_; });
@@ -94,11 +95,15 @@ class Gate {
     }
     open_cv_.notify_all();
   }
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = false;
+  }
 
  private:
   std::mutex mu_;
   std::condition_variable open_cv_;
-  bool open_ = false;
+  bool open_;
 };
 
 TEST_F(PersistdTest, ACachedMapWhoseCallbackStallsResumesWithNoGap) {
@@ -150,6 +155,58 @@ TEST_F(PersistdTest, ACachedMapWhoseCallbackStallsResumesWithNoGap) {
   EXPECT_GE(stats.resumes, 1);
   EXPECT_EQ(stats.last_error.code(), absl::StatusCode::kResourceExhausted)
       << stats.last_error;
+}
+
+TEST_F(PersistdTest,
+       ACachedMapThatFellOutOfTheHistoryListsAgainInTheSameEpoch) {
+  // A history of at most 5 MB: the 60 values of 256 KB below push out the
+  // changes the stalled cache still needs.
+  auto persistd =
+      Start({"--watch_history_changes=100", "--watch_history_bytes=5000000"});
+  std::unique_ptr<Client> client = Client::Connect(persistd->address());
+  auto users = client->Map<User>("users");
+  ASSERT_TRUE(users.Set("victim", Named("v")).ok());
+
+  Gate gate(/*open=*/true);
+  std::mutex mu;
+  std::vector<std::string> seen;  // guarded by mu
+  CachedMapOptions<User> options;
+  options.on_change = [&](const WatchEvent<User>& event) {
+    gate.Pass();
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(absl::StrCat(
+        event.type == WatchEvent<User>::Type::kPut ? "PUT " : "DELETE ",
+        event.key));
+  };
+  CachedMap<User> cache(users, options);
+  ASSERT_TRUE(cache.WaitSynced(absl::Seconds(30)).ok());
+  const std::string epoch = cache.epoch();
+
+  gate.Close();
+  ASSERT_TRUE(users.Set("trigger", Named("t")).ok());  // holds the cache
+  ASSERT_TRUE(users.Delete("victim").ok());
+  WriteResult last;
+  client::CallOptions memory;
+  memory.durability = v1::MEMORY;
+  for (int i = 0; i < 60; ++i) {
+    absl::StatusOr<WriteResult> set = users.Set(
+        absl::StrCat("big", i), Named(std::string(256 << 10, 'b')), memory);
+    ASSERT_TRUE(set.ok()) << set.status();
+    last = *set;
+  }
+  gate.Open();
+
+  const absl::Status caught_up = cache.WaitFor(last, absl::Seconds(60));
+  ASSERT_TRUE(caught_up.ok()) << caught_up;
+  EXPECT_EQ(cache.epoch(), epoch);
+  EXPECT_EQ(cache.Get("victim"), nullptr);
+  EXPECT_NE(cache.Get("trigger"), nullptr);
+  EXPECT_EQ(cache.size(), 61u);
+  const client::CachedMapStats stats = cache.stats();
+  EXPECT_EQ(stats.listings, 2) << "the first, and one after falling out";
+  std::lock_guard<std::mutex> lock(mu);
+  // The victim's delete came with the second listing, as a difference.
+  EXPECT_THAT(seen, ::testing::Contains("DELETE victim"));
 }
 
 }  // namespace
