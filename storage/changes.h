@@ -22,6 +22,10 @@ struct Change {
   absl::string_view map;
   std::string key;
   std::shared_ptr<const google::protobuf::Message> value;  // null: deleted
+  // The last revision of the atomic batch the change belongs to (batch.h);
+  // its own revision if it was no batch's. A reader that stops after a
+  // change with batch_end > revision has half a batch.
+  uint64_t batch_end = 0;
 };
 
 // Which changes a reader wants: those of one map whose keys start with

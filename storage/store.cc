@@ -34,6 +34,19 @@ absl::StatusOr<ShrinkResult> Store::Shrink() {
   return result;
 }
 
+absl::StatusOr<BatchResult> Store::Write(std::vector<BatchOperation> operations,
+                                         Durability durability) {
+  Notification written;
+  absl::StatusOr<BatchResult> result;
+  StartWrite(std::move(operations), durability,
+             [&](absl::StatusOr<BatchResult> outcome) {
+               result = std::move(outcome);
+               written.Notify();
+             });
+  written.WaitForNotification();
+  return result;
+}
+
 absl::Status Store::WrongTypeError(const DynamicMap& map,
                                    const google::protobuf::Descriptor* type) {
   return absl::InvalidArgumentError(

@@ -47,6 +47,7 @@
 #include "absl/time/time.h"
 #include "base/histogram.h"
 #include "google/protobuf/descriptor.h"
+#include "storage/batch.h"
 #include "storage/changes.h"
 #include "storage/durability.h"
 #include "storage/dynamic_map.h"
@@ -161,6 +162,17 @@ class Store {
   virtual absl::StatusOr<ChangeRead> ReadChanges(uint64_t from,
                                                  const ChangeFilter& filter,
                                                  size_t max_changes) const = 0;
+
+  // Applies `operations` as one atomic batch (batch.h: all or nothing,
+  // visible together, one WAL frame) at `durability`, WRITE or FSYNC.
+  // `done` runs as a write's callback does (write_options.h). Errors:
+  // InvalidArgument (no operations, a map of another store, a key twice,
+  // MEMORY or ASYNC, a bad key or value), the error of the first operation
+  // refused ("operations[i]: ..."), Unavailable (closed, or the WAL failed).
+  virtual void StartWrite(std::vector<BatchOperation> operations,
+                          Durability durability, BatchCallback done) = 0;
+  absl::StatusOr<BatchResult> Write(std::vector<BatchOperation> operations,
+                                    Durability durability = Durability::kWrite);
 
   // OK while the store takes writes.
   virtual absl::Status Health() const = 0;

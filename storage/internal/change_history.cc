@@ -29,20 +29,44 @@ uint64_t ChangeHistory::Record(
   } else {
     MutexLock lock(&mu_);
     revision = clock_.Next();
-    const size_t bytes = key.size() + record_bytes + kKeptOverheadBytes;
-    kept_.push_back({revision, &map, std::string(key), value, bytes});
-    bytes_ += bytes;
-    // The newest change stays even if it alone passes a bound: a reader
-    // waiting for the next change gets it.
-    while (kept_.size() > 1 && (kept_.size() > options_.max_changes ||
-                                bytes_ > options_.max_bytes)) {
-      dropped_ = kept_.front().revision;
-      bytes_ -= kept_.front().bytes;
-      kept_.pop_front();
-    }
+    KeepLocked({revision, &map, std::string(key), value,
+                key.size() + record_bytes + kKeptOverheadBytes, revision});
   }
   if (on_change_) on_change_();
   return revision;
+}
+
+uint64_t ChangeHistory::RecordBatch(const std::vector<BatchChange>& changes) {
+  const uint64_t count = changes.size();
+  uint64_t first = 0;
+  if (options_.max_changes == 0) {
+    first = clock_.Next(count);
+  } else {
+    MutexLock lock(&mu_);
+    first = clock_.Next(count);
+    const uint64_t last = first + count - 1;
+    for (uint64_t i = 0; i < count; ++i) {
+      const BatchChange& change = changes[i];
+      KeepLocked({first + i, change.map, std::string(change.key), change.value,
+                  change.key.size() + change.record_bytes + kKeptOverheadBytes,
+                  last});
+    }
+  }
+  if (on_change_) on_change_();
+  return first;
+}
+
+void ChangeHistory::KeepLocked(Kept kept) {
+  bytes_ += kept.bytes;
+  kept_.push_back(std::move(kept));
+  // The newest change stays even if it alone passes a bound: a reader
+  // waiting for the next change gets it.
+  while (kept_.size() > 1 &&
+         (kept_.size() > options_.max_changes || bytes_ > options_.max_bytes)) {
+    dropped_ = kept_.front().revision;
+    bytes_ -= kept_.front().bytes;
+    kept_.pop_front();
+  }
 }
 
 absl::StatusOr<ChangeRead> ChangeHistory::Read(uint64_t from,
@@ -76,7 +100,8 @@ absl::StatusOr<ChangeRead> ChangeHistory::Read(uint64_t from,
     if (*kept.map != filter.map || !absl::StartsWith(kept.key, filter.prefix)) {
       continue;
     }
-    read.changes.push_back({kept.revision, *kept.map, kept.key, kept.value});
+    read.changes.push_back(
+        {kept.revision, *kept.map, kept.key, kept.value, kept.batch_end});
   }
   return read;
 }

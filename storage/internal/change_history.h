@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -50,6 +51,17 @@ class ChangeHistory {
                   const std::shared_ptr<const google::protobuf::Message>& value,
                   size_t record_bytes);
 
+  // One change of a batch, for RecordBatch.
+  struct BatchChange {
+    const std::string* map = nullptr;
+    absl::string_view key;
+    std::shared_ptr<const google::protobuf::Message> value;  // null: delete
+    size_t record_bytes = 0;
+  };
+  // Takes consecutive revisions for the changes of an atomic batch, in
+  // order, and keeps them; returns the first. The listener runs once.
+  uint64_t RecordBatch(const std::vector<BatchChange>& changes);
+
   // The changes from revision `from` on that match `filter`, in order:
   // at most `max_changes`, looking at no more than `max_looked_at` (which
   // bounds how long writers wait for the lock). OutOfRange if a change at
@@ -66,7 +78,10 @@ class ChangeHistory {
     std::string key;
     std::shared_ptr<const google::protobuf::Message> value;
     size_t bytes = 0;
+    uint64_t batch_end = 0;
   };
+  // Keeps one change and drops the oldest past the bounds.
+  void KeepLocked(Kept kept) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   RevisionClock clock_;
   const HistoryOptions options_;

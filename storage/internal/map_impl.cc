@@ -206,30 +206,76 @@ void MapImpl::StartUpdate(absl::string_view key, UpdateFunction fn,
   entries_->Write<UpdateResult>(
       wal_, key, options.durability,
       [&](const ShardedMap::Entry* current) -> absl::StatusOr<Change*> {
-        PERSIST_RETURN_IF_ERROR(
-            CheckPrecondition(current, options.precondition, key));
-        const UpdateDecision<Message> decision =
-            fn(current != nullptr ? current->value().get() : nullptr);
-        switch (decision.kind()) {
-          case UpdateDecision<Message>::Kind::kCancel:
-            return &change;  // kKeep
-          case UpdateDecision<Message>::Kind::kSet: {
-            if (decision.value() == nullptr) {
-              return absl::InvalidArgumentError(absl::StrCat(
-                  "map \"", name(), "\" key ", Quoted(key),
-                  ": the update function chose Set without a value"));
-            }
-            PERSIST_ASSIGN_OR_RETURN(change, Prepare(key, decision.value()));
-            return &change;
-          }
-          case UpdateDecision<Message>::Kind::kDelete: {
-            PERSIST_ASSIGN_OR_RETURN(change, Prepare(key, nullptr));
-            return &change;
-          }
-        }
-        return absl::InternalError("unknown update decision");
+        return DecideUpdate(current, key, fn, options.precondition, &change);
       },
       std::move(done));
+}
+
+absl::StatusOr<MapImpl::Change*> MapImpl::DecideUpdate(
+    const ShardedMap::Entry* current, absl::string_view key, UpdateFunction fn,
+    const Precondition& precondition, Change* change) const {
+  PERSIST_RETURN_IF_ERROR(CheckPrecondition(current, precondition, key));
+  const UpdateDecision<Message> decision =
+      fn(current != nullptr ? current->value().get() : nullptr);
+  switch (decision.kind()) {
+    case UpdateDecision<Message>::Kind::kCancel:
+      *change = Change{};  // kKeep
+      return change;
+    case UpdateDecision<Message>::Kind::kSet: {
+      if (decision.value() == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("map \"", name(), "\" key ", Quoted(key),
+                         ": the update function chose Set without a value"));
+      }
+      PERSIST_ASSIGN_OR_RETURN(*change, Prepare(key, decision.value()));
+      return change;
+    }
+    case UpdateDecision<Message>::Kind::kDelete: {
+      PERSIST_ASSIGN_OR_RETURN(*change, Prepare(key, nullptr));
+      return change;
+    }
+  }
+  return absl::InternalError("unknown update decision");
+}
+
+absl::Status MapImpl::PrepareBatch(const BatchOperation& operation,
+                                   Change* change) const {
+  switch (operation.kind) {
+    case BatchOperation::Kind::kSet: {
+      if (operation.value == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "map \"", name(), "\" key ", Quoted(operation.key),
+            ": a set needs a value (use a delete to remove a key)"));
+      }
+      PERSIST_ASSIGN_OR_RETURN(*change,
+                               Prepare(operation.key, operation.value));
+      return absl::OkStatus();
+    }
+    case BatchOperation::Kind::kDelete: {
+      PERSIST_ASSIGN_OR_RETURN(*change, Prepare(operation.key, nullptr));
+      return absl::OkStatus();
+    }
+    case BatchOperation::Kind::kUpdate:
+      if (!operation.update) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("map \"", name(), "\" key ", Quoted(operation.key),
+                         ": an update needs a function"));
+      }
+      return CheckKey(operation.key);
+  }
+  return absl::InvalidArgumentError("unknown batch operation kind");
+}
+
+absl::StatusOr<MapImpl::Change*> MapImpl::DecideBatch(
+    const ShardedMap::Entry* current, const BatchOperation& operation,
+    Change* change) const {
+  if (operation.kind == BatchOperation::Kind::kUpdate) {
+    return DecideUpdate(current, operation.key, operation.update,
+                        operation.precondition, change);
+  }
+  PERSIST_RETURN_IF_ERROR(
+      CheckPrecondition(current, operation.precondition, operation.key));
+  return change;
 }
 
 absl::Status MapImpl::Scan(absl::string_view prefix,

@@ -16,6 +16,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "json/json_codec.h"
+#include "storage/batch.h"
 #include "storage/dynamic_map.h"
 #include "storage/internal/group_commit_queue.h"
 #include "storage/internal/revision_clock.h"
@@ -48,6 +49,16 @@ class MapImpl final : public DynamicMap {
   absl::Status Scan(absl::string_view prefix, absl::string_view start_after,
                     ScanFunction fn) const override;
 
+  // For the store's batches (batch.h). PrepareBatch checks an operation
+  // and encodes a Set's value before any key is locked; DecideBatch, with
+  // the key locked, checks its precondition and runs an Update's function.
+  // `change` holds what the operation does meanwhile.
+  absl::Status PrepareBatch(const BatchOperation& operation,
+                            ShardedMap::Change* change) const;
+  absl::StatusOr<ShardedMap::Change*> DecideBatch(
+      const ShardedMap::Entry* current, const BatchOperation& operation,
+      ShardedMap::Change* change) const;
+
   // For the store: flushing, Shrink, Close and Stats.
   ShardedMap& entries() const { return *entries_; }
   // Unknown fields discarded from values written (ignore_unknown_fields).
@@ -72,6 +83,12 @@ class MapImpl final : public DynamicMap {
   absl::Status CheckPrecondition(const ShardedMap::Entry* current,
                                  const Precondition& precondition,
                                  absl::string_view key) const;
+  // An update's decision with the key locked: its precondition, then `fn`'s
+  // choice, prepared in `*change`.
+  absl::StatusOr<Change*> DecideUpdate(const ShardedMap::Entry* current,
+                                       absl::string_view key, UpdateFunction fn,
+                                       const Precondition& precondition,
+                                       Change* change) const;
   // The shared body of StartSet and StartDelete (value null: delete).
   void StartWrite(absl::string_view key, std::shared_ptr<const Message> value,
                   const WriteOptions& options, WriteCallback done);

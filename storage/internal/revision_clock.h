@@ -44,6 +44,10 @@ class RevisionClock {
   // Sequentially consistent, like current(): a reader that sees a revision
   // also sees what its writer did before taking it.
   uint64_t Next() { return last_.fetch_add(1, std::memory_order_seq_cst) + 1; }
+  // The first of `count` consecutive revisions (an atomic batch's).
+  uint64_t Next(uint64_t count) {
+    return last_.fetch_add(count, std::memory_order_seq_cst) + 1;
+  }
 
   // The last revision taken.
   uint64_t current() const { return last_.load(std::memory_order_seq_cst); }

@@ -44,6 +44,7 @@
 #include "absl/strings/string_view.h"
 #include "base/mutex.h"
 #include "google/protobuf/message.h"
+#include "storage/batch.h"
 #include "storage/durability.h"
 #include "storage/internal/change_history.h"
 #include "storage/internal/group_commit_queue.h"
@@ -133,6 +134,24 @@ class ShardedMap {
   void Write(GroupCommitQueue& wal, absl::string_view key,
              Durability durability, Decide decide, Callback<Result> done);
 
+  // One operation of an atomic batch (batch.h): its map, its key and how
+  // it decides, as Write's `decide`.
+  struct BatchStep {
+    ShardedMap* map = nullptr;
+    absl::string_view key;
+    Decide decide;
+  };
+  // Writes a batch all or nothing: locks every shard it touches (of any
+  // maps of one store, whose ChangeHistory they share) in one global order,
+  // decides every step, and only if all of them can go, applies them,
+  // takes consecutive revisions and queues one WAL frame (wal_format.h).
+  // The first step that refuses fails the whole batch with its error,
+  // prefixed "operations[i]: ". No two steps may have the same key of the
+  // same map (the caller checks). `done` runs as Write's does.
+  static void WriteBatch(GroupCommitQueue& wal,
+                         const std::vector<BatchStep>& steps,
+                         Durability durability, BatchCallback done);
+
   // Recovery: sets the key's state as the WAL says (null value: deleted).
   // The entry carries RevisionClock::kRecovered: recovery takes no
   // revisions.
@@ -199,6 +218,12 @@ class ShardedMap {
   };
 
   Shard& ShardFor(absl::string_view key) const;
+  // WriteBatch's work with every shard of `steps` locked (shards[i] is
+  // steps[i]'s): the result, and the frame to queue with its record count.
+  static absl::StatusOr<BatchResult> ApplyBatch(
+      const GroupCommitQueue& wal, const std::vector<BatchStep>& steps,
+      const std::vector<Shard*>& shards, Durability durability,
+      std::string* frame, int64_t* records);
   Applied Apply(Shard& shard, const GroupCommitQueue& wal,
                 absl::string_view key, Durability durability, Decide decide)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);

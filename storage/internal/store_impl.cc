@@ -93,6 +93,7 @@ absl::Status StoreImpl::Recover(Parts* parts) {
   const bool needs_header = scan.needs_header;
   const uint64_t valid_bytes = scan.valid_bytes;
   const uint64_t torn_bytes = scan.torn_bytes;
+  parts->torn_batch_records = scan.torn_batch_records;
   // Unmapped before the file changes; the records pointed into it.
   parts->load.recovered.scan.records.clear();
   parts->load.contents.reset();
@@ -128,12 +129,20 @@ absl::Status StoreImpl::MendFile(Parts* parts, bool needs_header,
   parts->file_bytes = valid_bytes;
   if (torn_bytes == 0) return absl::OkStatus();
   PERSIST_RETURN_IF_ERROR(fs->Truncate(options.path, valid_bytes));
+  const std::string what =
+      parts->torn_batch_records > 0
+          ? absl::StrCat("an incomplete batch, whose ",
+                         parts->torn_batch_records,
+                         " complete records went with it since a batch is "
+                         "recovered whole or not at all; the usual trace of a "
+                         "crash while writing")
+          : std::string(
+                "an incomplete last record, the usual trace of a crash "
+                "while writing");
   options.log(LogLevel::kWarning,
               absl::StrCat("cut a torn tail of ", torn_bytes, " bytes from ",
-                           options.path,
-                           " (an incomplete last record, the usual trace of "
-                           "a crash while writing); ",
-                           parts->records, " complete records kept"));
+                           options.path, " (", what, "); ", parts->records,
+                           " complete records kept"));
   return absl::OkStatus();
 }
 

@@ -49,6 +49,8 @@ class StoreImpl final : public Store {
   absl::StatusOr<ChangeRead> ReadChanges(uint64_t from,
                                          const ChangeFilter& filter,
                                          size_t max_changes) const override;
+  void StartWrite(std::vector<BatchOperation> operations, Durability durability,
+                  BatchCallback done) override;
   absl::Status Health() const override;
   void StartFlush(FlushCallback done) override;
   void StartShrink(ShrinkCallback done) override;
@@ -66,6 +68,8 @@ class StoreImpl final : public Store {
     std::unique_ptr<GroupCommitQueue> wal;
     // What opening found, for Stats.
     uint64_t torn_tail_bytes = 0;
+    // Complete records of an incomplete batch, cut with the torn tail.
+    int64_t torn_batch_records = 0;
     int64_t skipped_corrupt = 0;
     int64_t ignored_unknown_fields = 0;
     int decode_threads = 1;
@@ -95,6 +99,9 @@ class StoreImpl final : public Store {
   // Asks the shrink thread for a Shrink, or joins the one running.
   void RequestShrink(ShrinkCallback done);
   void Log(LogLevel level, absl::string_view message) const;
+  // The map of this store that `map` is, for a batch's operation `index`;
+  // InvalidArgument if it is none.
+  absl::StatusOr<MapImpl*> BatchMap(const DynamicMap* map, size_t index) const;
 
   const StoreOptions options_;
   FileSystem* const file_system_;

@@ -25,6 +25,10 @@ void AppendRecord(RecordKind kind, absl::string_view record_key,
   }
 }
 
+void AppendBatchHeader(int64_t count, std::string* out) {
+  absl::StrAppend(out, "B ", count, "\n\n");
+}
+
 int64_t CountWalRecords(absl::string_view records) {
   return static_cast<int64_t>(std::count(records.begin(), records.end(), '\n') /
                               2);

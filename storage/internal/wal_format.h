@@ -3,6 +3,8 @@
 //   go-persist 1\n              header, exactly this line
 //   S <map>:<key>\n<json>\n     set: the key's value as one line of JSON
 //   D <map>:<key>\n\n           delete: an empty second line
+//   B <count>\n\n               batch: the next <count> records are one
+//                               atomic batch (DESIGN.md section 3)
 //
 // The map is everything before the first ':' of the record key, the key
 // everything after it. Records are complete only when their second line
@@ -11,6 +13,11 @@
 // line break (names.h forbids control characters) and JSON is one line (the
 // codec escapes line breaks), so every record is exactly two lines: record i
 // starts on line 2 + 2i when nothing was skipped.
+//
+// A batch header is two lines too, so it keeps the two-line rhythm; go-persist
+// skips it (it logs and ignores records that are neither S nor D) and reads
+// the batch's records as plain ones. A batch cut by the end of the file is
+// a torn tail as a whole: recovery applies a batch entirely or not at all.
 //
 // Record keys without ':' are go-persist's untyped store (`S config`); they
 // and the records of maps that are not declared are kept as orphans.
@@ -29,6 +36,10 @@ inline constexpr absl::string_view kWalHeader = "go-persist 1\n";
 
 enum class RecordKind { kSet, kDelete };
 
+// The most records one batch header may announce: more is damage, not a
+// batch (the service allows far fewer per call).
+inline constexpr int64_t kMaxBatchRecords = int64_t{1} << 20;
+
 // Appends "S <map>:<key>\n<json>\n" to `*out`.
 void AppendSetRecord(absl::string_view map, absl::string_view key,
                      absl::string_view json, std::string* out);
@@ -39,7 +50,12 @@ void AppendDeleteRecord(absl::string_view map, absl::string_view key,
 void AppendRecord(RecordKind kind, absl::string_view record_key,
                   absl::string_view json, std::string* out);
 
-// Records in `records`, whole records as the WAL writes them: two lines each.
+// Appends "B <count>\n\n": the header of a batch of `count` records, which
+// the caller appends next.
+void AppendBatchHeader(int64_t count, std::string* out);
+
+// Records in `records`, whole records as the WAL writes them: two lines
+// each (a batch header counts as one).
 int64_t CountWalRecords(absl::string_view records);
 
 }  // namespace persist

@@ -2,7 +2,10 @@
 
 #include <cstring>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace persist {
@@ -30,11 +33,16 @@ bool IsRecordLine(absl::string_view line) {
          line[1] == ' ';
 }
 
+bool IsBatchLine(absl::string_view line) {
+  return line.size() >= 3 && line[0] == 'B' && line[1] == ' ';
+}
+
 // What reading at one position found.
 struct Step {
-  enum class Kind { kRecord, kTorn, kDamaged };
+  enum class Kind { kRecord, kBatch, kTorn, kDamaged };
   Kind kind = Kind::kTorn;
   WalRecord record{};        // kRecord
+  int64_t batch_count = 0;   // kBatch
   int64_t damaged_line = 0;  // kDamaged: the line that is wrong
   std::string reason;        // kDamaged
   size_t next = 0;           // where reading goes on (kRecord, kDamaged)
@@ -51,16 +59,52 @@ Step Damaged(int64_t line, std::string reason, size_t next, int64_t lines) {
   return step;
 }
 
-// Reads the record starting at `pos`, which is on line `line`.
+// Reads the batch header "B <count>\n\n" whose first line ends at `nl1`.
+Step ReadBatchHeader(absl::string_view contents, size_t pos, size_t nl1,
+                     int64_t line) {
+  const absl::string_view header_line = contents.substr(pos, nl1 - pos);
+  const absl::string_view digits = header_line.substr(2);
+  int64_t count = 0;
+  if (digits.size() > 7 || !absl::c_all_of(digits, absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(digits, &count) || count < 1 ||
+      count > kMaxBatchRecords) {
+    return Damaged(line,
+                   absl::StrCat("the batch header ", Quote(header_line),
+                                " does not give a record count from 1 to ",
+                                kMaxBatchRecords),
+                   nl1 + 1, 1);
+  }
+  const size_t nl2 = FindNewline(contents, nl1 + 1);
+  if (nl2 == absl::string_view::npos) return Step{};  // its second line cut
+  if (nl2 != nl1 + 1) {
+    return Damaged(line + 1,
+                   absl::StrCat("the batch header ", Quote(header_line),
+                                " must be followed by an empty line, found ",
+                                Quote(contents.substr(nl1 + 1, nl2 - nl1 - 1))),
+                   nl2 + 1, 2);
+  }
+  Step step;
+  step.kind = Step::Kind::kBatch;
+  step.batch_count = count;
+  step.next = nl2 + 1;
+  step.lines = 2;
+  return step;
+}
+
+// Reads the record or batch header starting at `pos`, which is on line
+// `line`.
 Step ReadRecord(absl::string_view contents, size_t pos, int64_t line) {
   const size_t nl1 = FindNewline(contents, pos);
   if (nl1 == absl::string_view::npos) return Step{};  // record line cut
   const absl::string_view record_line = contents.substr(pos, nl1 - pos);
+  if (IsBatchLine(record_line)) {
+    return ReadBatchHeader(contents, pos, nl1, line);
+  }
   if (!IsRecordLine(record_line)) {
     // Skip this one line and look for a record on the next.
     return Damaged(line,
-                   absl::StrCat("expected a record line \"S <map>:<key>\" or "
-                                "\"D <map>:<key>\", found ",
+                   absl::StrCat("expected a record line \"S <map>:<key>\", "
+                                "\"D <map>:<key>\" or \"B <count>\", found ",
                                 Quote(record_line)),
                    nl1 + 1, 1);
   }
@@ -69,9 +113,9 @@ Step ReadRecord(absl::string_view contents, size_t pos, int64_t line) {
   if (nl2 == absl::string_view::npos) return Step{};  // value line cut
   const absl::string_view value = contents.substr(nl1 + 1, nl2 - nl1 - 1);
   const bool set = record_line[0] == 'S';
-  // JSON never starts with "S " or "D ": the value line is missing and
-  // this is the next record, which must not be lost with this one.
-  if (IsRecordLine(value)) {
+  // JSON never starts with "S ", "D " or "B ": the value line is missing
+  // and this is the next record, which must not be lost with this one.
+  if (IsRecordLine(value) || IsBatchLine(value)) {
     return Damaged(line + 1,
                    absl::StrCat("the record for ", Quote(record_key),
                                 " has no value line (line ", line + 1,
@@ -137,17 +181,68 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
   }
   size_t pos = header_end + 1;
   int64_t line = 2;
+  // The batch being read, and how many of its records are still to come.
+  int64_t open_batch = -1;
+  int64_t batch_left = 0;
+  auto damage_batch = [&](int64_t damage_line, uint64_t damage_offset) {
+    if (open_batch < 0 || scan.batches[open_batch].damaged) return;
+    scan.batches[open_batch].damaged = true;
+    scan.batches[open_batch].damage_line = damage_line;
+    scan.batches[open_batch].damage_offset = damage_offset;
+  };
+  // A batch ends with its last record, or with a step that takes its place.
+  auto count_in_batch = [&] {
+    if (open_batch >= 0 && --batch_left == 0) open_batch = -1;
+  };
   while (pos < contents.size()) {
     Step step = ReadRecord(contents, pos, line);
     if (step.kind == Step::Kind::kTorn) break;
-    if (step.kind == Step::Kind::kRecord) {
-      scan.records.push_back(step.record);
-    } else {
-      scan.problems.push_back(
-          {step.damaged_line, pos, std::move(step.reason), -1});
+    switch (step.kind) {
+      case Step::Kind::kRecord:
+        step.record.batch = open_batch;
+        scan.records.push_back(step.record);
+        count_in_batch();
+        break;
+      case Step::Kind::kBatch:
+        if (open_batch >= 0) {
+          const WalBatch& open = scan.batches[open_batch];
+          scan.problems.push_back(
+              {line, pos,
+               absl::StrCat("a batch header inside the batch of ", open.count,
+                            " records that line ", open.line, " opened (",
+                            open.count - batch_left,
+                            " of its records came before it)"),
+               -1});
+          damage_batch(line, pos);
+        }
+        open_batch = static_cast<int64_t>(scan.batches.size());
+        batch_left = step.batch_count;
+        scan.batches.push_back({line, pos, step.batch_count,
+                                static_cast<int64_t>(scan.records.size())});
+        break;
+      case Step::Kind::kDamaged:
+        scan.problems.push_back(
+            {step.damaged_line, pos, std::move(step.reason), -1});
+        damage_batch(step.damaged_line, pos);
+        count_in_batch();
+        break;
+      case Step::Kind::kTorn:
+        break;
     }
     pos = step.next;
     line += step.lines;
+  }
+  // The file ends inside a batch. Damaged, it stays damaged (its records
+  // are dropped by recovery, or refuse the file): the damage is not the
+  // trace of one interrupted append. Else the batch is torn, from its
+  // header on.
+  if (open_batch >= 0 && !scan.batches[open_batch].damaged) {
+    const WalBatch torn = scan.batches[open_batch];
+    pos = torn.offset;
+    scan.torn_batch_records =
+        static_cast<int64_t>(scan.records.size()) - torn.first_record;
+    scan.records.resize(torn.first_record);
+    scan.batches.pop_back();
   }
   scan.valid_bytes = pos;
   scan.torn_bytes = contents.size() - pos;

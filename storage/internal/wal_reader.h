@@ -35,6 +35,8 @@ struct WalRecord {
   int64_t line;            // 1-based line number of "S ..." / "D ..."
   uint64_t offset;         // byte offset of that line in the file
   uint64_t size;           // bytes of the record, both lines
+  // Its index in WalScan::batches if it belongs to a batch, else -1.
+  int64_t batch = -1;
 
   // Where its second line (the value) starts: after "S " or "D ", the
   // record key and '\n'.
@@ -53,16 +55,36 @@ struct WalProblem {
   int64_t record = -1;
 };
 
+// A batch header "B <count>" and what followed it.
+struct WalBatch {
+  int64_t line;          // of the "B" line
+  uint64_t offset;       // of that line
+  int64_t count;         // records it announced
+  int64_t first_record;  // index in WalScan::records of its first record
+  // Damage inside it: a line that is no record, a batch header before its
+  // records ended, or the end of the file after damage. Recovery drops a
+  // damaged batch whole (wal_recovery.h).
+  bool damaged = false;
+  // Where its first damage is, when damaged.
+  int64_t damage_line = 0;
+  uint64_t damage_offset = 0;
+};
+
 struct WalScan {
   std::vector<WalRecord> records;
+  std::vector<WalBatch> batches;  // in file order
   // Lines that are no record, in file order. Reading resumes at the next
   // line that can start a record, so that one damaged line never hides the
   // records after it.
   std::vector<WalProblem> problems;
   // Bytes of the header and the complete records. The rest of the file
   // (torn_bytes of it) is a torn tail to cut off.
+  // A batch cut by the end of the file is torn whole: the tail starts at
+  // its header, and its complete records (torn_batch_records of them) are
+  // not in `records`.
   uint64_t valid_bytes = 0;
   uint64_t torn_bytes = 0;
+  int64_t torn_batch_records = 0;
   // The file is empty or holds only part of the header (a crash while it
   // was being created): it gets a fresh header.
   bool needs_header = false;

@@ -25,6 +25,11 @@ struct Job {
   const RecoveryTarget* target = nullptr;  // null: not a declared map's
   const WalRecord* record = nullptr;
   int64_t index = 0;  // the problem's `record` if it fails
+  // Dropped with its damaged batch: neither applied nor kept as an orphan.
+  bool dropped = false;
+  // Decoded already (the records of batches, by CheckBatches).
+  bool decoded = false;
+  std::shared_ptr<const Message> value;
 };
 
 // What decoding one job found: its value (null for a delete), or the
@@ -108,8 +113,13 @@ DecodeOutcome DecodeAndApply(const std::vector<Job>& jobs,
   auto work = [&](size_t t) {
     DecodeOutcome& outcome = outcomes[t];
     for (const Job& job : jobs) {
-      if (job.target == nullptr) continue;
+      if (job.target == nullptr || job.dropped) continue;
       if (threads > 1 && Partition(job, threads) != t) continue;
+      if (job.decoded) {
+        job.target->entries->Restore(job.record->key, job.value);
+        ++outcome.applied;
+        continue;
+      }
       Decoded decoded =
           DecodeOne(job, options, &outcome.ignored_unknown_fields);
       if (decoded.problem.has_value()) {
@@ -138,12 +148,62 @@ DecodeOutcome DecodeAndApply(const std::vector<Job>& jobs,
   return all;
 }
 
+// A batch is recovered whole or not at all (wal_format.h). Under strict
+// recovery any damage refuses the file, so only the other modes (all
+// problems wanted) come here: every record of a batch is decoded before any
+// is applied, and a batch with damage anywhere is dropped, its records of
+// undeclared maps with it. Each record dropped is a problem of its own, so
+// that skip_corrupt counts it and repair leaves it out; it takes the place
+// of its batch's first damage, after it (SortByPosition is stable), so that
+// the first problem of a file is always damage, never a consequence.
+void CheckBatches(const WalScan& scan, const RecoveryOptions& options,
+                  std::vector<Job>* jobs, DecodeOutcome* outcome) {
+  std::vector<WalBatch> batches = scan.batches;
+  std::vector<bool> damaged(scan.batches.size());
+  for (size_t b = 0; b < scan.batches.size(); ++b) {
+    damaged[b] = scan.batches[b].damaged;
+  }
+  std::vector<bool> failed(jobs->size());
+  for (size_t i = 0; i < jobs->size(); ++i) {
+    Job& job = (*jobs)[i];
+    const int64_t batch = scan.records[i].batch;
+    if (batch < 0 || damaged[batch] || job.target == nullptr) continue;
+    Decoded decoded = DecodeOne(job, options, &outcome->ignored_unknown_fields);
+    if (decoded.problem.has_value()) {
+      batches[batch].damage_line = decoded.problem->line;
+      batches[batch].damage_offset = decoded.problem->offset;
+      outcome->problems.push_back(*std::move(decoded.problem));
+      damaged[batch] = true;
+      failed[i] = true;
+      continue;
+    }
+    job.value = std::move(decoded.value);
+    job.decoded = true;
+  }
+  for (size_t i = 0; i < jobs->size(); ++i) {
+    const WalRecord& record = scan.records[i];
+    if (record.batch < 0 || !damaged[record.batch]) continue;
+    (*jobs)[i].dropped = true;
+    (*jobs)[i].value.reset();
+    if (failed[i]) continue;
+    const WalBatch& batch = batches[record.batch];
+    outcome->problems.push_back(
+        {batch.damage_line, batch.damage_offset,
+         absl::StrCat(
+             "the record on line ", record.line, " (map \"", record.map,
+             "\" key \"", absl::CHexEscape(record.key.substr(0, 200)),
+             "\") is dropped with the damaged batch that line ", batch.line,
+             " opened (a batch is recovered whole or not at all)"),
+         static_cast<int64_t>(i)});
+  }
+}
+
 void SortByPosition(std::vector<WalProblem>* problems) {
-  std::sort(problems->begin(), problems->end(),
-            [](const WalProblem& a, const WalProblem& b) {
-              return a.offset != b.offset ? a.offset < b.offset
-                                          : a.line < b.line;
-            });
+  std::stable_sort(problems->begin(), problems->end(),
+                   [](const WalProblem& a, const WalProblem& b) {
+                     return a.offset != b.offset ? a.offset < b.offset
+                                                 : a.line < b.line;
+                   });
 }
 
 }  // namespace
@@ -159,19 +219,28 @@ absl::StatusOr<Recovered> RecoverWal(
   for (size_t i = 0; i < records.size(); ++i) {
     auto it = maps.find(records[i].map);
     if (it == maps.end()) continue;  // an orphan
-    jobs[i] = {&it->second, &records[i], static_cast<int64_t>(i)};
+    jobs[i].target = &it->second;
+    jobs[i].record = &records[i];
+    jobs[i].index = static_cast<int64_t>(i);
+  }
+  DecodeOutcome batches;
+  if (options.all_problems && !recovered.scan.batches.empty()) {
+    CheckBatches(recovered.scan, options, &jobs, &batches);
   }
   DecodeOutcome decoded = DecodeAndApply(jobs, options);
   for (size_t i = 0; i < jobs.size(); ++i) {
-    if (jobs[i].target != nullptr) continue;
+    if (jobs[i].target != nullptr || jobs[i].dropped) continue;
     orphans->Apply(records[i]);
   }
   recovered.decode_threads = decoded.threads;
-  recovered.ignored_unknown_fields = decoded.ignored_unknown_fields;
+  recovered.ignored_unknown_fields =
+      decoded.ignored_unknown_fields + batches.ignored_unknown_fields;
   recovered.problems = std::move(recovered.scan.problems);
   recovered.scan.problems.clear();
-  for (WalProblem& problem : decoded.problems) {
-    recovered.problems.push_back(std::move(problem));
+  for (DecodeOutcome* outcome : {&batches, &decoded}) {
+    for (WalProblem& problem : outcome->problems) {
+      recovered.problems.push_back(std::move(problem));
+    }
   }
   SortByPosition(&recovered.problems);
   return recovered;
@@ -195,7 +264,10 @@ Adopted AdoptOrphans(const std::vector<OrphanRecords::Orphan>& orphans,
   std::vector<Job> jobs;
   jobs.reserve(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
-    jobs.push_back({&target, &records[i], static_cast<int64_t>(i)});
+    Job& job = jobs.emplace_back();
+    job.target = &target;
+    job.record = &records[i];
+    job.index = static_cast<int64_t>(i);
   }
   DecodeOutcome decoded = DecodeAndApply(jobs, options);
   Adopted adopted;

@@ -2,6 +2,7 @@
 // tail is refused with its line (DESIGN.md section 3).
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -63,6 +64,62 @@ TEST_F(StoreRecoveryTest, RecoversTornTailAtEveryOffsetOfTheLastRecord) {
     store->reset();
     EXPECT_EQ(ReadFileOrDie(path_), complete ? file : std::string(kComplete));
   }
+}
+
+TEST_F(StoreRecoveryTest, RecoversABatchWholeOrNotAtAllAtEveryCut) {
+  const std::string batch =
+      "B 3\n\n"
+      "S items:c\n{\"name\":\"C\"}\n"
+      "D items:a\n\n"
+      "S items:d\n{\"name\":\"D\"}\n";
+  const std::string file = absl::StrCat(kComplete, batch);
+  for (size_t cut = kComplete.size(); cut <= file.size(); ++cut) {
+    SCOPED_TRACE(absl::StrCat("file cut at byte ", cut));
+    WriteFileOrDie(path_, file.substr(0, cut));
+    const size_t logged = log_.Messages().size();
+    absl::StatusOr<std::unique_ptr<Store>> store = Open();
+    ASSERT_TRUE(store.ok()) << store.status();
+    Map<Item> items = *(*store)->GetMap<Item>("items");
+    const bool complete = cut == file.size();
+    EXPECT_EQ(items.Get("a")->found(), !complete);
+    EXPECT_EQ(items.Get("c")->found(), complete);
+    EXPECT_EQ(items.Get("d")->found(), complete);
+    EXPECT_TRUE(items.Get("b")->found());
+    EXPECT_EQ((*store)->Stats().torn_tail_bytes,
+              complete ? 0 : cut - kComplete.size());
+    // Past the first record of the batch, the log says why complete
+    // records were cut.
+    if (!complete && cut >= kComplete.size() + 5 + 23) {
+      const std::vector<std::string> messages = log_.Messages();
+      EXPECT_THAT(
+          std::vector<std::string>(messages.begin() + logged, messages.end()),
+          ::testing::Contains(HasSubstr("an incomplete batch")));
+    }
+    store->reset();
+    EXPECT_EQ(ReadFileOrDie(path_), complete ? file : std::string(kComplete));
+  }
+}
+
+TEST_F(StoreRecoveryTest, SkipCorruptDropsADamagedBatchWholeWithItsOrphans) {
+  const std::string file = absl::StrCat(
+      kComplete,
+      "B 3\n\nS items:c\n{\"name\":\"C\"}\nS undeclared:x\n{}\n"
+      "S items:f\n{\"name\":}\n",
+      "B 2\n\nS items:e\n{\"name\":\"E\"}\nS undeclared:y\n{}\n", kTailForSkip);
+  WriteFileOrDie(path_, file);
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Open(RecoveryMode::kSkipCorrupt);
+  ASSERT_TRUE(store.ok()) << store.status();
+  Map<Item> items = *(*store)->GetMap<Item>("items");
+  EXPECT_FALSE(items.Get("c")->found());
+  EXPECT_FALSE(items.Get("f")->found());
+  EXPECT_EQ(items.Get("d")->value->name(), "D");
+  EXPECT_EQ(items.Get("e")->value->name(), "E");
+  EXPECT_EQ((*store)->Stats().skipped_corrupt, 3);
+  EXPECT_EQ((*store)->Stats().orphan_keys, 1);  // undeclared:y only
+  EXPECT_TRUE(log_.Contains("dropped with the damaged batch that line 8"));
+  store->reset();
+  EXPECT_EQ(ReadFileOrDie(path_), file);
 }
 
 TEST_F(StoreRecoveryTest, RecoversTornTailOfADelete) {
