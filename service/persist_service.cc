@@ -8,38 +8,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "service/any_values.h"
 #include "service/grpc_status.h"
 #include "service/list_pages.h"
 #include "service/unary_call.h"
+#include "service/write_batch.h"
+#include "service/write_requests.h"
 
 namespace persist::service {
 namespace {
 
 using google::protobuf::Message;
-using google::protobuf::util::FieldMaskUtil;
-
-absl::StatusOr<Durability> FromProto(v1::Durability durability,
-                                     Durability default_durability) {
-  switch (durability) {
-    case v1::DURABILITY_UNSPECIFIED:
-      return default_durability;
-    case v1::MEMORY:
-      return Durability::kMemory;
-    case v1::ASYNC:
-      return Durability::kAsync;
-    case v1::WRITE:
-      return Durability::kWrite;
-    case v1::FSYNC:
-      return Durability::kFsync;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown durability ", static_cast<int>(durability),
-                       "; use MEMORY, ASYNC, WRITE or FSYNC"));
-  }
-}
 
 void FillHeader(uint64_t epoch, uint64_t revision, v1::ResponseHeader* header) {
   header->set_revision(static_cast<int64_t>(revision));
@@ -52,22 +32,6 @@ void FillHeader(const Result& result, v1::ResponseHeader* header) {
   FillHeader(result.etag.epoch, result.revision, header);
 }
 
-// AIP-134: the mask names fields of the map's type by their proto names,
-// at least one, none empty.
-absl::Status CheckUpdateMask(const DynamicMap& map,
-                             const google::protobuf::FieldMask& mask) {
-  bool valid = !mask.paths().empty();
-  for (const std::string& path : mask.paths()) {
-    valid = valid && !path.empty() &&
-            FieldMaskUtil::GetFieldDescriptors(map.type(), path, nullptr);
-  }
-  if (valid) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "update_mask \"", FieldMaskUtil::ToString(mask),
-      "\" must name one or more fields of ", map.type()->full_name(),
-      " by their proto names (for example \"email\" or \"address.city\")"));
-}
-
 }  // namespace
 
 namespace {
@@ -78,9 +42,9 @@ PersistService::Counters FindCounters(RpcMetrics* metrics) {
     return metrics->Find(
         absl::StrCat("/", v1::Persist::service_full_name(), "/", method));
   };
-  return {find("Get"),      find("Set"),    find("Delete"),  find("Update"),
-          find("List"),     find("Shrink"), find("Flush"),   find("Stats"),
-          find("ListMaps"), find("Watch"),  find("BatchGet")};
+  return {find("Get"),      find("Set"),    find("Delete"),   find("Update"),
+          find("List"),     find("Shrink"), find("Flush"),    find("Stats"),
+          find("ListMaps"), find("Watch"),  find("BatchGet"), find("Write")};
 }
 
 }  // namespace
@@ -183,25 +147,10 @@ absl::StatusOr<PersistService::WriteTarget> PersistService::PrepareWrite(
 absl::StatusOr<WriteOptions> PersistService::MakeWriteOptions(
     v1::Durability durability, const v1::Precondition& precondition) const {
   WriteOptions options;
-  PERSIST_ASSIGN_OR_RETURN(options.durability,
-                           FromProto(durability, options_.default_durability));
-  switch (precondition.condition_case()) {
-    case v1::Precondition::kMustExist:
-      if (precondition.must_exist()) {
-        options.precondition = Precondition::MustExist();
-      }
-      break;
-    case v1::Precondition::kMustNotExist:
-      if (precondition.must_not_exist()) {
-        options.precondition = Precondition::MustNotExist();
-      }
-      break;
-    case v1::Precondition::kEtag:
-      options.precondition = Precondition::EtagMatches(precondition.etag());
-      break;
-    case v1::Precondition::CONDITION_NOT_SET:
-      break;
-  }
+  PERSIST_ASSIGN_OR_RETURN(
+      options.durability,
+      DurabilityFromProto(durability, options_.default_durability));
+  options.precondition = PreconditionFromProto(precondition);
   return options;
 }
 
@@ -369,16 +318,8 @@ grpc::ServerUnaryReactor* PersistService::Update(
         if (current == nullptr && !allow_missing) {
           return UpdateDecision<Message>::Cancel();  // reported as NOT_FOUND
         }
-        std::unique_ptr<Message> next = map->NewValue();
-        if (current != nullptr) next->CopyFrom(*current);
-        FieldMaskUtil::MergeOptions merge;
-        merge.set_replace_message_fields(true);
-        merge.set_replace_repeated_fields(true);
-        FieldMaskUtil::MergeMessageTo(**patch, mask, merge, next.get());
-        // Unknown fields got past CheckValue only if the store ignores
-        // them, and it would drop them: the answer shows what is stored.
-        next->DiscardUnknownFields();
-        *merged = std::shared_ptr<const Message>(std::move(next));
+        *merged = std::shared_ptr<const Message>(
+            MergeUpdate(*map, current, **patch, mask));
         return UpdateDecision<Message>::Set(*merged);
       },
       target->options,
@@ -388,9 +329,7 @@ grpc::ServerUnaryReactor* PersistService::Update(
         if (status.ok() &&
             result->outcome == UpdateResult::Outcome::kCancelled) {
           // The update function cancels only for a missing key.
-          status = absl::NotFoundError(
-              absl::StrCat("map \"", name, "\" has no key \"", key,
-                           "\" to update; set allow_missing to create it"));
+          status = UpdateOfMissingKeyError(name, key);
         } else if (status.ok()) {
           PackValue(**merged, response->mutable_value());
           response->set_etag(result->etag.ToString());
@@ -399,6 +338,34 @@ grpc::ServerUnaryReactor* PersistService::Update(
         }
         call.Finish(status);
       });
+  return call.reactor();
+}
+
+grpc::ServerUnaryReactor* PersistService::Write(
+    grpc::CallbackServerContext* context, const v1::WriteRequest* request,
+    v1::WriteResponse* response) {
+  const UnaryCall call(context, counters_.write, &drain_);
+  absl::StatusOr<Store*> store = Begin(*context, call, /*write=*/true);
+  if (!store.ok()) return call.Finish(store.status());
+  absl::StatusOr<PreparedBatch> batch =
+      PrepareBatch(**store, *request, options_.default_durability,
+                   options_.max_batch_operations);
+  if (!batch.ok()) return call.Finish(batch.status());
+  auto prepared = std::make_shared<PreparedBatch>(*std::move(batch));
+  std::vector<BatchOperation> operations = std::move(prepared->operations);
+  // The answer names each operation's kind: kept while the batch runs.
+  prepared->operations.clear();
+  for (const BatchOperation& operation : operations) {
+    prepared->operations.push_back({operation.kind});
+  }
+  (*store)->StartWrite(std::move(operations), prepared->durability,
+                       [call, response, prepared,
+                        store = *store](absl::StatusOr<BatchResult> result) {
+                         if (result.ok())
+                           FillWriteResponse(*store, *prepared, *result,
+                                             response);
+                         call.Finish(result.status());
+                       });
   return call.reactor();
 }
 

@@ -32,6 +32,8 @@ struct ServiceOptions {
   // List pages: the size when the request gives none, and the largest.
   int default_page_size = 100;
   int max_page_size = 1000;
+  // Most operations in one Write.
+  int max_batch_operations = 128;
   // The request limit the server applies (message_limits.h): replies, List
   // pages included, stay within MaxReplyBytes of it.
   int max_message_bytes = kDefaultMaxMessageBytes;
@@ -82,6 +84,9 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   grpc::ServerUnaryReactor* Update(grpc::CallbackServerContext* context,
                                    const v1::UpdateRequest* request,
                                    v1::UpdateResponse* response) override;
+  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* context,
+                                  const v1::WriteRequest* request,
+                                  v1::WriteResponse* response) override;
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
                                  const v1::ListRequest* request,
                                  v1::ListResponse* response) override;
@@ -107,7 +112,7 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   // What each RPC is counted under; null without metrics.
   struct Counters {
     RpcMetrics::Method *get, *set, *del, *update, *list, *shrink, *flush,
-        *stats, *list_maps, *watch, *batch_get;
+        *stats, *list_maps, *watch, *batch_get, *write;
   };
 
  private:

@@ -57,6 +57,8 @@ ABSL_FLAG(bool, ignore_unknown_fields, false,
           "on open, skip JSON fields the maps' types lack instead of "
           "refusing them");
 ABSL_FLAG(int, max_page_size, 0, "largest List page (default 1000)");
+ABSL_FLAG(int, max_batch_operations, 0,
+          "most operations in one Write, an atomic batch (default 128)");
 ABSL_FLAG(std::string, log_format, "text",
           "text (for people) or json (one object per line, on stdout)");
 ABSL_FLAG(std::string, metrics_listen, "",
@@ -138,6 +140,10 @@ void ApplyServingFlags(v1::ServerConfig* config) {
   if (absl::GetFlag(FLAGS_max_message_bytes) != 0) {
     config->mutable_limits()->set_max_message_bytes(
         absl::GetFlag(FLAGS_max_message_bytes));
+  }
+  if (absl::GetFlag(FLAGS_max_batch_operations) != 0) {
+    config->mutable_limits()->set_max_batch_operations(
+        absl::GetFlag(FLAGS_max_batch_operations));
   }
   if (absl::GetFlag(FLAGS_max_page_size) != 0) {
     config->mutable_limits()->set_max_page_size(

@@ -109,10 +109,15 @@ absl::StatusOr<ServiceOptions> MakeServiceOptions(
       return absl::InvalidArgumentError("unknown default_durability");
   }
   if (config.limits().max_page_size() < 0 ||
-      config.limits().max_message_bytes() < 0) {
+      config.limits().max_message_bytes() < 0 ||
+      config.limits().max_batch_operations() < 0) {
     return absl::InvalidArgumentError(
-        "limits.max_page_size and limits.max_message_bytes must not be "
-        "negative (0 means the default)");
+        "limits.max_page_size, limits.max_message_bytes and "
+        "limits.max_batch_operations must not be negative (0 means the "
+        "default)");
+  }
+  if (config.limits().max_batch_operations() > 0) {
+    options.max_batch_operations = config.limits().max_batch_operations();
   }
   if (config.limits().max_message_bytes() > 0) {
     options.max_message_bytes = config.limits().max_message_bytes();

@@ -49,10 +49,11 @@ namespace persist {
 struct BatchOperation {
   using Message = google::protobuf::Message;
   // Sees the key's value before the batch (null: none) and decides, as
-  // DynamicMap::Update's function does. It runs with the batch's keys
-  // locked: it must be quick and must not call the store.
-  using UpdateFunction =
-      std::function<UpdateDecision<Message>(const Message* current)>;
+  // DynamicMap::Update's function does, or refuses the whole batch with an
+  // error (which the batch's error then carries). It runs with the batch's
+  // keys locked: it must be quick and must not call the store.
+  using UpdateFunction = std::function<absl::StatusOr<UpdateDecision<Message>>(
+      const Message* current)>;
 
   enum class Kind { kSet, kDelete, kUpdate };
   Kind kind = Kind::kSet;
@@ -65,19 +66,20 @@ struct BatchOperation {
   static BatchOperation Set(DynamicMap* map, std::string key,
                             std::shared_ptr<const Message> value,
                             Precondition precondition = {}) {
-    return {Kind::kSet, map, std::move(key), std::move(value), nullptr,
-            std::move(precondition)};
+    return {Kind::kSet,       map,     std::move(key),
+            std::move(value), nullptr, std::move(precondition)};
   }
   static BatchOperation Delete(DynamicMap* map, std::string key,
                                Precondition precondition = {}) {
-    return {Kind::kDelete, map, std::move(key), nullptr, nullptr,
-            std::move(precondition)};
+    return {Kind::kDelete, map,     std::move(key),
+            nullptr,       nullptr, std::move(precondition)};
   }
   static BatchOperation Update(DynamicMap* map, std::string key,
                                UpdateFunction update,
                                Precondition precondition = {}) {
-    return {Kind::kUpdate, map, std::move(key), nullptr, std::move(update),
-            std::move(precondition)};
+    return {Kind::kUpdate,     map,
+            std::move(key),    nullptr,
+            std::move(update), std::move(precondition)};
   }
 };
 

@@ -215,8 +215,13 @@ absl::StatusOr<MapImpl::Change*> MapImpl::DecideUpdate(
     const ShardedMap::Entry* current, absl::string_view key, UpdateFunction fn,
     const Precondition& precondition, Change* change) const {
   PERSIST_RETURN_IF_ERROR(CheckPrecondition(current, precondition, key));
-  const UpdateDecision<Message> decision =
-      fn(current != nullptr ? current->value().get() : nullptr);
+  return PrepareDecision(
+      key, fn(current != nullptr ? current->value().get() : nullptr), change);
+}
+
+absl::StatusOr<MapImpl::Change*> MapImpl::PrepareDecision(
+    absl::string_view key, const UpdateDecision<Message>& decision,
+    Change* change) const {
   switch (decision.kind()) {
     case UpdateDecision<Message>::Kind::kCancel:
       *change = Change{};  // kKeep
@@ -269,13 +274,13 @@ absl::Status MapImpl::PrepareBatch(const BatchOperation& operation,
 absl::StatusOr<MapImpl::Change*> MapImpl::DecideBatch(
     const ShardedMap::Entry* current, const BatchOperation& operation,
     Change* change) const {
-  if (operation.kind == BatchOperation::Kind::kUpdate) {
-    return DecideUpdate(current, operation.key, operation.update,
-                        operation.precondition, change);
-  }
   PERSIST_RETURN_IF_ERROR(
       CheckPrecondition(current, operation.precondition, operation.key));
-  return change;
+  if (operation.kind != BatchOperation::Kind::kUpdate) return change;
+  PERSIST_ASSIGN_OR_RETURN(
+      const UpdateDecision<Message> decision,
+      operation.update(current != nullptr ? current->value().get() : nullptr));
+  return PrepareDecision(operation.key, decision, change);
 }
 
 absl::Status MapImpl::Scan(absl::string_view prefix,

@@ -89,6 +89,10 @@ class MapImpl final : public DynamicMap {
                                        absl::string_view key, UpdateFunction fn,
                                        const Precondition& precondition,
                                        Change* change) const;
+  // Prepares what an update function decided for `key` in `*change`.
+  absl::StatusOr<Change*> PrepareDecision(
+      absl::string_view key, const UpdateDecision<Message>& decision,
+      Change* change) const;
   // The shared body of StartSet and StartDelete (value null: delete).
   void StartWrite(absl::string_view key, std::shared_ptr<const Message> value,
                   const WriteOptions& options, WriteCallback done);

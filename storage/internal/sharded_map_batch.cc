@@ -33,8 +33,8 @@ UpdateResult::Outcome OutcomeOf(ShardedMap::Change::Kind kind) {
 // ApplyBatch, which runs with all of them held.
 void ShardedMap::WriteBatch(GroupCommitQueue& wal,
                             const std::vector<BatchStep>& steps,
-                            Durability durability, BatchCallback done)
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                            Durability durability,
+                            BatchCallback done) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   std::vector<Shard*> shards;
   shards.reserve(steps.size());
   for (const BatchStep& step : steps) {
@@ -99,10 +99,10 @@ absl::StatusOr<BatchResult> ShardedMap::ApplyBatch(
     const Entry* current = it == shards[i]->entries.end() ? nullptr : *it;
     absl::StatusOr<Change*> decided = step.decide(current);
     if (!decided.ok()) {
-      return absl::Status(decided.status().code(),
-                          absl::StrCat("operations[", i, "]: ",
-                                       decided.status().message(),
-                                       "; the batch changed nothing"));
+      return absl::Status(
+          decided.status().code(),
+          absl::StrCat("operations[", i, "]: ", decided.status().message(),
+                       "; the batch changed nothing"));
     }
     changes[i] = *decided;
     UpdateResult& done = result.results[i];
@@ -129,8 +129,8 @@ absl::StatusOr<BatchResult> ShardedMap::ApplyBatch(
         Entry* const entry =
             step.map->Put(shard, it, step.key, std::move(change.value));
         set_entries[i] = entry;
-        made.push_back(
-            {&step.map->name_, entry->key(), entry->value_, change.record.size()});
+        made.push_back({&step.map->name_, entry->key(), entry->value_,
+                        change.record.size()});
         made_by.push_back(i);
         break;
       }

@@ -17,16 +17,15 @@ namespace {
 
 // An operation's place and key, for messages.
 std::string OperationName(size_t index, const BatchOperation& operation) {
-  return absl::StrCat("operations[", index, "] (map \"",
-                      operation.map == nullptr ? "" : operation.map->name(),
-                      "\" key \"",
-                      absl::CHexEscape(absl::string_view(operation.key).substr(0, 200)),
-                      "\")");
+  return absl::StrCat(
+      "operations[", index, "] (map \"",
+      operation.map == nullptr ? "" : operation.map->name(), "\" key \"",
+      absl::CHexEscape(absl::string_view(operation.key).substr(0, 200)), "\")");
 }
 
 absl::Status Prefixed(size_t index, const absl::Status& status) {
-  return absl::Status(status.code(), absl::StrCat("operations[", index, "]: ",
-                                                  status.message()));
+  return absl::Status(status.code(), absl::StrCat("operations[", index,
+                                                  "]: ", status.message()));
 }
 
 }  // namespace
@@ -40,10 +39,10 @@ absl::StatusOr<MapImpl*> StoreImpl::BatchMap(const DynamicMap* map,
   ReaderMutexLock lock(&maps_mu_);
   auto it = maps_.find(map->name());
   if (it == maps_.end() || it->second.get() != map) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "operations[", index, "]: map \"", map->name(),
-        "\" is not a map of the store ", options_.path,
-        "; a batch writes the maps of one store"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("operations[", index, "]: map \"", map->name(),
+                     "\" is not a map of the store ", options_.path,
+                     "; a batch writes the maps of one store"));
   }
   return it->second.get();
 }
@@ -55,8 +54,7 @@ void StoreImpl::StartWrite(std::vector<BatchOperation> operations,
     return;
   }
   if (operations.empty()) {
-    done(absl::InvalidArgumentError(
-        "a batch needs at least one operation"));
+    done(absl::InvalidArgumentError("a batch needs at least one operation"));
     return;
   }
   if (durability != Durability::kWrite && durability != Durability::kFsync) {

@@ -173,6 +173,153 @@ TEST_F(PersistServiceTest, EveryAnswerCarriesTheRevisionItSawOrMade) {
   EXPECT_EQ(stats.header().epoch(), epoch);
 }
 
+v1::WriteOperation SetOp(const std::string& key, const Item& item,
+                         const v1::Precondition& precondition = {}) {
+  v1::WriteOperation operation;
+  v1::SetRequest* set = operation.mutable_set();
+  set->set_map("items");
+  set->set_key(key);
+  set->mutable_value()->PackFrom(item);
+  *set->mutable_precondition() = precondition;
+  return operation;
+}
+
+v1::WriteOperation DeleteOp(const std::string& key) {
+  v1::WriteOperation operation;
+  operation.mutable_delete_()->set_map("items");
+  operation.mutable_delete_()->set_key(key);
+  return operation;
+}
+
+v1::WriteOperation UpdateOp(const std::string& key, const Item& patch,
+                            bool allow_missing) {
+  v1::WriteOperation operation;
+  v1::UpdateRequest* update = operation.mutable_update();
+  update->set_map("items");
+  update->set_key(key);
+  update->mutable_value()->PackFrom(patch);
+  update->mutable_update_mask()->add_paths("count");
+  update->set_allow_missing(allow_missing);
+  return operation;
+}
+
+TEST_F(PersistServiceTest, WriteAppliesABatchWithConsecutiveRevisions) {
+  v1::SetResponse old;
+  ASSERT_TRUE(Set("old", MakeItem("O", 1), &old).ok());
+  ASSERT_TRUE(Set("counter", MakeItem("C", 1)).ok());
+  v1::WriteRequest request;
+  request.set_durability(v1::FSYNC);
+  *request.add_operations() = SetOp("a", MakeItem("A", 1));
+  *request.add_operations() = DeleteOp("old");
+  *request.add_operations() = UpdateOp("counter", MakeItem("", 7), false);
+  v1::WriteResponse response;
+  grpc::ClientContext context;
+  const grpc::Status status = stub_->Write(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const int64_t first = old.header().revision() + 2;
+  EXPECT_EQ(response.header().revision(), first + 2);
+  EXPECT_EQ(response.header().epoch(), old.header().epoch());
+  ASSERT_EQ(response.results_size(), 3);
+  EXPECT_EQ(response.results(0).set().etag(),
+            absl::StrCat(old.header().epoch(), "-", first));
+  EXPECT_FALSE(response.results(0).set().existed());
+  EXPECT_TRUE(response.results(1).delete_().existed());
+  EXPECT_EQ(Unpacked(response.results(2).update().value()).count(), 7);
+  EXPECT_EQ(Unpacked(response.results(2).update().value()).name(), "C");
+  EXPECT_EQ(Get("a").mod_revision(), first);
+  EXPECT_FALSE(Get("old").found());
+  EXPECT_EQ(Get("counter").mod_revision(), first + 2);
+}
+
+TEST_F(PersistServiceTest, WriteChangesNothingWhenAnOperationFails) {
+  ASSERT_TRUE(Set("taken", MakeItem("T", 1)).ok());
+  v1::Precondition absent;
+  absent.set_must_not_exist(true);
+  struct Case {
+    const char* what;
+    std::vector<v1::WriteOperation> operations;
+    v1::Durability durability;
+    grpc::StatusCode code;
+    const char* message;
+  };
+  v1::WriteOperation own_durability = SetOp("a", MakeItem("A"));
+  own_durability.mutable_set()->set_durability(v1::FSYNC);
+  v1::WriteOperation bad_map = SetOp("a", MakeItem("A"));
+  bad_map.mutable_set()->set_map("nope");
+  const std::vector<Case> cases = {
+      {"precondition",
+       {SetOp("a", MakeItem("A")), SetOp("taken", MakeItem("X"), absent)},
+       v1::WRITE,
+       grpc::StatusCode::FAILED_PRECONDITION,
+       "operations[1]: map \"items\" already has key \"taken\""},
+      {"update of a missing key",
+       {SetOp("a", MakeItem("A")), UpdateOp("missing", MakeItem(""), false)},
+       v1::WRITE,
+       grpc::StatusCode::NOT_FOUND,
+       "operations[1]: map \"items\" has no key \"missing\""},
+      {"a key twice",
+       {SetOp("a", MakeItem("A")), DeleteOp("a")},
+       v1::WRITE,
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "once"},
+      {"no operations",
+       {},
+       v1::WRITE,
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "at least one"},
+      {"empty operation",
+       {SetOp("a", MakeItem("A")), v1::WriteOperation()},
+       v1::WRITE,
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "operations[1]: sets no operation"},
+      {"durability of its own",
+       {own_durability},
+       v1::WRITE,
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "operations[0]: an operation of a batch has no durability"},
+      {"ASYNC",
+       {SetOp("a", MakeItem("A"))},
+       v1::ASYNC,
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "WRITE or FSYNC"},
+      {"map not declared",
+       {SetOp("b", MakeItem("B")), bad_map},
+       v1::WRITE,
+       grpc::StatusCode::NOT_FOUND,
+       "operations[1]: no map \"nope\""},
+  };
+  const uint64_t revision = store_->Revision();
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    v1::WriteRequest request;
+    request.set_durability(c.durability);
+    for (const v1::WriteOperation& operation : c.operations) {
+      *request.add_operations() = operation;
+    }
+    v1::WriteResponse response;
+    grpc::ClientContext context;
+    const grpc::Status status = stub_->Write(&context, request, &response);
+    EXPECT_EQ(status.error_code(), c.code) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(c.message));
+  }
+  EXPECT_FALSE(Get("a").found());
+  EXPECT_EQ(Unpacked(Get("taken").value()).name(), "T");
+  EXPECT_EQ(store_->Revision(), revision);
+}
+
+TEST_F(PersistServiceTest, WriteTakesAtMostTheConfiguredOperations) {
+  v1::WriteRequest request;
+  for (int i = 0; i < 129; ++i) {
+    *request.add_operations() = SetOp(absl::StrCat("k", i), MakeItem("K"));
+  }
+  v1::WriteResponse response;
+  grpc::ClientContext context;
+  const grpc::Status status = stub_->Write(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("at most 128"));
+  EXPECT_THAT(status.error_message(), HasSubstr("maxBatchOperations"));
+}
+
 TEST_F(PersistServiceTest, BatchGetAnswersEachReadAsGetDoes) {
   v1::SetResponse a;
   v1::SetResponse b;

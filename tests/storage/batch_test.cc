@@ -1,6 +1,8 @@
 // Atomic batches in the engine (storage/batch.h): all or nothing, one
 // frame in the WAL, consecutive revisions, and recovery of a batch whole or
 // not at all, after a short write at every byte of its frame.
+#include "storage/batch.h"
+
 #include <memory>
 #include <string>
 #include <utility>
@@ -10,7 +12,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
-#include "storage/batch.h"
 #include "storage/store.h"
 #include "tests/proto/make_item.h"
 #include "tests/storage/fault_injection_file_system.h"
@@ -24,10 +25,10 @@ using persist::test::v1::Other;
 using persist::testing::MakeItem;
 using testing::CapturedLog;
 using testing::FaultInjectionFileSystem;
-using testing::ReadFileOrDie;
-using testing::TempDir;
 using ::testing::HasSubstr;
+using testing::ReadFileOrDie;
 using ::testing::StartsWith;
+using testing::TempDir;
 using Op = FaultInjectionFileSystem::Op;
 
 std::shared_ptr<const Item> Value(const std::string& name, int64_t count = 0) {
@@ -99,13 +100,12 @@ TEST_F(BatchTest, AppliesEveryOperationWithConsecutiveRevisionsInOneFrame) {
   EXPECT_EQ(done->revision, start + 3);
   EXPECT_EQ(store_->Revision(), start + 3);
 
-  EXPECT_EQ(ReadFileOrDie(path_),
-            absl::StrCat(before,
-                         "B 4\n\n"
-                         "S items:a\n{\"name\":\"A\"}\n"
-                         "D items:gone\n\n"
-                         "S others:a\n{\"text\":\"n\"}\n"
-                         "D items:never\n\n"));
+  EXPECT_EQ(ReadFileOrDie(path_), absl::StrCat(before,
+                                               "B 4\n\n"
+                                               "S items:a\n{\"name\":\"A\"}\n"
+                                               "D items:gone\n\n"
+                                               "S others:a\n{\"text\":\"n\"}\n"
+                                               "D items:never\n\n"));
 
   // The changes, as Watch reads them, say where the batch ends.
   absl::StatusOr<ChangeRead> read =
@@ -137,9 +137,9 @@ TEST_F(BatchTest, AFailedPreconditionChangesNothingAndNamesTheOperation) {
   const uint64_t revision = store_->Revision();
   std::vector<BatchOperation> operations;
   operations.push_back(BatchOperation::Set(items_, "b", Value("B")));
-  operations.push_back(
-      BatchOperation::Delete(items_, "a", Precondition::EtagMatches(
-                                      Etag{store_->Epoch(), 999}.ToString())));
+  operations.push_back(BatchOperation::Delete(
+      items_, "a",
+      Precondition::EtagMatches(Etag{store_->Epoch(), 999}.ToString())));
   absl::StatusOr<BatchResult> done = store_->Write(std::move(operations));
   ASSERT_EQ(done.status().code(), absl::StatusCode::kAborted);
   EXPECT_THAT(std::string(done.status().message()),
@@ -173,17 +173,31 @@ TEST_F(BatchTest, UpdatesSeeTheStateBeforeTheBatchAndMayCancel) {
         return UpdateDecision<Message>::Set(std::move(next));
       },
       Precondition::EtagMatches(etag.ToString())));
-  operations.push_back(BatchOperation::Update(items_, "missing",
-                                              [](const Message* current) {
-                                                EXPECT_EQ(current, nullptr);
-                                                return UpdateDecision<
-                                                    Message>::Cancel();
-                                              }));
+  operations.push_back(
+      BatchOperation::Update(items_, "missing", [](const Message* current) {
+        EXPECT_EQ(current, nullptr);
+        return UpdateDecision<Message>::Cancel();
+      }));
   absl::StatusOr<BatchResult> done = store_->Write(std::move(operations));
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(items().Get("counter")->value->count(), 42);
   EXPECT_EQ(done->results[1].outcome, UpdateResult::Outcome::kCancelled);
   EXPECT_FALSE(items().Get("missing")->found());
+}
+
+TEST_F(BatchTest, AnUpdateFunctionMayRefuseTheWholeBatch) {
+  using Message = google::protobuf::Message;
+  std::vector<BatchOperation> operations;
+  operations.push_back(BatchOperation::Set(items_, "a", Value("A")));
+  operations.push_back(BatchOperation::Update(
+      items_, "b",
+      [](const Message*) -> absl::StatusOr<UpdateDecision<Message>> {
+        return absl::NotFoundError("no b to update");
+      }));
+  absl::StatusOr<BatchResult> done = store_->Write(std::move(operations));
+  EXPECT_EQ(done.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(done.status().message(), HasSubstr("operations[1]: no b"));
+  EXPECT_FALSE(items().Get("a")->found());
 }
 
 TEST_F(BatchTest, RefusesWhatIsNoBatch) {
@@ -205,8 +219,8 @@ TEST_F(BatchTest, RefusesWhatIsNoBatch) {
   for (Durability durability : {Durability::kMemory, Durability::kAsync}) {
     std::vector<BatchOperation> one;
     one.push_back(BatchOperation::Set(items_, "k", Value("1")));
-    cases.push_back({"not durable", std::move(one), durability,
-                     "WRITE or FSYNC"});
+    cases.push_back(
+        {"not durable", std::move(one), durability, "WRITE or FSYNC"});
   }
   {
     std::vector<BatchOperation> bad_key;
@@ -256,10 +270,10 @@ TEST_F(BatchTest, AShortWriteAtAnyByteOfTheFrameLeavesNoneOfTheBatch) {
     operations.push_back(BatchOperation::Delete(items_, "c"));
     return operations;
   };
-  const size_t frame_size =
-      std::string("B 3\n\nS items:a\n{\"name\":\"A2\"}\n"
-                  "S items:b\n{\"name\":\"B\"}\nD items:c\n\n")
-          .size();
+  const size_t frame_size = std::string(
+                                "B 3\n\nS items:a\n{\"name\":\"A2\"}\n"
+                                "S items:b\n{\"name\":\"B\"}\nD items:c\n\n")
+                                .size();
   for (size_t written = 0; written < frame_size; ++written) {
     SCOPED_TRACE(absl::StrCat(written, " bytes of the frame written"));
     fs_.FailAfter(Op::kAppend, 0, absl::InternalError("injected short write"),

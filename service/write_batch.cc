@@ -1,0 +1,170 @@
+#include "service/write_batch.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "service/any_values.h"
+#include "service/write_requests.h"
+
+namespace persist::service {
+namespace {
+
+using google::protobuf::Message;
+
+absl::Status At(int index, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("operations[", index, "]: ",
+                                                  status.message()));
+}
+
+// A batch has one durability, the request's.
+absl::Status CheckNoDurability(v1::Durability durability) {
+  if (durability == v1::DURABILITY_UNSPECIFIED) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      "an operation of a batch has no durability of its own; leave it "
+      "unspecified and set WriteRequest.durability");
+}
+
+absl::StatusOr<Durability> BatchDurability(v1::Durability durability,
+                                           Durability default_durability) {
+  if (durability == v1::DURABILITY_UNSPECIFIED) {
+    // A server that defaults to MEMORY or ASYNC still writes batches whole.
+    return default_durability == Durability::kFsync ? Durability::kFsync
+                                                    : Durability::kWrite;
+  }
+  PERSIST_ASSIGN_OR_RETURN(const Durability asked,
+                           DurabilityFromProto(durability, default_durability));
+  if (asked == Durability::kWrite || asked == Durability::kFsync) return asked;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "a batch is written at WRITE or FSYNC durability, not ",
+      DurabilityName(asked),
+      ": MEMORY and ASYNC changes reach the data file key by key, so a crash "
+      "could keep half of the batch"));
+}
+
+absl::StatusOr<BatchOperation> SetOperation(Store& store,
+                                            const v1::SetRequest& set) {
+  PERSIST_RETURN_IF_ERROR(CheckNoDurability(set.durability()));
+  PERSIST_ASSIGN_OR_RETURN(DynamicMap * map, store.GetMap(set.map()));
+  PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<Message> value,
+                           UnpackValue(*map, set.key(), set.value()));
+  return BatchOperation::Set(map, set.key(),
+                             std::shared_ptr<const Message>(std::move(value)),
+                             PreconditionFromProto(set.precondition()));
+}
+
+absl::StatusOr<BatchOperation> DeleteOperation(Store& store,
+                                               const v1::DeleteRequest& del) {
+  PERSIST_RETURN_IF_ERROR(CheckNoDurability(del.durability()));
+  PERSIST_ASSIGN_OR_RETURN(DynamicMap * map, store.GetMap(del.map()));
+  return BatchOperation::Delete(map, del.key(),
+                                PreconditionFromProto(del.precondition()));
+}
+
+absl::StatusOr<BatchOperation> UpdateOperation(
+    Store& store, const v1::UpdateRequest& update,
+    std::shared_ptr<std::shared_ptr<const Message>> merged) {
+  PERSIST_RETURN_IF_ERROR(CheckNoDurability(update.durability()));
+  PERSIST_ASSIGN_OR_RETURN(DynamicMap * map, store.GetMap(update.map()));
+  PERSIST_RETURN_IF_ERROR(CheckUpdateMask(*map, update.update_mask()));
+  PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<Message> patch,
+                           UnpackValue(*map, update.key(), update.value()));
+  // Fields of the patch that its type does not know would vanish in the
+  // merge unseen; refused as Set refuses them.
+  PERSIST_RETURN_IF_ERROR(map->CheckValue(update.key(), *patch));
+  auto decide = [map, patch = std::shared_ptr<const Message>(std::move(patch)),
+                 mask = update.update_mask(),
+                 allow_missing = update.allow_missing(), key = update.key(),
+                 merged = std::move(merged)](const Message* current)
+      -> absl::StatusOr<UpdateDecision<Message>> {
+    // Unlike a lone Update, which changes nothing and answers NOT_FOUND, a
+    // batch must fail whole here.
+    if (current == nullptr && !allow_missing) {
+      return UpdateOfMissingKeyError(map->name(), key);
+    }
+    *merged = std::shared_ptr<const Message>(
+        MergeUpdate(*map, current, *patch, mask));
+    return UpdateDecision<Message>::Set(*merged);
+  };
+  return BatchOperation::Update(map, update.key(), std::move(decide),
+                                PreconditionFromProto(update.precondition()));
+}
+
+}  // namespace
+
+absl::StatusOr<PreparedBatch> PrepareBatch(Store& store,
+                                           const v1::WriteRequest& request,
+                                           Durability default_durability,
+                                           int max_operations) {
+  const int n = request.operations_size();
+  if (n == 0) {
+    return absl::InvalidArgumentError(
+        "a Write needs at least one operation (a set, a delete or an "
+        "update)");
+  }
+  if (n > max_operations) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a Write takes at most ", max_operations,
+                     " operations (limits.maxBatchOperations); this one has ",
+                     n, ": split it, or raise the limit"));
+  }
+  PreparedBatch prepared;
+  PERSIST_ASSIGN_OR_RETURN(
+      prepared.durability,
+      BatchDurability(request.durability(), default_durability));
+  prepared.operations.reserve(n);
+  prepared.merged.resize(n);
+  for (int i = 0; i < n; ++i) {
+    const v1::WriteOperation& operation = request.operations(i);
+    absl::StatusOr<BatchOperation> made;
+    switch (operation.operation_case()) {
+      case v1::WriteOperation::kSet:
+        made = SetOperation(store, operation.set());
+        break;
+      case v1::WriteOperation::kDelete:
+        made = DeleteOperation(store, operation.delete_());
+        break;
+      case v1::WriteOperation::kUpdate:
+        prepared.merged[i] =
+            std::make_shared<std::shared_ptr<const Message>>();
+        made = UpdateOperation(store, operation.update(), prepared.merged[i]);
+        break;
+      case v1::WriteOperation::OPERATION_NOT_SET:
+        made = absl::InvalidArgumentError(
+            "sets no operation; give it a set, a delete or an update");
+        break;
+    }
+    if (!made.ok()) return At(i, made.status());
+    prepared.operations.push_back(*std::move(made));
+  }
+  return prepared;
+}
+
+void FillWriteResponse(const Store& store, const PreparedBatch& prepared,
+                       const BatchResult& result, v1::WriteResponse* response) {
+  for (size_t i = 0; i < result.results.size(); ++i) {
+    const UpdateResult& done = result.results[i];
+    v1::WriteOperationResult* out = response->add_results();
+    switch (prepared.operations[i].kind) {
+      case BatchOperation::Kind::kSet:
+        out->mutable_set()->set_etag(done.etag.ToString());
+        out->mutable_set()->set_existed(done.existed);
+        break;
+      case BatchOperation::Kind::kDelete:
+        out->mutable_delete_()->set_existed(done.existed);
+        break;
+      case BatchOperation::Kind::kUpdate:
+        PackValue(**prepared.merged[i], out->mutable_update()->mutable_value());
+        out->mutable_update()->set_etag(done.etag.ToString());
+        out->mutable_update()->set_existed(done.existed);
+        break;
+    }
+  }
+  v1::ResponseHeader* header = response->mutable_header();
+  header->set_revision(static_cast<int64_t>(result.revision));
+  header->set_epoch(EpochToString(store.Epoch()));
+}
+
+}  // namespace persist::service
