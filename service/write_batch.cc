@@ -15,8 +15,8 @@ namespace {
 using google::protobuf::Message;
 
 absl::Status At(int index, const absl::Status& status) {
-  return absl::Status(status.code(), absl::StrCat("operations[", index, "]: ",
-                                                  status.message()));
+  return absl::Status(status.code(), absl::StrCat("operations[", index,
+                                                  "]: ", status.message()));
 }
 
 // A batch has one durability, the request's.
@@ -74,11 +74,11 @@ absl::StatusOr<BatchOperation> UpdateOperation(
   // Fields of the patch that its type does not know would vanish in the
   // merge unseen; refused as Set refuses them.
   PERSIST_RETURN_IF_ERROR(map->CheckValue(update.key(), *patch));
-  auto decide = [map, patch = std::shared_ptr<const Message>(std::move(patch)),
-                 mask = update.update_mask(),
-                 allow_missing = update.allow_missing(), key = update.key(),
-                 merged = std::move(merged)](const Message* current)
-      -> absl::StatusOr<UpdateDecision<Message>> {
+  auto decide =
+      [map, patch = std::shared_ptr<const Message>(std::move(patch)),
+       mask = update.update_mask(), allow_missing = update.allow_missing(),
+       key = update.key(), merged = std::move(merged)](
+          const Message* current) -> absl::StatusOr<UpdateDecision<Message>> {
     // Unlike a lone Update, which changes nothing and answers NOT_FOUND, a
     // batch must fail whole here.
     if (current == nullptr && !allow_missing) {
@@ -127,8 +127,7 @@ absl::StatusOr<PreparedBatch> PrepareBatch(Store& store,
         made = DeleteOperation(store, operation.delete_());
         break;
       case v1::WriteOperation::kUpdate:
-        prepared.merged[i] =
-            std::make_shared<std::shared_ptr<const Message>>();
+        prepared.merged[i] = std::make_shared<std::shared_ptr<const Message>>();
         made = UpdateOperation(store, operation.update(), prepared.merged[i]);
         break;
       case v1::WriteOperation::OPERATION_NOT_SET:

@@ -205,6 +205,19 @@ TEST_F(PersistdTest, TokensSeparateReadersFromWriters) {
     v1::GetResponse response;
     return stub->Get(&context, request, &response).error_code();
   };
+  auto batch = [&](const char* token) {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+    v1::WriteRequest request;
+    v1::SetRequest* set = request.add_operations()->mutable_set();
+    set->set_map("users");
+    set->set_key("batched");
+    set->mutable_value()->PackFrom(User());
+    v1::WriteResponse response;
+    return stub->Write(&context, request, &response).error_code();
+  };
+  EXPECT_EQ(batch("reader-token"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(batch("writer-token"), grpc::StatusCode::OK);
   EXPECT_EQ(call(nullptr, false), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(call("wrong", false), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(call("reader-token", true), grpc::StatusCode::PERMISSION_DENIED);
