@@ -10,6 +10,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "service/host_port.h"
 #include "service/server_config.h"
+#include "storage/batch.h"
 
 namespace persist::service {
 namespace {
@@ -115,6 +116,11 @@ absl::StatusOr<ServiceOptions> MakeServiceOptions(
         "limits.max_page_size, limits.max_message_bytes and "
         "limits.max_batch_operations must not be negative (0 means the "
         "default)");
+  }
+  if (config.limits().max_batch_operations() > kMaxBatchOperations) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "limits.max_batch_operations may be at most ", kMaxBatchOperations,
+        " (the largest batch the data file format allows)"));
   }
   if (config.limits().max_batch_operations() > 0) {
     options.max_batch_operations = config.limits().max_batch_operations();

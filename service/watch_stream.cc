@@ -1,5 +1,6 @@
 #include "service/watch_stream.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -253,12 +254,24 @@ absl::Status WatchStream::FillInitialLocked() {
 absl::Status WatchStream::FillEventsLocked() {
   const uint64_t head = store_->Revision();
   size_t bytes = 0;
-  while (next_ <= head &&
-         static_cast<size_t>(response_.events_size()) < options_.max_items) {
-    absl::StatusOr<ChangeRead> read = store_->ReadChanges(
-        next_, filter_, options_.max_items - response_.events_size());
+  // The last revision of the atomic batch the last event belongs to: a
+  // message ends at a batch's end, so that a client applying messages never
+  // holds half a batch (unless the batch alone passes the reply limit).
+  uint64_t batch_end = 0;
+  auto events = [&] { return static_cast<size_t>(response_.events_size()); };
+  while ((next_ <= head && events() < options_.max_items) ||
+         next_ <= batch_end) {
+    const size_t room = events() < options_.max_items
+                            ? options_.max_items - events()
+                            : static_cast<size_t>(batch_end - next_ + 1);
+    absl::StatusOr<ChangeRead> read = store_->ReadChanges(next_, filter_, room);
     if (!read.ok()) return read.status();
     for (const Change& change : read->changes) {
+      // Full, and past the batch the message had to finish.
+      if (events() >= options_.max_items && change.revision > batch_end) {
+        next_ = change.revision;
+        return absl::OkStatus();
+      }
       v1::WatchEvent* event = response_.add_events();
       event->set_key(change.key);
       event->set_revision(static_cast<int64_t>(change.revision));
@@ -274,15 +287,22 @@ absl::Status WatchStream::FillEventsLocked() {
         return ValueTooLargeForReplyError(map_->name(), change.key, size,
                                           options_.max_reply_bytes);
       }
-      if (bytes > 0 && bytes + size > options_.batch_bytes) {
+      const bool inside_batch = change.revision <= batch_end;
+      const size_t target =
+          inside_batch ? options_.max_reply_bytes : options_.batch_bytes;
+      if (bytes > 0 && bytes + size > target) {
         response_.mutable_events()->RemoveLast();
         next_ = change.revision;  // the next message starts with it
         return absl::OkStatus();
       }
       bytes += size;
       next_ = change.revision + 1;
+      batch_end = change.batch_end;
     }
-    next_ = read->next;
+    // Nothing more to read (a batch is kept whole, so this is no batch's
+    // middle): stop rather than ask again.
+    if (read->next <= next_ && read->changes.empty()) break;
+    next_ = std::max(next_, read->next);
   }
   return absl::OkStatus();
 }

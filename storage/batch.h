@@ -46,6 +46,10 @@
 
 namespace persist {
 
+// The most operations one batch may hold: the largest batch header the data
+// file's readers accept (wal_format.h).
+inline constexpr int64_t kMaxBatchOperations = int64_t{1} << 20;
+
 struct BatchOperation {
   using Message = google::protobuf::Message;
   // Sees the key's value before the batch (null: none) and decides, as

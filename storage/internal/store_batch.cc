@@ -11,6 +11,7 @@
 #include "base/status_macros.h"
 #include "storage/internal/map_impl.h"
 #include "storage/internal/store_impl.h"
+#include "storage/internal/wal_format.h"
 
 namespace persist {
 namespace {
@@ -63,6 +64,12 @@ void StoreImpl::StartWrite(std::vector<BatchOperation> operations,
         DurabilityName(durability),
         ": MEMORY and ASYNC changes reach the WAL key by key, later, so a "
         "crash could keep half of the batch")));
+    return;
+  }
+  if (operations.size() > static_cast<size_t>(kMaxBatchRecords)) {
+    done(absl::InvalidArgumentError(absl::StrCat(
+        "a batch holds at most ", kMaxBatchRecords, " operations, not ",
+        operations.size(), ": recovery refuses larger batch headers")));
     return;
   }
   const size_t n = operations.size();

@@ -28,6 +28,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "storage/batch.h"
 
 namespace persist {
 
@@ -38,7 +39,7 @@ enum class RecordKind { kSet, kDelete };
 
 // The most records one batch header may announce: more is damage, not a
 // batch (the service allows far fewer per call).
-inline constexpr int64_t kMaxBatchRecords = int64_t{1} << 20;
+inline constexpr int64_t kMaxBatchRecords = kMaxBatchOperations;
 
 // Appends "S <map>:<key>\n<json>\n" to `*out`.
 void AppendSetRecord(absl::string_view map, absl::string_view key,

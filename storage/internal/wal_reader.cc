@@ -181,9 +181,12 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
   }
   size_t pos = header_end + 1;
   int64_t line = 2;
-  // The batch being read, and how many of its records are still to come.
+  // The batch being read, and how many of its lines are still to come.
+  // Counted in lines, not steps: a damaged record may be one damaged step
+  // or two, and its lines are the batch's all the same. A record that
+  // straddles the end of a damaged batch goes with it.
   int64_t open_batch = -1;
-  int64_t batch_left = 0;
+  int64_t batch_lines_left = 0;
   auto damage_batch = [&](int64_t damage_line, uint64_t damage_offset) {
     if (open_batch < 0 || scan.batches[open_batch].damaged) return;
     scan.batches[open_batch].damaged = true;
@@ -191,8 +194,10 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
     scan.batches[open_batch].damage_offset = damage_offset;
   };
   // A batch ends with its last record, or with a step that takes its place.
-  auto count_in_batch = [&] {
-    if (open_batch >= 0 && --batch_left == 0) open_batch = -1;
+  auto count_in_batch = [&](int64_t lines) {
+    if (open_batch < 0) return;
+    batch_lines_left -= lines;
+    if (batch_lines_left <= 0) open_batch = -1;
   };
   while (pos < contents.size()) {
     Step step = ReadRecord(contents, pos, line);
@@ -201,7 +206,7 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
       case Step::Kind::kRecord:
         step.record.batch = open_batch;
         scan.records.push_back(step.record);
-        count_in_batch();
+        count_in_batch(step.lines);
         break;
       case Step::Kind::kBatch:
         if (open_batch >= 0) {
@@ -210,13 +215,13 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
               {line, pos,
                absl::StrCat("a batch header inside the batch of ", open.count,
                             " records that line ", open.line, " opened (",
-                            open.count - batch_left,
+                            open.count - batch_lines_left / 2,
                             " of its records came before it)"),
                -1});
           damage_batch(line, pos);
         }
         open_batch = static_cast<int64_t>(scan.batches.size());
-        batch_left = step.batch_count;
+        batch_lines_left = 2 * step.batch_count;
         scan.batches.push_back({line, pos, step.batch_count,
                                 static_cast<int64_t>(scan.records.size())});
         break;
@@ -224,7 +229,7 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
         scan.problems.push_back(
             {step.damaged_line, pos, std::move(step.reason), -1});
         damage_batch(step.damaged_line, pos);
-        count_in_batch();
+        count_in_batch(step.lines);
         break;
       case Step::Kind::kTorn:
         break;

@@ -44,6 +44,15 @@ std::vector<Damage> DamagedFiles() {
       {"BatchHeaderWithValue",
        absl::StrCat(kComplete, "B 1\n{}\nS items:c\n{}\n", tail), 9,
        "must be followed by an empty line"},
+      // A record line damaged inside a batch: its value line is damage of
+      // its own, and both are the batch's.
+      {"DamagedRecordLineInBatch",
+       absl::StrCat(kComplete, "B 3\n\nS items:c\n{}\nX items:d\n{}\n",
+                    "S items:e\n{}\n", tail),
+       10 + 2, "expected a record line"},
+      {"BlankLineInBatch",
+       absl::StrCat(kComplete, "B 2\n\nS items:c\n{}\n\nS items:e\n{}\n", tail),
+       12, "expected a record line"},
       {"InvalidJsonInBatch",
        absl::StrCat(kComplete, "B 2\n\nS items:c\n{}\nS items:d\n{\"name\":}\n",
                     tail),

@@ -122,6 +122,22 @@ TEST_F(StoreRecoveryTest, SkipCorruptDropsADamagedBatchWholeWithItsOrphans) {
   EXPECT_EQ(ReadFileOrDie(path_), file);
 }
 
+TEST_F(StoreRecoveryTest, SkipCorruptDropsEveryRecordOfABatchWithADamagedLine) {
+  // "X" makes two damaged lines of one record: the batch still ends after
+  // three records' lines, so "e" goes with it and "last" does not.
+  const std::string file =
+      absl::StrCat(kComplete, "B 3\n\nS items:c\n{}\nX items:d\n{}\n",
+                   "S items:e\n{}\n", kTailForSkip);
+  WriteFileOrDie(path_, file);
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Open(RecoveryMode::kSkipCorrupt);
+  ASSERT_TRUE(store.ok()) << store.status();
+  Map<Item> items = *(*store)->GetMap<Item>("items");
+  EXPECT_FALSE(items.Get("c")->found());
+  EXPECT_FALSE(items.Get("e")->found());
+  EXPECT_EQ(items.Get("d")->value->name(), "D");  // the record after it
+}
+
 TEST_F(StoreRecoveryTest, RecoversTornTailOfADelete) {
   const std::string file = absl::StrCat(kComplete, "D items:a\n");
   WriteFileOrDie(path_, file);
