@@ -165,6 +165,7 @@ persistd's defaults apply.
 {{- with $c.limits -}}
 {{- if .maxMessageBytes -}}{{- $_ := set $limits "maxMessageBytes" (int64 .maxMessageBytes) -}}{{- end -}}
 {{- if .maxPageSize -}}{{- $_ := set $limits "maxPageSize" (int64 .maxPageSize) -}}{{- end -}}
+{{- if .maxBatchOperations -}}{{- $_ := set $limits "maxBatchOperations" (int64 .maxBatchOperations) -}}{{- end -}}
 {{- end -}}
 {{- if $limits -}}{{- $_ := set $cfg "limits" $limits -}}{{- end -}}
 {{- if $v.tls.enabled -}}
