@@ -288,28 +288,24 @@ TEST_F(StoreRevisionTest, ConcurrentBatchesTakeContiguousRevisions) {
   }
 
   // What a reopen brings back is what the maps held.
-  std::map<std::string, std::string> before;
-  for (DynamicMap* map : maps) {
-    ASSERT_TRUE(map->Range([&](absl::string_view key,
-                               const Entry<google::protobuf::Message>& entry) {
-                     before[absl::StrCat(map->name(), ":", key)] =
-                         entry.value->ShortDebugString();
-                     return true;
-                   })
-                    .ok());
-  }
+  auto state_of = [](const std::vector<DynamicMap*>& of) {
+    std::map<std::string, std::string> state;
+    for (DynamicMap* map : of) {
+      EXPECT_TRUE(
+          map->Range([&](absl::string_view key,
+                         const Entry<google::protobuf::Message>& entry) {
+               state[absl::StrCat(map->name(), ":", key)] =
+                   entry.value->ShortDebugString();
+               return true;
+             })
+              .ok());
+    }
+    return state;
+  };
+  const std::map<std::string, std::string> before = state_of(store->Maps());
   store.reset();
   store = Open();
-  std::map<std::string, std::string> after;
-  for (DynamicMap* map : store->Maps()) {
-    ASSERT_TRUE(map->Range([&](absl::string_view key,
-                               const Entry<google::protobuf::Message>& entry) {
-                     after[absl::StrCat(map->name(), ":", key)] =
-                         entry.value->ShortDebugString();
-                     return true;
-                   })
-                    .ok());
-  }
+  const std::map<std::string, std::string> after = state_of(store->Maps());
   EXPECT_EQ(after, before);
 }
 
