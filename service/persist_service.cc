@@ -353,11 +353,6 @@ grpc::ServerUnaryReactor* PersistService::Write(
   if (!batch.ok()) return call.Finish(batch.status());
   auto prepared = std::make_shared<PreparedBatch>(*std::move(batch));
   std::vector<BatchOperation> operations = std::move(prepared->operations);
-  // The answer names each operation's kind: kept while the batch runs.
-  prepared->operations.clear();
-  for (const BatchOperation& operation : operations) {
-    prepared->operations.push_back({operation.kind});
-  }
   (*store)->StartWrite(std::move(operations), prepared->durability,
                        [call, response, prepared,
                         store = *store](absl::StatusOr<BatchResult> result) {

@@ -27,21 +27,15 @@ absl::Status CheckNoDurability(v1::Durability durability) {
       "unspecified and set WriteRequest.durability");
 }
 
+// Unspecified: the server's default, unless that is MEMORY or ASYNC, which
+// the store refuses for batches (storage/batch.h): then WRITE.
 absl::StatusOr<Durability> BatchDurability(v1::Durability durability,
                                            Durability default_durability) {
   if (durability == v1::DURABILITY_UNSPECIFIED) {
-    // A server that defaults to MEMORY or ASYNC still writes batches whole.
     return default_durability == Durability::kFsync ? Durability::kFsync
                                                     : Durability::kWrite;
   }
-  PERSIST_ASSIGN_OR_RETURN(const Durability asked,
-                           DurabilityFromProto(durability, default_durability));
-  if (asked == Durability::kWrite || asked == Durability::kFsync) return asked;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "a batch is written at WRITE or FSYNC durability, not ",
-      DurabilityName(asked),
-      ": MEMORY and ASYNC changes reach the data file key by key, so a crash "
-      "could keep half of the batch"));
+  return DurabilityFromProto(durability, default_durability);
 }
 
 absl::StatusOr<BatchOperation> SetOperation(Store& store,
@@ -136,6 +130,7 @@ absl::StatusOr<PreparedBatch> PrepareBatch(Store& store,
         break;
     }
     if (!made.ok()) return At(i, made.status());
+    prepared.kinds.push_back(made->kind);
     prepared.operations.push_back(*std::move(made));
   }
   return prepared;
@@ -146,7 +141,7 @@ void FillWriteResponse(const Store& store, const PreparedBatch& prepared,
   for (size_t i = 0; i < result.results.size(); ++i) {
     const UpdateResult& done = result.results[i];
     v1::WriteOperationResult* out = response->add_results();
-    switch (prepared.operations[i].kind) {
+    switch (prepared.kinds[i]) {
       case BatchOperation::Kind::kSet:
         out->mutable_set()->set_etag(done.etag.ToString());
         out->mutable_set()->set_existed(done.existed);

@@ -18,7 +18,9 @@
 namespace persist::service {
 
 struct PreparedBatch {
-  std::vector<BatchOperation> operations;
+  std::vector<BatchOperation> operations;  // moved to the store to run
+  // Each operation's kind, for the answer.
+  std::vector<BatchOperation::Kind> kinds;
   Durability durability = Durability::kWrite;
   // For each Update operation, the value it stores once decided (for its
   // answer); null for the others.

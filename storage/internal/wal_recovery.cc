@@ -158,22 +158,18 @@ DecodeOutcome DecodeAndApply(const std::vector<Job>& jobs,
 // the first problem of a file is always damage, never a consequence.
 void CheckBatches(const WalScan& scan, const RecoveryOptions& options,
                   std::vector<Job>* jobs, DecodeOutcome* outcome) {
-  std::vector<WalBatch> batches = scan.batches;
-  std::vector<bool> damaged(scan.batches.size());
-  for (size_t b = 0; b < scan.batches.size(); ++b) {
-    damaged[b] = scan.batches[b].damaged;
-  }
+  std::vector<WalBatch> batches = scan.batches;  // gains decoding's damage
   std::vector<bool> failed(jobs->size());
   for (size_t i = 0; i < jobs->size(); ++i) {
     Job& job = (*jobs)[i];
     const int64_t batch = scan.records[i].batch;
-    if (batch < 0 || damaged[batch] || job.target == nullptr) continue;
+    if (batch < 0 || batches[batch].damaged || job.target == nullptr) continue;
     Decoded decoded = DecodeOne(job, options, &outcome->ignored_unknown_fields);
     if (decoded.problem.has_value()) {
       batches[batch].damage_line = decoded.problem->line;
       batches[batch].damage_offset = decoded.problem->offset;
       outcome->problems.push_back(*std::move(decoded.problem));
-      damaged[batch] = true;
+      batches[batch].damaged = true;
       failed[i] = true;
       continue;
     }
@@ -182,7 +178,7 @@ void CheckBatches(const WalScan& scan, const RecoveryOptions& options,
   }
   for (size_t i = 0; i < jobs->size(); ++i) {
     const WalRecord& record = scan.records[i];
-    if (record.batch < 0 || !damaged[record.batch]) continue;
+    if (record.batch < 0 || !batches[record.batch].damaged) continue;
     (*jobs)[i].dropped = true;
     (*jobs)[i].value.reset();
     if (failed[i]) continue;
