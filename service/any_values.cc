@@ -46,6 +46,12 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> UnpackValue(
   return value;
 }
 
+size_t PackedValueBytes(const google::protobuf::Message& value) {
+  // Each field's tag and length take at most 11 bytes.
+  return kTypeUrlPrefix.size() + value.GetDescriptor()->full_name().size() +
+         value.ByteSizeLong() + 2 * 11;
+}
+
 void PackValue(const google::protobuf::Message& value,
                google::protobuf::Any* any) {
   any->set_type_url(

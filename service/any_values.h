@@ -3,6 +3,7 @@
 #ifndef PERSIST_SERVICE_ANY_VALUES_H_
 #define PERSIST_SERVICE_ANY_VALUES_H_
 
+#include <cstddef>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -18,6 +19,9 @@ namespace persist::service {
 absl::StatusOr<std::unique_ptr<google::protobuf::Message>> UnpackValue(
     const DynamicMap& map, absl::string_view key,
     const google::protobuf::Any& any);
+
+// At least the bytes of the Any that PackValue makes of `value`.
+size_t PackedValueBytes(const google::protobuf::Message& value);
 
 // Packs `value` with the type URL "type.googleapis.com/<full name>".
 void PackValue(const google::protobuf::Message& value,

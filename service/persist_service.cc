@@ -347,9 +347,10 @@ grpc::ServerUnaryReactor* PersistService::Write(
   const UnaryCall call(context, counters_.write, &drain_);
   absl::StatusOr<Store*> store = Begin(*context, call, /*write=*/true);
   if (!store.ok()) return call.Finish(store.status());
-  absl::StatusOr<PreparedBatch> batch =
-      PrepareBatch(**store, *request, options_.default_durability,
-                   options_.max_batch_operations);
+  absl::StatusOr<PreparedBatch> batch = PrepareBatch(
+      **store, *request, options_.default_durability,
+      options_.max_batch_operations,
+      static_cast<size_t>(MaxReplyBytes(options_.max_message_bytes)));
   if (!batch.ok()) return call.Finish(batch.status());
   auto prepared = std::make_shared<PreparedBatch>(*std::move(batch));
   std::vector<BatchOperation> operations = std::move(prepared->operations);

@@ -253,11 +253,18 @@ absl::Status WatchStream::FillInitialLocked() {
 
 absl::Status WatchStream::FillEventsLocked() {
   const uint64_t head = store_->Revision();
+  // Each event in the message takes its own size, and its tag and length.
+  constexpr size_t kEventFramingBytes = 6;
+  const size_t batch_message_bytes =
+      std::min(options_.max_batch_message_bytes, options_.max_reply_bytes);
   size_t bytes = 0;
   // The last revision of the atomic batch the last event belongs to: a
   // message ends at a batch's end, so that a client applying messages never
-  // holds half a batch (unless the batch alone passes the reply limit).
+  // holds half a batch (unless the batch alone passes the message limit).
   uint64_t batch_end = 0;
+  // Where that batch's events begin in the message, and its first revision.
+  int batch_first_event = 0;
+  uint64_t batch_first_revision = 0;
   auto events = [&] { return static_cast<size_t>(response_.events_size()); };
   while ((next_ <= head && events() < options_.max_items) ||
          next_ <= batch_end) {
@@ -267,10 +274,15 @@ absl::Status WatchStream::FillEventsLocked() {
     absl::StatusOr<ChangeRead> read = store_->ReadChanges(next_, filter_, room);
     if (!read.ok()) return read.status();
     for (const Change& change : read->changes) {
+      const bool inside_batch = change.revision <= batch_end;
       // Full, and past the batch the message had to finish.
-      if (events() >= options_.max_items && change.revision > batch_end) {
+      if (events() >= options_.max_items && !inside_batch) {
         next_ = change.revision;
         return absl::OkStatus();
+      }
+      if (!inside_batch) {
+        batch_first_event = response_.events_size();
+        batch_first_revision = change.revision;
       }
       v1::WatchEvent* event = response_.add_events();
       event->set_key(change.key);
@@ -282,17 +294,23 @@ absl::Status WatchStream::FillEventsLocked() {
       } else {
         event->set_type(v1::WatchEvent::DELETE);
       }
-      const size_t size = event->ByteSizeLong();
+      const size_t size = event->ByteSizeLong() + kEventFramingBytes;
       if (size > options_.max_reply_bytes) {
         return ValueTooLargeForReplyError(map_->name(), change.key, size,
                                           options_.max_reply_bytes);
       }
-      const bool inside_batch = change.revision <= batch_end;
-      const size_t target =
-          inside_batch ? options_.max_reply_bytes : options_.batch_bytes;
-      if (bytes > 0 && bytes + size > target) {
-        response_.mutable_events()->RemoveLast();
-        next_ = change.revision;  // the next message starts with it
+      const size_t limit =
+          inside_batch ? batch_message_bytes : options_.batch_bytes;
+      if (bytes > 0 && bytes + size > limit) {
+        if (inside_batch && batch_first_event > 0) {
+          // The batch may fit in a message of its own: it starts the next.
+          response_.mutable_events()->DeleteSubrange(
+              batch_first_event, response_.events_size() - batch_first_event);
+          next_ = batch_first_revision;
+        } else {
+          response_.mutable_events()->RemoveLast();
+          next_ = change.revision;  // the next message starts with it
+        }
         return absl::OkStatus();
       }
       bytes += size;

@@ -61,6 +61,12 @@ struct WatchOptions {
   size_t max_reply_bytes = 4 << 20;
   size_t batch_bytes = 1 << 20;
   size_t max_items = 1000;
+  // An atomic batch's events stay in one message past batch_bytes and
+  // max_items, up to this (and max_reply_bytes): below a client's default
+  // receive limit (4 MiB) with room for the header. A batch that passes it
+  // alone is split across messages; one that would pass it after other
+  // events starts a message of its own.
+  size_t max_batch_message_bytes = (4 << 20) - (16 << 10);
   // Counts streams open and what they send; null: not counted.
   WatchMetrics* metrics = nullptr;
   // Counts each stream as a call (grpc_server_*: started, then handled

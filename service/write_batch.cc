@@ -4,15 +4,33 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "service/any_values.h"
+#include "service/message_limits.h"
 #include "service/write_requests.h"
 
 namespace persist::service {
 namespace {
 
 using google::protobuf::Message;
+
+// The most bytes an operation's result takes in the answer besides an
+// Update's merged value: an etag of at most 37 characters, existed, and the
+// tags and lengths around them.
+size_t ResultBytes(BatchOperation::Kind kind) {
+  switch (kind) {
+    case BatchOperation::Kind::kSet:
+      return 48;
+    case BatchOperation::Kind::kDelete:
+      return 8;
+    case BatchOperation::Kind::kUpdate:
+      return 64;
+  }
+  return 64;
+}
+constexpr size_t kHeaderBytes = 64;
 
 absl::Status At(int index, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat("operations[", index,
@@ -34,6 +52,11 @@ absl::StatusOr<Durability> BatchDurability(v1::Durability durability,
   if (durability == v1::DURABILITY_UNSPECIFIED) {
     return default_durability == Durability::kFsync ? Durability::kFsync
                                                     : Durability::kWrite;
+  }
+  if (!v1::Durability_IsValid(durability)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown durability ", static_cast<int>(durability),
+                     "; a Write takes WRITE or FSYNC"));
   }
   return DurabilityFromProto(durability, default_durability);
 }
@@ -59,7 +82,8 @@ absl::StatusOr<BatchOperation> DeleteOperation(Store& store,
 
 absl::StatusOr<BatchOperation> UpdateOperation(
     Store& store, const v1::UpdateRequest& update,
-    std::shared_ptr<std::shared_ptr<const Message>> merged) {
+    std::shared_ptr<std::shared_ptr<const Message>> merged,
+    std::shared_ptr<ReplyBudget> budget) {
   PERSIST_RETURN_IF_ERROR(CheckNoDurability(update.durability()));
   PERSIST_ASSIGN_OR_RETURN(DynamicMap * map, store.GetMap(update.map()));
   PERSIST_RETURN_IF_ERROR(CheckUpdateMask(*map, update.update_mask()));
@@ -71,7 +95,8 @@ absl::StatusOr<BatchOperation> UpdateOperation(
   auto decide =
       [map, patch = std::shared_ptr<const Message>(std::move(patch)),
        mask = update.update_mask(), allow_missing = update.allow_missing(),
-       key = update.key(), merged = std::move(merged)](
+       key = update.key(), merged = std::move(merged),
+       budget = std::move(budget)](
           const Message* current) -> absl::StatusOr<UpdateDecision<Message>> {
     // Unlike a lone Update, which changes nothing and answers NOT_FOUND, a
     // batch must fail whole here.
@@ -80,6 +105,17 @@ absl::StatusOr<BatchOperation> UpdateOperation(
     }
     *merged = std::shared_ptr<const Message>(
         MergeUpdate(*map, current, *patch, mask));
+    // The answer carries every merged value: a batch whose answer could not
+    // be sent must fail here, before it applies, not once it is durable.
+    // The decide functions of one batch run one after another.
+    budget->bytes += PackedValueBytes(**merged);
+    if (budget->bytes > budget->limit) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "map \"", map->name(), "\" key \"", absl::CHexEscape(key),
+          "\": with its merged value the answer takes at least ", budget->bytes,
+          " bytes, more than the reply limit of ", budget->limit,
+          " (limits.maxMessageBytes plus headroom); split the batch"));
+    }
     return UpdateDecision<Message>::Set(*merged);
   };
   return BatchOperation::Update(map, update.key(), std::move(decide),
@@ -91,7 +127,8 @@ absl::StatusOr<BatchOperation> UpdateOperation(
 absl::StatusOr<PreparedBatch> PrepareBatch(Store& store,
                                            const v1::WriteRequest& request,
                                            Durability default_durability,
-                                           int max_operations) {
+                                           int max_operations,
+                                           size_t max_reply_bytes) {
   const int n = request.operations_size();
   if (n == 0) {
     return absl::InvalidArgumentError(
@@ -104,6 +141,8 @@ absl::StatusOr<PreparedBatch> PrepareBatch(Store& store,
                      " operations (limits.maxBatchOperations); this one has ",
                      n, ": split it, or raise the limit"));
   }
+  auto budget = std::make_shared<ReplyBudget>(
+      ReplyBudget{.bytes = kHeaderBytes, .limit = max_reply_bytes});
   PreparedBatch prepared;
   PERSIST_ASSIGN_OR_RETURN(
       prepared.durability,
@@ -122,7 +161,8 @@ absl::StatusOr<PreparedBatch> PrepareBatch(Store& store,
         break;
       case v1::WriteOperation::kUpdate:
         prepared.merged[i] = std::make_shared<std::shared_ptr<const Message>>();
-        made = UpdateOperation(store, operation.update(), prepared.merged[i]);
+        made = UpdateOperation(store, operation.update(), prepared.merged[i],
+                               budget);
         break;
       case v1::WriteOperation::OPERATION_NOT_SET:
         made = absl::InvalidArgumentError(
@@ -131,7 +171,14 @@ absl::StatusOr<PreparedBatch> PrepareBatch(Store& store,
     }
     if (!made.ok()) return At(i, made.status());
     prepared.kinds.push_back(made->kind);
+    budget->bytes += ResultBytes(made->kind);
     prepared.operations.push_back(*std::move(made));
+  }
+  if (budget->bytes > budget->limit) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the answer to a Write of ", n, " operations takes up to ",
+        budget->bytes, " bytes, more than the reply limit of ", budget->limit,
+        " (limits.maxMessageBytes plus headroom); split the batch"));
   }
   return prepared;
 }

@@ -17,6 +17,13 @@
 
 namespace persist::service {
 
+// How much of the reply limit a batch's answer takes, counted as its
+// Updates decide (their merged values are in the answer).
+struct ReplyBudget {
+  size_t bytes = 0;
+  size_t limit = 0;
+};
+
 struct PreparedBatch {
   std::vector<BatchOperation> operations;  // moved to the store to run
   // Each operation's kind, for the answer.
@@ -30,11 +37,15 @@ struct PreparedBatch {
 
 // InvalidArgument naming operations[i] for what is wrong (no operations or
 // more than `max_operations`, an operation that sets none, a durability of
-// its own, a bad value or mask), NotFound for a map not declared.
+// its own, a bad value or mask), NotFound for a map not declared,
+// ResourceExhausted for an answer that would not fit in `max_reply_bytes`
+// (checked here for the fixed part, and as each Update decides for its
+// merged value, so that such a batch changes nothing).
 absl::StatusOr<PreparedBatch> PrepareBatch(Store& store,
                                            const v1::WriteRequest& request,
                                            Durability default_durability,
-                                           int max_operations);
+                                           int max_operations,
+                                           size_t max_reply_bytes);
 
 // Fills `response` from `result`, the batch `prepared` made.
 void FillWriteResponse(const Store& store, const PreparedBatch& prepared,

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
 #include "service/message_limits.h"
+#include "service/write_batch.h"
 #include "storage/store.h"
 #include "tests/proto/make_item.h"
 #include "tests/service/in_process_server.h"
@@ -282,6 +283,11 @@ TEST_F(PersistServiceTest, WriteChangesNothingWhenAnOperationFails) {
        v1::ASYNC,
        grpc::StatusCode::INVALID_ARGUMENT,
        "WRITE or FSYNC"},
+      {"unknown durability",
+       {SetOp("a", MakeItem("A"))},
+       static_cast<v1::Durability>(99),
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "unknown durability 99; a Write takes WRITE or FSYNC"},
       {"map not declared",
        {SetOp("b", MakeItem("B")), bad_map},
        v1::WRITE,
@@ -789,6 +795,69 @@ TEST_F(ServiceEdgesTest, BatchGetRefusesAReplyPastTheLimit) {
   status = Invoke(&v1::Persist::Stub::BatchGet, request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.results_size(), 5);
+}
+
+TEST_F(ServiceEdgesTest,
+       AWriteWhoseAnswerWouldPassTheReplyLimitChangesNothing) {
+  // Three values of 100 KiB, each updated by a small patch: the answer
+  // carries the three merged values, 300 KiB, past the reply limit
+  // (264 KiB), though the request is small.
+  for (const char* key : {"a", "b", "c"}) {
+    ASSERT_TRUE(
+        Set("items", key, MakeItem(std::string(100 << 10, 'v'), 1)).ok());
+  }
+  const uint64_t records = server_.store().Stats().wal_records;
+  v1::WriteRequest request;
+  for (const char* key : {"a", "b", "c"}) {
+    v1::UpdateRequest* update = request.add_operations()->mutable_update();
+    update->set_map("items");
+    update->set_key(key);
+    update->mutable_value()->PackFrom(MakeItem("", 2));
+    update->mutable_update_mask()->add_paths("count");
+  }
+  v1::WriteResponse response;
+  grpc::Status status = Invoke(&v1::Persist::Stub::Write, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("operations[2]"));
+  EXPECT_THAT(status.error_message(), HasSubstr("split the batch"));
+  EXPECT_THAT(status.error_message(), HasSubstr("the batch changed nothing"));
+  EXPECT_EQ(server_.store().Stats().wal_records, records);
+  for (const char* key : {"a", "b", "c"}) {
+    EXPECT_EQ(server_.store().GetMap<Item>("items")->Get(key)->value->count(),
+              1)
+        << key;
+  }
+
+  // Two fit, and their answer is sent.
+  request.mutable_operations()->DeleteSubrange(2, 1);
+  status = Invoke(&v1::Persist::Stub::Write, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), 2);
+  Item merged;
+  ASSERT_TRUE(response.results(1).update().value().UnpackTo(&merged));
+  EXPECT_EQ(merged.count(), 2);
+  EXPECT_EQ(merged.name().size(), size_t{100 << 10});
+}
+
+TEST_F(ServiceEdgesTest,
+       ABatchWhoseResultsAloneWouldPassTheReplyLimitIsRefused) {
+  // The results besides merged values are far smaller than the request
+  // that asks for them, so only a limit below the request shows it.
+  v1::WriteRequest request;
+  for (int i = 0; i < 20; ++i) {
+    v1::SetRequest* set = request.add_operations()->mutable_set();
+    set->set_map("items");
+    set->set_key(absl::StrCat("k", i));
+    set->mutable_value()->PackFrom(MakeItem("x", i));
+  }
+  absl::StatusOr<PreparedBatch> prepared =
+      PrepareBatch(server_.store(), request, Durability::kWrite,
+                   /*max_operations=*/100, /*max_reply_bytes=*/500);
+  EXPECT_EQ(prepared.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(prepared.status().message(), HasSubstr("Write of 20 operations"));
+  EXPECT_TRUE(PrepareBatch(server_.store(), request, Durability::kWrite, 100,
+                           /*max_reply_bytes=*/4096)
+                  .ok());
 }
 
 TEST_F(ServiceEdgesTest, AValueTooLargeForAnyReplyIsRefusedByName) {

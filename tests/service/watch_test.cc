@@ -65,6 +65,8 @@ class Watcher {
     return reader_->Finish();
   }
   void Cancel() { context_.TryCancel(); }
+  // The next message, or false once the stream ended.
+  bool Read(v1::WatchResponse* response) { return reader_->Read(response); }
 
  private:
   grpc::ClientContext context_;
@@ -225,6 +227,97 @@ TEST(WatchBatchTest, AnAtomicBatchComesInOneMessage) {
   EXPECT_EQ(messages[0], (std::vector<int64_t>{at(0), at(2)}));
   EXPECT_EQ(messages[1], (std::vector<int64_t>{at(3), at(5)}));
   EXPECT_EQ(messages[2], (std::vector<int64_t>{static_cast<int64_t>(single)}));
+}
+
+// The events of each message a watcher of "items" from `start` gets, as
+// revisions: up to `count` messages with events.
+std::vector<std::vector<int64_t>> EventMessages(
+    const testing::InProcessServer& server, uint64_t start, size_t count) {
+  Store& store = server.store();
+  v1::WatchRequest request;
+  request.set_map("items");
+  request.set_start_revision(static_cast<int64_t>(start));
+  request.set_epoch(EpochToString(store.Epoch()));
+  auto stub = v1::Persist::NewStub(server.Channel());
+  Watcher watcher(*stub, request);
+  std::vector<std::vector<int64_t>> messages;
+  v1::WatchResponse response;
+  for (int read = 0; read < 100 && messages.size() < count; ++read) {
+    if (!watcher.Read(&response)) break;
+    if (response.events().empty()) continue;  // a progress notice
+    std::vector<int64_t>& revisions = messages.emplace_back();
+    for (const v1::WatchEvent& event : response.events()) {
+      revisions.push_back(event.revision());
+    }
+  }
+  if (messages.size() < count) {
+    watcher.Cancel();
+    ADD_FAILURE() << "got " << messages.size() << " messages of " << count
+                  << ": " << watcher.Status().error_message();
+  }
+  return messages;
+}
+
+// Sets each of `names` (its value's name) as "<prefix><i>" in one batch.
+void SetBatch(Store& store, const std::string& prefix,
+              const std::vector<std::string>& names) {
+  DynamicMap* items = *store.GetMap("items");
+  std::vector<BatchOperation> operations;
+  for (size_t i = 0; i < names.size(); ++i) {
+    operations.push_back(
+        BatchOperation::Set(items, absl::StrCat(prefix, i),
+                            std::make_shared<Item>(MakeItem(names[i]))));
+  }
+  ASSERT_TRUE(store.Write(std::move(operations)).ok());
+}
+
+TEST(WatchBatchTest, ABatchThatFitsAMessageOfItsOwnIsNeverSplit) {
+  ServiceOptions options;
+  options.watch.batch_bytes = 10000;
+  options.watch.max_batch_message_bytes = 20000;
+  options.watch.progress_interval = absl::Milliseconds(50);
+  testing::InProcessServer server({{"items", Item::descriptor()}}, options);
+  Store& store = server.store();
+  const uint64_t start = store.Revision() + 1;
+  // An event of about 3 KiB, then a batch of three of about 6 KiB: the
+  // first of them fits after it, the whole batch does not.
+  ASSERT_TRUE((*store.GetMap("items"))
+                  ->Set("lone", std::make_shared<Item>(
+                                    MakeItem(std::string(3000, 'l'))))
+                  .ok());
+  SetBatch(store, "a", std::vector<std::string>(3, std::string(6000, 'a')));
+  // Four of them pass the limit alone: split, three and one.
+  SetBatch(store, "b", std::vector<std::string>(4, std::string(6000, 'b')));
+  const auto at = [&](uint64_t offset) {
+    return static_cast<int64_t>(start + offset);
+  };
+  const std::vector<std::vector<int64_t>> messages =
+      EventMessages(server, start, 4);
+  ASSERT_EQ(messages.size(), 4u);
+  EXPECT_EQ(messages[0], (std::vector<int64_t>{at(0)}));
+  EXPECT_EQ(messages[1], (std::vector<int64_t>{at(1), at(2), at(3)}));
+  EXPECT_EQ(messages[2], (std::vector<int64_t>{at(4), at(5), at(6)}));
+  EXPECT_EQ(messages[3], (std::vector<int64_t>{at(7)}));
+}
+
+TEST(WatchBatchTest, ABatchLargerThanAClientReceivesIsSentInPartsItCanRead) {
+  ServiceOptions options;
+  options.watch.progress_interval = absl::Milliseconds(50);
+  testing::InProcessServer server({{"items", Item::descriptor()}}, options);
+  Store& store = server.store();
+  const uint64_t start = store.Revision() + 1;
+  // Two values of 2 MiB and 10 KiB in one batch (written through the
+  // engine: a Write request is limited to 4 MiB): within the reply limit
+  // together, past the 4 MiB that a channel with gRPC's defaults receives.
+  SetBatch(
+      store, "k",
+      std::vector<std::string>(2, std::string((2 << 20) + (10 << 10), 'v')));
+  const std::vector<std::vector<int64_t>> messages =
+      EventMessages(server, start, 2);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0], (std::vector<int64_t>{static_cast<int64_t>(start)}));
+  EXPECT_EQ(messages[1],
+            (std::vector<int64_t>{static_cast<int64_t>(start + 1)}));
 }
 
 TEST_F(WatchTest, SendInitialListsAsOfOneRevisionThenStreamsWhatFollows) {
