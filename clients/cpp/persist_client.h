@@ -21,6 +21,7 @@
 //
 // Thread-safety: a Client and its maps may be used from many threads.
 //
+// Batch (clients/cpp/write_batch.h) writes atomically over several maps;
 // Watch (clients/cpp/watch_call.h) streams a map's changes; CachedMap
 // (clients/cpp/cached_map.h) keeps a typed local copy of a map up to date.
 #ifndef PERSIST_CLIENTS_CPP_PERSIST_CLIENT_H_
@@ -153,6 +154,8 @@ absl::StatusOr<Entry<T>> UnpackEntry(const std::string& map,
 
 template <typename T>
 class TypedMap;
+class Batch;         // clients/cpp/write_batch.h
+struct BatchResult;  // clients/cpp/write_batch.h
 
 class Client {
  public:
@@ -182,6 +185,11 @@ class Client {
   absl::StatusOr<v1::ListMapsResponse> ListMaps(
       const CallOptions& options = {});
   absl::Status Flush(const CallOptions& options = {});
+  // Applies `batch` atomically (clients/cpp/write_batch.h) at
+  // options.durability; options.precondition is not used (each operation
+  // has its own).
+  absl::StatusOr<BatchResult> Write(const Batch& batch,
+                                    const CallOptions& options = {});
   absl::StatusOr<v1::ShrinkResponse> Shrink(const CallOptions& options = {});
 
  private:

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "clients/cpp/write_batch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
@@ -66,6 +67,56 @@ TEST_F(PersistClientTest, ResultsCarryRevisions) {
   ASSERT_EQ(page->entries.size(), 2u);
   EXPECT_EQ(page->entries[0].second.mod_revision, b->revision + 1);
   EXPECT_EQ(page->entries[1].second.mod_revision, b->revision);
+}
+
+TEST_F(PersistClientTest, WriteAppliesABatchOverMapsWithConsecutiveRevisions) {
+  testing::InProcessServer server(
+      {{"items", Item::descriptor()}, {"others", Other::descriptor()}});
+  Client client(server.Channel());
+  TypedMap<Item> items = client.Map<Item>("items");
+  TypedMap<Other> others = client.Map<Other>("others");
+  absl::StatusOr<WriteResult> old = items.Set("old", MakeItem("old", 1));
+  ASSERT_TRUE(old.ok()) << old.status();
+  ASSERT_TRUE(items.Set("counter", MakeItem("counter", 1)).ok());
+  Other other;
+  other.set_text("o");
+  Batch batch;
+  batch.Set(items, "new", MakeItem("new", 2), MustNotExist())
+      .Set(others, "o", other)
+      .Delete(items, "old", EtagIs(old->etag))
+      .Update(items, "counter", MakeItem("", 5), {"count"});
+  EXPECT_EQ(batch.size(), 4u);
+  CallOptions fsync;
+  fsync.durability = v1::FSYNC;
+  absl::StatusOr<BatchResult> done = client.Write(batch, fsync);
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->results.size(), 4u);
+  EXPECT_EQ(done->revision, old->revision + 5);
+  EXPECT_FALSE(done->results[0].existed);
+  EXPECT_TRUE(done->results[2].existed);
+  EXPECT_TRUE(done->results[2].etag.empty());
+  EXPECT_EQ(done->results[3].revision, done->revision);
+  absl::StatusOr<Item> counter = done->Updated<Item>(3);
+  ASSERT_TRUE(counter.ok()) << counter.status();
+  EXPECT_EQ(counter->name(), "counter");
+  EXPECT_EQ(counter->count(), 5);
+  EXPECT_EQ(done->Updated<Item>(0).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<std::optional<Entry<Item>>> got = items.Get("new");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->etag, done->results[0].etag);
+  EXPECT_EQ((*got)->mod_revision, old->revision + 2);
+  EXPECT_FALSE(items.Get("old")->has_value());
+  EXPECT_EQ((*others.Get("o"))->value.text(), "o");
+
+  // A precondition that fails: nothing changes, and the error says which.
+  Batch again;
+  again.Set(items, "newer", MakeItem("newer", 1))
+      .Set(items, "new", MakeItem("x", 1), MustNotExist());
+  absl::StatusOr<BatchResult> refused = client.Write(again);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("operations[1]"));
+  EXPECT_FALSE(items.Get("newer")->has_value());
 }
 
 TEST_F(PersistClientTest, GetManyReadsManyKeysInOneCall) {

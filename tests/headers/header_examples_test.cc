@@ -11,6 +11,7 @@
 #include "clients/cpp/cached_map.h"
 #include "clients/cpp/persist_client.h"
 #include "clients/cpp/watch_call.h"
+#include "clients/cpp/write_batch.h"
 #include "example/v1/user.pb.h"
 #include "gtest/gtest.h"
 #include "service/prometheus_text.h"
@@ -47,8 +48,15 @@ void CheckExample() {
 }
 
 [[maybe_unused]] void CachedMapExample(
-    const persist::client::TypedMap<example::v1::User>& users){
+    const persist::client::TypedMap<example::v1::User>& users) {
 #include "clients_cpp_cached_map_h.inc"
+}
+
+[[maybe_unused]] void WriteBatchExample(
+    persist::client::Client& client,
+    const persist::client::TypedMap<example::v1::User>& users,
+    const example::v1::User& alice, const example::v1::User& patch){
+#include "clients_cpp_write_batch_h.inc"
 }
 
 std::string PrometheusTextExample() {
