@@ -76,8 +76,8 @@ class Batch {
   // As TypedMap::Update: the fields named by `paths` take `patch`'s. Sees
   // the entry as it was before the batch.
   template <typename T>
-  Batch& Update(const TypedMap<T>& map, const std::string& key,
-                const T& patch, const std::vector<std::string>& paths,
+  Batch& Update(const TypedMap<T>& map, const std::string& key, const T& patch,
+                const std::vector<std::string>& paths,
                 bool allow_missing = false,
                 const v1::Precondition& precondition = {}) {
     v1::UpdateRequest* update = request_.add_operations()->mutable_update();
@@ -102,8 +102,9 @@ class Batch {
 
 struct BatchResult {
   // One per operation, in order: etag (of a set or an update; empty after a
-  // delete) and existed. `revision` and `epoch` are the batch's: the last
-  // revision it took.
+  // delete), existed, and the revision the operation's change took (a
+  // delete of a missing key: the batch's). `revision` is the last revision
+  // the batch took.
   std::vector<WriteResult> results;
   int64_t revision = 0;
   std::string epoch;

@@ -70,6 +70,82 @@ class PythonClientTest(unittest.TestCase):
         self.assertIsNone(got[1])
         self.assertEqual(got[2].etag, ada.etag)
 
+    def test_a_batch_applies_every_operation_at_consecutive_revisions(self):
+        bob = self.users.set("bob", user_pb2.User(name="Bob", age=41))
+        self.users.set("cy", user_pb2.User(name="Cy", age=7))
+        base = self.users.set("dee", user_pb2.User(name="Dee")).revision
+        batch = persist_client.Batch()
+        batch.set(self.users, "ada", user_pb2.User(name="Ada", age=36),
+                  must_not_exist=True)
+        batch.update(self.users, "cy", user_pb2.User(name="x", age=8), ["age"])
+        batch.delete(self.users, "bob", etag=bob.etag)
+        batch.delete(self.users, "nobody")  # takes no revision
+        batch.update(self.users, "eve", user_pb2.User(age=5), ["age"],
+                     allow_missing=True)
+        self.assertEqual(len(batch), 5)
+        result = self.client.write(batch, durability=persist_client.FSYNC)
+        self.assertEqual((result.revision, result.epoch),
+                         (base + 4, bob.epoch))
+        ada, cy, gone, nobody, eve = result.results
+        self.assertIsInstance(ada, persist_client.WriteResult)
+        self.assertEqual((ada.existed, ada.revision, ada.epoch),
+                         (False, base + 1, bob.epoch))
+        self.assertIsInstance(cy, persist_client.Entry)
+        self.assertEqual((cy.value.name, cy.value.age, cy.mod_revision),
+                         ("Cy", 8, base + 2))
+        self.assertIsInstance(gone, persist_client.DeleteResult)
+        self.assertEqual((bool(gone), gone.revision), (True, base + 3))
+        self.assertEqual((bool(nobody), nobody.revision), (False, base + 4))
+        self.assertEqual((eve.value.name, eve.value.age, eve.mod_revision),
+                         ("", 5, base + 4))
+        # As a get reads them afterwards.
+        got = self.users.get_many(["ada", "bob", "cy", "eve"])
+        self.assertEqual((got[0].value.age, got[0].etag, got[0].mod_revision),
+                         (36, ada.etag, ada.revision))
+        self.assertIsNone(got[1])
+        self.assertEqual((got[2].value.age, got[2].etag, got[2].mod_revision),
+                         (8, cy.etag, cy.mod_revision))
+        self.assertEqual((got[3].etag, got[3].mod_revision),
+                         (eve.etag, eve.mod_revision))
+        with self.assertRaises(TypeError):
+            batch.set(self.users, "k", "not a User")
+        self.assertEqual(len(batch), 5)
+
+    def test_a_failed_batch_changes_nothing(self):
+        ada = self.users.set("ada", user_pb2.User(name="Ada", age=36))
+        batch = persist_client.Batch()
+        batch.set(self.users, "bob", user_pb2.User(name="Bob"))
+        batch.set(self.users, "ada", user_pb2.User(name="Ada", age=99),
+                  must_not_exist=True)
+        with self.assertRaises(grpc.RpcError) as failed:
+            self.client.write(batch)
+        self.assertEqual(failed.exception.code(),
+                         grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertIn("operations[1]", failed.exception.details())
+
+        missing = persist_client.Batch()
+        missing.set(self.users, "bob", user_pb2.User(name="Bob"))
+        missing.update(self.users, "cy", user_pb2.User(age=1), ["age"])
+        with self.assertRaises(grpc.RpcError) as not_found:
+            self.client.write(missing)
+        self.assertEqual(not_found.exception.code(),
+                         grpc.StatusCode.NOT_FOUND)
+        self.assertIn("operations[1]", not_found.exception.details())
+
+        for durability in (persist_client.ASYNC, persist_client.MEMORY):
+            fine = persist_client.Batch()
+            fine.set(self.users, "bob", user_pb2.User(name="Bob"))
+            with self.assertRaises(grpc.RpcError) as refused:
+                self.client.write(fine, durability=durability)
+            self.assertEqual(refused.exception.code(),
+                             grpc.StatusCode.INVALID_ARGUMENT)
+
+        self.assertEqual(self.users.get("ada").etag, ada.etag)
+        self.assertEqual(self.users.get_many(["bob", "cy"]), [None, None])
+        # No revision was taken either.
+        self.assertEqual(self.users.set("z", user_pb2.User()).revision,
+                         ada.revision + 1)
+
     def test_list_pages_through_every_key(self):
         for i in range(150):  # more than one default page of 100
             self.users.set("u%03d" % i, user_pb2.User(name="u", age=i))

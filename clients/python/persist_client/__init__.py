@@ -7,6 +7,11 @@
     entry = users.get("ada")          # None when the key has no entry
     print(entry.value.age, entry.etag)
 
+    batch = persist_client.Batch()    # all or nothing, over any maps
+    batch.set(users, "bob", user_pb2.User(name="bob"), must_not_exist=True)
+    batch.delete(users, "ada", etag=entry.etag)
+    result = client.write(batch)      # result.results[i]: operation i's
+
     for event in users.watch(send_initial=True):  # INITIAL..., SYNCED,
         print(event.type, event.key)             # then PUT and DELETE
 
@@ -49,6 +54,14 @@ class DeleteResult(collections.namedtuple(
 
     def __bool__(self):
         return self.existed
+
+
+# results: one per operation of the batch, in its order: a WriteResult
+# (set), DeleteResult (delete) or Entry (update), each with the revision its
+# change took (a delete of a missing key: the batch's); revision: the last
+# revision the batch took (the store's if it changed nothing).
+BatchResult = collections.namedtuple("BatchResult",
+                                     ["results", "revision", "epoch"])
 # revision: the store's revision when the page was read; every change up to
 # it is reflected in the page.
 Page = collections.namedtuple("Page",
@@ -94,6 +107,39 @@ class Client:
         return getattr(self._stub, method)(
             request, timeout=self._timeout, metadata=self._metadata)
 
+    def write(self, batch, durability=DEFAULT):
+        """Applies `batch` atomically (Write): every operation, all visible
+        together at consecutive revisions, or none, raising the error of the
+        first that failed ("operations[i]: ..."). `durability`: WRITE or
+        FSYNC (MEMORY and ASYNC are INVALID_ARGUMENT). A BatchResult."""
+        response = self._call("Write", persist_pb2.WriteRequest(
+            operations=[operation for _, operation in batch._operations],
+            durability=durability))
+        epoch = response.header.epoch
+        # The changes took consecutive revisions up to the header's: count
+        # back from it (a delete of a missing key took none).
+        revision = response.header.revision
+        results = [None] * len(batch._operations)
+        for i in reversed(range(len(results))):
+            typed_map, operation = batch._operations[i]
+            kind = operation.WhichOneof("operation")
+            result = getattr(response.results[i], kind)
+            if kind == "set":
+                results[i] = WriteResult(result.etag, result.existed,
+                                         revision, epoch)
+            elif kind == "delete":
+                results[i] = DeleteResult(
+                    result.existed,
+                    revision if result.existed else response.header.revision,
+                    epoch)
+                if not result.existed:
+                    continue
+            else:
+                results[i] = Entry(typed_map._unpack(result.value),
+                                   result.etag, revision)
+            revision -= 1
+        return BatchResult(results, response.header.revision, epoch)
+
     def stats(self):
         return self._call("Stats", persist_pb2.StatsRequest())
 
@@ -116,6 +162,43 @@ def _precondition(must_exist, must_not_exist, etag):
     elif etag:
         condition.etag = etag
     return condition
+
+
+class Batch:
+    """Sets, deletes and updates over any maps, for Client.write to apply
+    as one. Each key at most once per batch; an update sees the key as it
+    was before the batch. The arguments are those of TypedMap's methods,
+    with the map first and no durability (the batch has one)."""
+
+    def __init__(self):
+        self._operations = []  # (TypedMap, persist_pb2.WriteOperation)
+
+    def __len__(self):
+        return len(self._operations)
+
+    def set(self, typed_map, key, value, must_exist=False,
+            must_not_exist=False, etag=""):
+        self._operations.append((typed_map, persist_pb2.WriteOperation(
+            set=persist_pb2.SetRequest(
+                map=typed_map._name, key=key, value=typed_map._pack(value),
+                precondition=_precondition(must_exist, must_not_exist,
+                                           etag)))))
+
+    def delete(self, typed_map, key, must_exist=False, etag=""):
+        self._operations.append((typed_map, persist_pb2.WriteOperation(
+            delete=persist_pb2.DeleteRequest(
+                map=typed_map._name, key=key,
+                precondition=_precondition(must_exist, False, etag)))))
+
+    def update(self, typed_map, key, patch, paths, allow_missing=False,
+               etag=""):
+        request = persist_pb2.UpdateRequest(
+            map=typed_map._name, key=key, value=typed_map._pack(patch),
+            allow_missing=allow_missing,
+            precondition=_precondition(False, False, etag))
+        request.update_mask.paths.extend(paths)
+        self._operations.append(
+            (typed_map, persist_pb2.WriteOperation(update=request)))
 
 
 class TypedMap:
