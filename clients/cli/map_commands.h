@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "persist/v1/persist.pb.h"
 
 namespace persist::cli {
 
@@ -38,6 +40,10 @@ struct MapCommandFlags {
   bool initial = false;
 };
 
+// --durability's value ("" for the server's default, memory, async, write
+// or fsync); InvalidArgument for another.
+absl::StatusOr<v1::Durability> ParseDurability(const std::string& text);
+
 // How many words follow `command` (get MAP KEY: 2), or -1 if it is not a
 // map command.
 int MapCommandArgCount(const std::string& command);
@@ -48,7 +54,7 @@ int MapCommandArgCount(const std::string& command);
 // NotFound. watch runs until the stream ends (its status) or --limit.
 absl::Status RunMapCommand(
     const std::string& command, const std::vector<std::string>& args,
-    const MapCommandFlags& flags, std::shared_ptr<grpc::Channel> channel,
+    const MapCommandFlags& flags, const std::shared_ptr<grpc::Channel>& channel,
     const std::function<std::unique_ptr<grpc::ClientContext>()>& new_context);
 
 }  // namespace persist::cli

@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "base/command_line.h"
+#include "clients/cli/batch_command.h"
 #include "clients/cli/map_commands.h"
 #include "clients/cli/offline_commands.h"
 #include "clients/cpp/persist_client.h"
@@ -52,8 +53,8 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_server_name, "",
           "the name persistd's certificate carries, when --addr differs");
 ABSL_FLAG(std::string, durability, "",
-          "set, delete, update: memory, async, write or fsync (default: "
-          "the server's)");
+          "set, delete, update: memory, async, write or fsync; batch: write "
+          "or fsync (default: the server's)");
 ABSL_FLAG(std::string, etag, "",
           "set, delete, update: write only if the entry has this etag");
 ABSL_FLAG(bool, must_exist, false,
@@ -115,6 +116,9 @@ constexpr char kUsageText[] =
     "  delete MAP KEY [--durability=...] [--etag=E | --must_exist]\n"
     "  update MAP KEY VALUE --mask=field,... [--allow_missing] "
     "[--durability=...]\n"
+    "  batch FILE|- [--durability=write|fsync]   (one operation per line:\n"
+    "      {\"set\"|\"delete\"|\"update\": {\"map\", \"key\", \"value\", "
+    "...}})\n"
     "  list MAP [--prefix=P] [--limit=N]\n"
     "  watch MAP [--prefix=P] [--initial | --from=REV --epoch=E] "
     "[--limit=N]\n"
@@ -235,6 +239,16 @@ MapCommandFlags ReadMapCommandFlags() {
   return flags;
 }
 
+// The exit code of a data command: its status's gRPC code, after the
+// message on stderr.
+int Report(const absl::Status& status) {
+  if (status.ok()) return 0;
+  std::fprintf(stderr, "persistctl: %s (gRPC code %d)\n",
+               std::string(status.message()).c_str(),
+               static_cast<int>(status.code()));
+  return static_cast<int>(status.code());
+}
+
 int Online(const std::string& command, std::vector<std::string> args) {
   absl::StatusOr<CallSettings> settings = ReadCallSettings();
   if (!settings.ok()) return Usage(std::string(settings.status().message()));
@@ -253,6 +267,15 @@ int Online(const std::string& command, std::vector<std::string> args) {
     }
     return context;
   };
+  if (command == "batch") {
+    if (args.size() != 1) return Usage("batch takes 1 argument: FILE or -");
+    absl::StatusOr<std::string> input =
+        args[0] == "-" ? ReadValue("-") : ReadWholeFile("batch", args[0]);
+    if (!input.ok()) return Usage(std::string(input.status().message()));
+    return Report(RunBatch(args[0] == "-" ? "stdin" : args[0], *input,
+                           absl::GetFlag(FLAGS_durability), channel,
+                           new_context));
+  }
   if (const int count = MapCommandArgCount(command); count >= 0) {
     if (static_cast<int>(args.size()) != count) {
       return Usage(absl::StrCat(command, " takes ", count, " argument",
@@ -275,15 +298,8 @@ int Online(const std::string& command, std::vector<std::string> args) {
       if (!value.ok()) return Usage(std::string(value.status().message()));
       args[2] = *std::move(value);
     }
-    absl::Status status = RunMapCommand(command, args, ReadMapCommandFlags(),
-                                        channel, new_context);
-    if (!status.ok()) {
-      std::fprintf(stderr, "persistctl: %s (gRPC code %d)\n",
-                   std::string(status.message()).c_str(),
-                   static_cast<int>(status.code()));
-      return static_cast<int>(status.code());
-    }
-    return 0;
+    return Report(RunMapCommand(command, args, ReadMapCommandFlags(), channel,
+                                new_context));
   }
   if (!args.empty()) return Usage(absl::StrCat(command, " takes no arguments"));
   if (command == "health") {

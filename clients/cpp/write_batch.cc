@@ -11,16 +11,20 @@ absl::StatusOr<BatchResult> Client::Write(const Batch& batch,
   absl::StatusOr<v1::WriteResponse> response =
       Call(connection_, &v1::Persist::StubInterface::Write, request, options);
   if (!response.ok()) return response.status();
+  return ReadBatchResult(*std::move(response));
+}
+
+BatchResult ReadBatchResult(v1::WriteResponse response) {
   BatchResult result;
-  result.revision = response->header().revision();
-  result.epoch = response->header().epoch();
-  result.results.resize(response->results_size());
-  result.updated.resize(response->results_size());
+  result.revision = response.header().revision();
+  result.epoch = response.header().epoch();
+  result.results.resize(response.results_size());
+  result.updated.resize(response.results_size());
   // The changes took consecutive revisions up to the header's, one for
   // each operation but a delete of a missing key: counted back from it.
   int64_t revision = result.revision;
-  for (int i = response->results_size() - 1; i >= 0; --i) {
-    v1::WriteOperationResult& done = *response->mutable_results(i);
+  for (int i = response.results_size() - 1; i >= 0; --i) {
+    v1::WriteOperationResult& done = *response.mutable_results(i);
     WriteResult& out = result.results[i];
     out.revision = result.revision;
     out.epoch = result.epoch;

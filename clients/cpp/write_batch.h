@@ -126,6 +126,10 @@ struct BatchResult {
   }
 };
 
+// `response`, the answer to a Write, as a BatchResult (for callers that
+// build their WriteRequest themselves, as persistctl does).
+BatchResult ReadBatchResult(v1::WriteResponse response);
+
 }  // namespace persist::client
 
 #endif  // PERSIST_CLIENTS_CPP_WRITE_BATCH_H_

@@ -158,6 +158,66 @@ TEST_F(PersistdTest, ReadsAndWritesTheExampleMapAsJson) {
 // A map whose type persistd loaded from .proto files at start-up, which
 // persistctl has never been compiled with: nested messages, enums, maps,
 // repeated fields and an imported well-known type.
+TEST_F(PersistdTest, BatchAppliesAFileOfOperationsAllOrNothing) {
+  auto persistd = Start();
+  auto stub = persistd->Stub();
+  const std::string ctl = absl::StrCat("--addr=", persistd->address(), " ");
+  std::string out;
+  ASSERT_EQ(Persistctl(ctl + R"(set users bob '{"name":"Bob"}')", &out), 0)
+      << out;
+  const std::string batch = dir_.Path("batch.jsonl");
+  testing::WriteFileOrDie(
+      batch,
+      R"({"set": {"map": "users", "key": "ada", "value": {"name": "Ada", "age": 36}, "precondition": {"mustNotExist": true}}}
+
+{"delete": {"map": "users", "key": "bob"}}
+{"update": {"map": "users", "key": "cy", "value": {"age": 40, "name": "kept out"}, "updateMask": "age", "allowMissing": true}}
+)");
+  ASSERT_EQ(Persistctl(ctl + "batch --durability=fsync " + batch, &out), 0)
+      << out;
+  const std::vector<std::string> lines =
+      absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << out;
+  EXPECT_THAT(lines[0], StartsWith(R"({"map":"users","key":"ada","etag":")"));
+  EXPECT_THAT(lines[0], HasSubstr(R"("existed":false,"revision":3})"));
+  EXPECT_EQ(lines[1],
+            R"({"map":"users","key":"bob","existed":true,"revision":4})");
+  EXPECT_THAT(
+      lines[2],
+      StartsWith(R"({"map":"users","key":"cy","value":{"age":40},"etag":")"));
+  EXPECT_THAT(lines[2], HasSubstr(R"("existed":false,"revision":5})"));
+  EXPECT_EQ(GetUser(*stub, "ada")->age(), 36);
+  EXPECT_FALSE(GetUser(*stub, "bob").has_value());
+  EXPECT_EQ(GetUser(*stub, "cy")->name(), "");
+
+  // Again: ada exists now, so the first operation fails and the batch
+  // changes nothing; the error names the operation and its line.
+  EXPECT_EQ(Persistctl(ctl + "batch " + batch, &out), kFailedPrecondition);
+  EXPECT_THAT(out, HasSubstr("operations[0]"));
+  EXPECT_THAT(out, HasSubstr("batch.jsonl line 1)"));
+  EXPECT_FALSE(GetUser(*stub, "bob").has_value());
+
+  // From stdin; input errors name the line and send nothing.
+  const std::string bad = dir_.Path("bad.jsonl");
+  testing::WriteFileOrDie(
+      bad, R"({"set": {"map": "users", "key": "dee", "value": {"name": "Dee"}}}
+{"set": {"map": "users", "key": "eve", "value": {"shoe": 44}}}
+)");
+  EXPECT_EQ(Persistctl(ctl + "batch - < " + bad, &out), kInvalidArgument);
+  EXPECT_THAT(out, HasSubstr("stdin line 2: the value is not JSON of "
+                             "example.v1.User"));
+  EXPECT_FALSE(GetUser(*stub, "dee").has_value());
+  testing::WriteFileOrDie(
+      bad, R"({"delete": {"map": "users", "key": "ada", "value": {}}})");
+  EXPECT_EQ(Persistctl(ctl + "batch " + bad, &out), kInvalidArgument);
+  EXPECT_THAT(out, HasSubstr("line 1: a delete takes no \"value\""));
+  testing::WriteFileOrDie(bad, "\n");
+  EXPECT_EQ(Persistctl(ctl + "batch " + bad, &out), kInvalidArgument);
+  EXPECT_THAT(out, HasSubstr("holds no operation"));
+  EXPECT_EQ(Persistctl(ctl + "batch", &out), kUsage);
+  EXPECT_EQ(GetUser(*stub, "ada")->age(), 36);
+}
+
 TEST_F(PersistdTest, UsesTheTypesOfTheServersSchema) {
   testing::WriteFileOrDie(dir_.Path("order.proto"), R"(
 syntax = "proto3";

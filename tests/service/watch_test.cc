@@ -178,57 +178,6 @@ TEST_F(WatchTest, ResumesFromAStartRevisionWithNoGapAndNoDuplicate) {
   EXPECT_EQ(events[1].key(), "c");
 }
 
-// Messages end at batch ends: with one event per message, a batch's events
-// of the watched map (and not those of another map in the same batch)
-// still come in one message.
-TEST(WatchBatchTest, AnAtomicBatchComesInOneMessage) {
-  ServiceOptions options;
-  options.watch.max_items = 1;
-  options.watch.progress_interval = absl::Milliseconds(50);
-  testing::InProcessServer server(
-      {{"items", Item::descriptor()}, {"others", Item::descriptor()}}, options);
-  Store& store = server.store();
-  DynamicMap* items = *store.GetMap("items");
-  DynamicMap* others = *store.GetMap("others");
-  const uint64_t start = store.Revision() + 1;
-  for (int round = 0; round < 2; ++round) {
-    std::vector<BatchOperation> operations;
-    for (DynamicMap* map : {items, others, items}) {
-      const std::string key =
-          absl::StrCat(map == others ? "x" : "k", round, operations.size());
-      operations.push_back(BatchOperation::Set(
-          map, key, std::make_shared<Item>(MakeItem(key, round))));
-    }
-    ASSERT_TRUE(store.Write(std::move(operations)).ok());
-  }
-  const uint64_t single = store.Revision() + 1;
-  ASSERT_TRUE(
-      items->Set("lone", std::make_shared<Item>(MakeItem("lone"))).ok());
-
-  v1::WatchRequest request;
-  request.set_map("items");
-  request.set_start_revision(static_cast<int64_t>(start));
-  request.set_epoch(EpochToString(store.Epoch()));
-  auto stub = v1::Persist::NewStub(server.Channel());
-  Watcher watcher(*stub, request);
-  std::vector<std::vector<int64_t>> messages;
-  for (int read = 0; read < 100 && messages.size() < 3; ++read) {
-    const v1::WatchResponse response = watcher.Next();
-    if (response.events().empty()) continue;  // a progress notice
-    std::vector<int64_t>& revisions = messages.emplace_back();
-    for (const v1::WatchEvent& event : response.events()) {
-      revisions.push_back(event.revision());
-    }
-  }
-  ASSERT_EQ(messages.size(), 3u) << watcher.Status().error_message();
-  const auto at = [&](uint64_t offset) {
-    return static_cast<int64_t>(start + offset);
-  };
-  EXPECT_EQ(messages[0], (std::vector<int64_t>{at(0), at(2)}));
-  EXPECT_EQ(messages[1], (std::vector<int64_t>{at(3), at(5)}));
-  EXPECT_EQ(messages[2], (std::vector<int64_t>{static_cast<int64_t>(single)}));
-}
-
 // The events of each message a watcher of "items" from `start` gets, as
 // revisions: up to `count` messages with events.
 std::vector<std::vector<int64_t>> EventMessages(
@@ -256,6 +205,44 @@ std::vector<std::vector<int64_t>> EventMessages(
                   << ": " << watcher.Status().error_message();
   }
   return messages;
+}
+
+// Messages end at batch ends: with one event per message, a batch's events
+// of the watched map (and not those of another map in the same batch)
+// still come in one message.
+TEST(WatchBatchTest, AnAtomicBatchComesInOneMessage) {
+  ServiceOptions options;
+  options.watch.max_items = 1;
+  options.watch.progress_interval = absl::Milliseconds(50);
+  testing::InProcessServer server(
+      {{"items", Item::descriptor()}, {"others", Item::descriptor()}}, options);
+  Store& store = server.store();
+  DynamicMap* items = *store.GetMap("items");
+  DynamicMap* others = *store.GetMap("others");
+  const uint64_t start = store.Revision() + 1;
+  for (int round = 0; round < 2; ++round) {
+    std::vector<BatchOperation> operations;
+    for (DynamicMap* map : {items, others, items}) {
+      const std::string key =
+          absl::StrCat(map == others ? "x" : "k", round, operations.size());
+      operations.push_back(BatchOperation::Set(
+          map, key, std::make_shared<Item>(MakeItem(key, round))));
+    }
+    ASSERT_TRUE(store.Write(std::move(operations)).ok());
+  }
+  const uint64_t single = store.Revision() + 1;
+  ASSERT_TRUE(
+      items->Set("lone", std::make_shared<Item>(MakeItem("lone"))).ok());
+
+  const std::vector<std::vector<int64_t>> messages =
+      EventMessages(server, start, 3);
+  ASSERT_EQ(messages.size(), 3u);
+  const auto at = [&](uint64_t offset) {
+    return static_cast<int64_t>(start + offset);
+  };
+  EXPECT_EQ(messages[0], (std::vector<int64_t>{at(0), at(2)}));
+  EXPECT_EQ(messages[1], (std::vector<int64_t>{at(3), at(5)}));
+  EXPECT_EQ(messages[2], (std::vector<int64_t>{static_cast<int64_t>(single)}));
 }
 
 // Sets each of `names` (its value's name) as "<prefix><i>" in one batch.
