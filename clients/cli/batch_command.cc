@@ -89,9 +89,8 @@ absl::StatusOr<v1::WriteOperation> ParseOperation(absl::string_view text,
   PERSIST_RETURN_IF_ERROR(codec.Decode(rest, &operation));
   const bool takes_value = operation.has_set() || operation.has_update();
   if (takes_value && value_json.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("has no \"value\"; a ", kind,
-                     " needs one, as JSON of its map's type"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "has no \"value\"; a ", kind, " needs one, as JSON of its map's type"));
   }
   if (!takes_value && !value_json.empty()) {
     return absl::InvalidArgumentError("a delete takes no \"value\"");
@@ -119,10 +118,11 @@ absl::Status WithLine(const absl::Status& status,
                       const std::vector<InputOperation>& operations,
                       const std::string& input_name) {
   for (size_t i = 0; i < operations.size(); ++i) {
-    if (absl::StartsWith(status.message(), absl::StrCat("operations[", i, "]"))) {
-      return absl::Status(
-          status.code(), absl::StrCat(status.message(), " (", input_name,
-                                      " line ", operations[i].line, ")"));
+    if (absl::StartsWith(status.message(),
+                         absl::StrCat("operations[", i, "]"))) {
+      return absl::Status(status.code(),
+                          absl::StrCat(status.message(), " (", input_name,
+                                       " line ", operations[i].line, ")"));
     }
   }
   return status;
@@ -161,8 +161,9 @@ absl::Status RunBatch(const std::string& input_name, const std::string& input,
         input_name, " holds no operation; give one per line, as JSON"));
   }
   v1::WriteResponse response;
-  if (absl::Status written = client::FromGrpc(v1::Persist::NewStub(channel)->Write(
-          new_context().get(), request, &response));
+  if (absl::Status written =
+          client::FromGrpc(v1::Persist::NewStub(channel)->Write(
+              new_context().get(), request, &response));
       !written.ok()) {
     return WithLine(written, operations, input_name);
   }

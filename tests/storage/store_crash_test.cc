@@ -34,7 +34,7 @@ struct Child {
   FILE* out = nullptr;
 };
 
-Child StartWriter(const std::string& path, int seed) {
+Child StartWriter(const std::string& path, int seed, bool batches) {
   int fds[2];
   EXPECT_EQ(::pipe(fds), 0);
   posix_spawn_file_actions_t actions;
@@ -44,7 +44,9 @@ Child StartWriter(const std::string& path, int seed) {
   const std::string seed_text = absl::StrCat(seed);
   std::vector<char*> argv = {const_cast<char*>(CRASH_WRITER_PATH),
                              const_cast<char*>(path.c_str()),
-                             const_cast<char*>(seed_text.c_str()), nullptr};
+                             const_cast<char*>(seed_text.c_str())};
+  if (batches) argv.push_back(const_cast<char*>("batch"));
+  argv.push_back(nullptr);
   Child child;
   EXPECT_EQ(::posix_spawn(&child.pid, CRASH_WRITER_PATH, &actions, nullptr,
                           argv.data(), environ),
@@ -55,15 +57,19 @@ Child StartWriter(const std::string& path, int seed) {
   return child;
 }
 
-TEST(StoreCrashTest, EveryAcknowledgedWriteSurvivesSigkill) {
+// `rounds` times: starts crash_writer (in batch mode if `batches`), kills
+// it after a random number of acknowledgements, reopens the file and checks
+// that every acknowledged write is there; in batch mode also that every
+// group's keys hold one value (no batch was half applied).
+void KillAndCheck(int rounds, bool batches) {
   testing::TempDir dir;
   const std::string path = dir.Path("data.wal");
   std::mt19937 random(2026);
   std::map<std::string, std::string> acknowledged;
   int64_t total_acks = 0;
-  for (int round = 0; round < 25; ++round) {
+  for (int round = 0; round < rounds; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
-    Child child = StartWriter(path, round);
+    Child child = StartWriter(path, round, batches);
     ASSERT_NE(child.out, nullptr);
     // Kill after a random number of acknowledgements: a random moment of
     // the child's writing.
@@ -108,8 +114,25 @@ TEST(StoreCrashTest, EveryAcknowledgedWriteSurvivesSigkill) {
         acknowledged[key] = entry->value->name();
       }
     }
+    if (!batches) continue;
+    for (const auto& [key, value] : acknowledged) {
+      const std::string group = key.substr(0, key.size() - 1);
+      for (const char* member : {"a", "b", "c"}) {
+        ASSERT_EQ(items.Get(group + member)->value->name(),
+                  items.Get(key)->value->name())
+            << group << member << " and " << key << ": half a batch";
+      }
+    }
   }
-  EXPECT_GT(total_acks, 25);
+  EXPECT_GT(total_acks, rounds);
+}
+
+TEST(StoreCrashTest, EveryAcknowledgedWriteSurvivesSigkill) {
+  KillAndCheck(25, /*batches=*/false);
+}
+
+TEST(StoreCrashTest, EveryBatchIsWholeOrAbsentAfterSigkill) {
+  KillAndCheck(20, /*batches=*/true);
 }
 
 }  // namespace
