@@ -163,13 +163,18 @@ void CheckBatches(const WalScan& scan, const RecoveryOptions& options,
   for (size_t i = 0; i < jobs->size(); ++i) {
     Job& job = (*jobs)[i];
     const int64_t batch = scan.records[i].batch;
-    if (batch < 0 || batches[batch].damaged || job.target == nullptr) continue;
+    if (batch < 0 || job.target == nullptr) continue;
+    // Decoded even in a batch whose frame is damaged: a bad value before
+    // that damage is the batch's first problem, as a strict open finds it.
     Decoded decoded = DecodeOne(job, options, &outcome->ignored_unknown_fields);
     if (decoded.problem.has_value()) {
-      batches[batch].damage_line = decoded.problem->line;
-      batches[batch].damage_offset = decoded.problem->offset;
+      WalBatch& damaged = batches[batch];
+      if (!damaged.damaged || decoded.problem->offset < damaged.damage_offset) {
+        damaged.damage_line = decoded.problem->line;
+        damaged.damage_offset = decoded.problem->offset;
+      }
+      damaged.damaged = true;
       outcome->problems.push_back(*std::move(decoded.problem));
-      batches[batch].damaged = true;
       failed[i] = true;
       continue;
     }

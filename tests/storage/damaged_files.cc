@@ -57,6 +57,14 @@ std::vector<Damage> DamagedFiles() {
        absl::StrCat(kComplete, "B 2\n\nS items:c\n{}\nS items:d\n{\"name\":}\n",
                     tail),
        13, "key \"d\""},
+      // Found by wal_fuzzer: a batch with a bad value, a good record, then a
+      // record line without a colon whose value line is a record line.
+      {"FuzzedBatch",
+       absl::StrCat(kComplete,
+                    "B 3\n\nS items:c\n{\"name\":\"C\"t 1\nS items:a\n"
+                    "{\"name\":\"A\",\"count\":2}\nD itemsame\":\"D\"}\n",
+                    "S items:e\n{}\n", tail),
+       11, "key \"c\""},
       // A record without its value line, before a good record.
       {"RecordWithoutValue", absl::StrCat(kComplete, "S items:c\n", tail), 9,
        "has no value line"},
