@@ -31,6 +31,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -54,6 +55,9 @@ ABSL_FLAG(int, threads, 1,
 ABSL_FLAG(std::string, durability, "write",
           "memory, async, write or fsync (persist only)");
 ABSL_FLAG(int, value_size, 100, "bytes in each value's name field");
+ABSL_FLAG(int, batch, 1,
+          "records per write: above 1, each write is one atomic batch of "
+          "this many keys (persist Write; etcd Txn of Puts)");
 ABSL_FLAG(int, read_percent, 0, "share of calls that are Get, not Set");
 ABSL_FLAG(int, keys, 100000, "key space");
 ABSL_FLAG(bool, prefill, false,
@@ -73,6 +77,7 @@ struct Shared {
   example::v1::User value;
   int read_percent = 0;
   int keys = 0;
+  int batch = 1;  // records per write
   // While true, every call is a write of the next key not written yet, and
   // a loop is done once there is none left.
   bool prefilling = false;
@@ -119,6 +124,36 @@ struct PersistApi : KeyedApi {
   static bool Found(const ReadResponse& /*read*/) { return true; }
 };
 
+// Writes as atomic batches of `batch` Sets (Write), each of the keys
+// "<key>/<i>"; reads as PersistApi's.
+struct PersistBatchApi : PersistApi {
+  using WriteRequest = v1::WriteRequest;
+  using WriteResponse = v1::WriteResponse;
+  using KeyedApi::SetKey;
+
+  static void Init(const Shared& shared, WriteRequest* write,
+                   ReadRequest* read) {
+    for (int i = 0; i < shared.batch; ++i) {
+      v1::SetRequest* set = write->add_operations()->mutable_set();
+      set->set_map(shared.map);
+      set->mutable_value()->PackFrom(shared.value);
+    }
+    write->set_durability(shared.durability);
+    read->set_map(shared.map);
+  }
+  static void SetKey(const std::string& key, WriteRequest* write) {
+    for (int i = 0; i < write->operations_size(); ++i) {
+      write->mutable_operations(i)->mutable_set()->set_key(
+          absl::StrCat(key, "/", i));
+    }
+  }
+  using PersistApi::Start;
+  static auto Start(Stub* stub, grpc::ClientContext* context,
+                    const WriteRequest& write, grpc::CompletionQueue* queue) {
+    return stub->PrepareAsyncWrite(context, write, queue);
+  }
+};
+
 // The same load on etcd's KV service: the value is the same User message,
 // serialized. Range is etcd's default, linearizable read (what its clients
 // do unless told otherwise), of one key.
@@ -142,6 +177,33 @@ struct EtcdApi : KeyedApi {
     return stub->PrepareAsyncRange(context, read, queue);
   }
   static bool Found(const ReadResponse& read) { return read.kvs_size() == 1; }
+};
+
+// etcd's batch: a Txn with no compares whose success branch Puts
+// `batch` keys.
+struct EtcdTxnApi : EtcdApi {
+  using WriteRequest = etcdserverpb::TxnRequest;
+  using WriteResponse = etcdserverpb::TxnResponse;
+  using KeyedApi::SetKey;
+
+  static void Init(const Shared& shared, WriteRequest* write,
+                   ReadRequest* /*read*/) {
+    for (int i = 0; i < shared.batch; ++i) {
+      write->add_success()->mutable_request_put()->set_value(
+          shared.value.SerializeAsString());
+    }
+  }
+  static void SetKey(const std::string& key, WriteRequest* write) {
+    for (int i = 0; i < write->success_size(); ++i) {
+      write->mutable_success(i)->mutable_request_put()->set_key(
+          absl::StrCat(key, "/", i));
+    }
+  }
+  using EtcdApi::Start;
+  static auto Start(Stub* stub, grpc::ClientContext* context,
+                    const WriteRequest& write, grpc::CompletionQueue* queue) {
+    return stub->PrepareAsyncTxn(context, write, queue);
+  }
 };
 
 // One client: a call, its completion, the next call, driven by the thread
@@ -330,6 +392,14 @@ int Main(int argc, char** argv) {
     return 2;
   }
   shared.value.set_name(std::string(absl::GetFlag(FLAGS_value_size), 'x'));
+  shared.batch = absl::GetFlag(FLAGS_batch);
+  if (shared.batch < 1 || (shared.batch > 1 && shared.read_percent != 0)) {
+    std::fprintf(stderr,
+                 "--batch: %d; give 1, or more with --read_percent=0 (a "
+                 "batch is of writes)\n",
+                 shared.batch);
+    return 2;
+  }
   const std::string server = absl::GetFlag(FLAGS_server);
   if (server != "persist" && server != "etcd") {
     std::fprintf(stderr, "--server: \"%s\" is not persist or etcd\n",
@@ -349,12 +419,21 @@ int Main(int argc, char** argv) {
   std::vector<std::unique_ptr<PersistApi::Stub>> persist_stubs;
   std::vector<std::unique_ptr<EtcdApi::Stub>> etcd_stubs;
   const std::string addr = absl::GetFlag(FLAGS_addr);
-  std::vector<std::unique_ptr<ClientLoopBase>> loops =
-      server == "etcd"
-          ? MakeLoops<EtcdApi>(&shared, addr, clients, connections, queues,
-                               &etcd_stubs)
-          : MakeLoops<PersistApi>(&shared, addr, clients, connections, queues,
-                                  &persist_stubs);
+  std::vector<std::unique_ptr<ClientLoopBase>> loops;
+  if (server == "etcd") {
+    loops = shared.batch > 1
+                ? MakeLoops<EtcdTxnApi>(&shared, addr, clients, connections,
+                                        queues, &etcd_stubs)
+                : MakeLoops<EtcdApi>(&shared, addr, clients, connections,
+                                     queues, &etcd_stubs);
+  } else {
+    loops =
+        shared.batch > 1
+            ? MakeLoops<PersistBatchApi>(&shared, addr, clients, connections,
+                                         queues, &persist_stubs)
+            : MakeLoops<PersistApi>(&shared, addr, clients, connections, queues,
+                                    &persist_stubs);
+  }
   if (loops.empty()) return 14;
   std::vector<std::vector<ClientLoopBase*>> per_thread(threads);
   for (int i = 0; i < clients; ++i) {
@@ -404,28 +483,35 @@ int Main(int argc, char** argv) {
   const double p99 = Percentile(latencies, 0.99);
   const double p999 = Percentile(latencies, 0.999);
   const bool reads = shared.read_percent == 100;
-  const std::string what =
-      server == "etcd" ? std::string(reads ? "etcd Range" : "etcd Put")
-                       : absl::StrFormat("persist %s at %s",
-                                         reads ? "Get" : "Set", durability);
+  std::string what = server == "etcd"
+                         ? std::string(reads ? "etcd Range" : "etcd Put")
+                         : absl::StrFormat("persist %s at %s",
+                                           reads ? "Get" : "Set", durability);
+  if (shared.batch > 1) {
+    what = server == "etcd"
+               ? absl::StrFormat("etcd Txn of %d Puts", shared.batch)
+               : absl::StrFormat("persist Write of %d Sets at %s", shared.batch,
+                                 durability);
+  }
+  const double records = ops * shared.batch;
   std::printf(
       "%s: %d clients on %d connections, %d-byte values, "
-      "%d%% reads, %d client threads: %.0f calls/s; latency p50 %.3f ms, p99 "
-      "%.3f ms, p999 "
-      "%.3f ms; %lld errors%s%s\n",
+      "%d%% reads, %d client threads: %.0f calls/s (%.0f records/s); "
+      "latency p50 %.3f ms, p99 %.3f ms, p999 %.3f ms; %lld errors%s%s\n",
       what.c_str(), clients, connections, absl::GetFlag(FLAGS_value_size),
-      shared.read_percent, threads, ops, p50, p99, p999,
+      shared.read_percent, threads, ops, records, p50, p99, p999,
       static_cast<long long>(shared.errors.load()),
       shared.first_error.empty() ? "" : ", first: ",
       shared.first_error.c_str());
   std::printf(
       "{\"server\":\"%s\",\"durability\":\"%s\",\"clients\":%d,\"connections\":"
       "%d,"
-      "\"value_size\":%d,\"read_percent\":%d,\"calls_per_second\":%.0f,"
+      "\"value_size\":%d,\"read_percent\":%d,\"batch\":%d,"
+      "\"calls_per_second\":%.0f,\"records_per_second\":%.0f,"
       "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"errors\":%lld}\n",
       server.c_str(), durability.c_str(), clients, connections,
-      absl::GetFlag(FLAGS_value_size), shared.read_percent, ops, p50, p99, p999,
-      static_cast<long long>(shared.errors.load()));
+      absl::GetFlag(FLAGS_value_size), shared.read_percent, shared.batch, ops,
+      records, p50, p99, p999, static_cast<long long>(shared.errors.load()));
   return shared.errors.load() == 0 ? 0 : 1;
 }
 

@@ -58,7 +58,8 @@ persistd_cpu_ticks() {
   awk '{print $14 + $15}' "/proc/${pids[0]}/stat"
 }
 
-# Sets row to "calls/s p50_ms p99_ms" for grpc_load's Sets at durability $2
+# Sets row to "records/s p50_ms p99_ms" (calls/s unless --batch) for
+# grpc_load's Sets at durability $2
 # against persistd at `addr`, logging to folder $1, with the grpc_load flags
 # that follow (such as --prefill --read_percent=100); and cpu_us_per_call to
 # persistd's CPU time per call (less noisy than throughput on a shared
@@ -75,7 +76,7 @@ load_row() {
     cat "$folder/load" "$folder/err" 2>/dev/null
     exit 1
   fi
-  row=$(tail -1 "$folder/load" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["calls_per_second"], r["p50_ms"], r["p99_ms"])')
+  row=$(tail -1 "$folder/load" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["records_per_second"], r["p50_ms"], r["p99_ms"])')
   cpu_us_per_call=$(python3 -c "import sys; ticks, rate, seconds, hz = map(float, sys.argv[1:]); print(f'{ticks / hz * 1e6 / (rate * seconds):.2f}')" \
     "$(($(persistd_cpu_ticks) - ticks_before))" "${row%% *}" \
     "$((DURATION + 1))" "$(getconf CLK_TCK)")
