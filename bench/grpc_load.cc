@@ -319,7 +319,8 @@ class ClientLoop final : public ClientLoopBase {
 };
 
 // Drives `loops` on `queue` until every one is done.
-void Drive(grpc::CompletionQueue* queue, std::vector<ClientLoopBase*> loops) {
+void Drive(grpc::CompletionQueue* queue,
+           const std::vector<ClientLoopBase*>& loops) {
   size_t running = 0;
   for (ClientLoopBase* loop : loops) running += loop->Issue() ? 1 : 0;
   void* tag = nullptr;

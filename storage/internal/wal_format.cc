@@ -1,7 +1,6 @@
 #include "storage/internal/wal_format.h"
 
-#include <algorithm>
-
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace persist {
@@ -30,8 +29,18 @@ void AppendBatchHeader(int64_t count, std::string* out) {
 }
 
 int64_t CountWalRecords(absl::string_view records) {
-  return static_cast<int64_t>(std::count(records.begin(), records.end(), '\n') /
-                              2);
+  int64_t count = 0;
+  size_t at = 0;
+  while (at < records.size()) {
+    const size_t first_end = records.find('\n', at);
+    if (first_end == absl::string_view::npos) break;
+    const size_t second_end = records.find('\n', first_end + 1);
+    if (second_end == absl::string_view::npos) break;
+    // A batch header is two lines too, and no record.
+    if (!absl::StartsWith(records.substr(at), "B ")) ++count;
+    at = second_end + 1;
+  }
+  return count;
 }
 
 }  // namespace persist

@@ -56,7 +56,8 @@ void AppendRecord(RecordKind kind, absl::string_view record_key,
 void AppendBatchHeader(int64_t count, std::string* out);
 
 // Records in `records`, whole records as the WAL writes them: two lines
-// each (a batch header counts as one).
+// each. Batch headers (two lines too) are not counted, as recovery does not
+// count them.
 int64_t CountWalRecords(absl::string_view records);
 
 }  // namespace persist

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
+#include "storage/internal/wal_format.h"
 #include "storage/store.h"
 #include "tests/proto/make_item.h"
 #include "tests/storage/fault_injection_file_system.h"
@@ -291,6 +292,15 @@ TEST_F(BatchTest, AShortWriteAtAnyByteOfTheFrameLeavesNoneOfTheBatch) {
   Reopen();
   EXPECT_EQ(NameOf("a"), "A2");
   EXPECT_EQ(NameOf("b"), "B");
+}
+
+TEST(WalFormatTest, CountWalRecordsLeavesOutBatchHeaders) {
+  std::string frame;
+  AppendBatchHeader(2, &frame);
+  frame += "S items:a\n{}\nD items:b\n\n";
+  EXPECT_EQ(CountWalRecords(frame), 2);
+  EXPECT_EQ(CountWalRecords(absl::StrCat("S items:c\n{}\n", frame)), 3);
+  EXPECT_EQ(CountWalRecords(""), 0);
 }
 
 TEST_F(BatchTest, ShrinkWritesTheBatchAsPlainRecords) {
