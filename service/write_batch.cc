@@ -112,7 +112,7 @@ absl::StatusOr<BatchOperation> UpdateOperation(
     if (budget->bytes > budget->limit) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "map \"", map->name(), "\" key \"", absl::CHexEscape(key),
-          "\": with its merged value the answer takes at least ", budget->bytes,
+          "\": with its merged value the answer takes up to ", budget->bytes,
           " bytes, more than the reply limit of ", budget->limit,
           " (limits.maxMessageBytes plus headroom); split the batch"));
     }

@@ -155,9 +155,6 @@ TEST_F(PersistdTest, ReadsAndWritesTheExampleMapAsJson) {
       << out;
 }
 
-// A map whose type persistd loaded from .proto files at start-up, which
-// persistctl has never been compiled with: nested messages, enums, maps,
-// repeated fields and an imported well-known type.
 TEST_F(PersistdTest, BatchAppliesAFileOfOperationsAllOrNothing) {
   auto persistd = Start();
   auto stub = persistd->Stub();
@@ -215,9 +212,16 @@ TEST_F(PersistdTest, BatchAppliesAFileOfOperationsAllOrNothing) {
   EXPECT_EQ(Persistctl(ctl + "batch " + bad, &out), kInvalidArgument);
   EXPECT_THAT(out, HasSubstr("holds no operation"));
   EXPECT_EQ(Persistctl(ctl + "batch", &out), kUsage);
+  // The server's answers keep their codes: no persistd there is UNAVAILABLE.
+  EXPECT_EQ(Persistctl("--addr=127.0.0.1:1 --timeout=2s batch " + batch, &out),
+            kUnavailable)
+      << out;
   EXPECT_EQ(GetUser(*stub, "ada")->age(), 36);
 }
 
+// A map whose type persistd loaded from .proto files at start-up, which
+// persistctl has never been compiled with: nested messages, enums, maps,
+// repeated fields and an imported well-known type.
 TEST_F(PersistdTest, UsesTheTypesOfTheServersSchema) {
   testing::WriteFileOrDie(dir_.Path("order.proto"), R"(
 syntax = "proto3";
@@ -268,6 +272,23 @@ message Order {
             0)
       << out;
   EXPECT_THAT(out, HasSubstr(R"("state":"SHIPPED")"));
+
+  // A batch keeps 64-bit integers exact (2^53 + 1 is no double).
+  const std::string batch = dir_.Path("big.jsonl");
+  testing::WriteFileOrDie(
+      batch,
+      R"({"set": {"map": "orders", "key": "o-3", "value": {"lines": [{"quantity": 9007199254740993}]}}})");
+  ASSERT_EQ(
+      Persistctl(absl::StrCat("--addr=", persistd->address(), " batch ", batch),
+                 &out),
+      0)
+      << out;
+  ASSERT_EQ(Persistctl(
+                absl::StrCat("--addr=", persistd->address(), " get orders o-3"),
+                &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr(R"("quantity":9007199254740993)"));
 }
 
 TEST_F(PersistdTest, ConnectsWithMutualTls) {
