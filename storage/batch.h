@@ -40,6 +40,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "storage/dynamic_map.h"
 #include "storage/write_options.h"
@@ -66,24 +67,30 @@ struct BatchOperation {
   std::shared_ptr<const Message> value;  // kSet
   UpdateFunction update;                 // kUpdate
   Precondition precondition;
+  // The expiry of the value a kSet, or a kUpdate that sets, writes: as
+  // WriteOptions::expires.
+  absl::Time expires = absl::InfiniteFuture();
 
   static BatchOperation Set(DynamicMap* map, std::string key,
                             std::shared_ptr<const Message> value,
                             Precondition precondition = {}) {
     return {Kind::kSet,       map,     std::move(key),
-            std::move(value), nullptr, std::move(precondition)};
+            std::move(value), nullptr, std::move(precondition),
+            absl::InfiniteFuture()};
   }
   static BatchOperation Delete(DynamicMap* map, std::string key,
                                Precondition precondition = {}) {
     return {Kind::kDelete, map,     std::move(key),
-            nullptr,       nullptr, std::move(precondition)};
+            nullptr,       nullptr, std::move(precondition),
+            absl::InfiniteFuture()};
   }
   static BatchOperation Update(DynamicMap* map, std::string key,
                                UpdateFunction update,
                                Precondition precondition = {}) {
     return {Kind::kUpdate,     map,
             std::move(key),    nullptr,
-            std::move(update), std::move(precondition)};
+            std::move(update), std::move(precondition),
+            absl::InfiniteFuture()};
   }
 };
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "google/protobuf/message.h"
 
 namespace persist {
@@ -26,6 +27,10 @@ struct Change {
   // its own revision if it was no batch's. A reader that stops after a
   // change with batch_end > revision has half a batch.
   uint64_t batch_end = 0;
+  // A delete made by the key's expiry (expiry.h), not by a write.
+  bool expired = false;
+  // A set's expiry; InfiniteFuture if none.
+  absl::Time expires = absl::InfiniteFuture();
 };
 
 // Which changes a reader wants: those of one map whose keys start with

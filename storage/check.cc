@@ -83,7 +83,8 @@ absl::StatusOr<CheckReport> CheckStore(const StoreOptions& options) {
   report.exists = load->existed;
   report.file_bytes = load->contents ? load->contents->data().size() : 0;
   report.torn_tail_bytes = recovered.scan.torn_bytes;
-  report.records = static_cast<int64_t>(recovered.scan.records.size());
+  report.records = static_cast<int64_t>(recovered.scan.records.size()) -
+                   recovered.scan.expiry_records;
   for (size_t i = 0; i < load->maps.size(); ++i) {
     report.maps.push_back({options.maps[i].name,
                            load->maps[i].type->full_name(),

@@ -31,7 +31,8 @@ absl::Status ApplyChanges(const Store& store, const ChangeFilter& filter,
         entries.erase(change.key);
       } else {
         entries[change.key] = {std::move(change.value),
-                               Etag{store.Epoch(), change.revision}};
+                               Etag{store.Epoch(), change.revision},
+                               change.expires};
       }
     }
     if (read->next <= from) {  // kept revisions are contiguous up to `to`

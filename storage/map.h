@@ -107,7 +107,7 @@ class Map {
     // Safe: every value of the map is a T (generated factory, type checked
     // on every write).
     return {std::static_pointer_cast<const T>(std::move(entry.value)),
-            entry.etag};
+            entry.etag, entry.expires};
   }
 
   // Wraps a typed update function for DynamicMap. The returned lambda

@@ -60,11 +60,15 @@ struct MapStats {
   std::string name;
   std::string type;  // full message type name
   int64_t live_keys = 0;
+  int64_t expiring_keys = 0;  // of live_keys, those with an expiry
+  uint64_t expirations = 0;   // entries deleted by expiry since open
 };
 
 struct StoreStats {
   std::vector<MapStats> maps;  // by name
   int64_t live_keys = 0;       // in all maps
+  int64_t expiring_keys = 0;   // in all maps, as MapStats's
+  uint64_t expirations = 0;    // in all maps, as MapStats's
   int64_t orphan_keys = 0;     // live keys of maps not declared
   int64_t orphan_maps = 0;
   uint64_t wal_records = 0;  // records in the file (live and dead)
@@ -176,6 +180,11 @@ class Store {
 
   // OK while the store takes writes.
   virtual absl::Status Health() const = 0;
+
+  // Deletes every entry whose expiry has come (expiry.h) and returns how
+  // many. The store does it every StoreOptions::expiry_interval; expired
+  // entries are invisible to reads before that all the same.
+  virtual int64_t DeleteExpired() = 0;
 
   // Writes every ASYNC change and fsyncs the WAL (go-persist's FSyncAll).
   // `done` runs once it is on disk, on the WAL's thread, or inline on error.

@@ -10,6 +10,7 @@
 #include "base/logger.h"
 #include "google/protobuf/descriptor.h"
 #include "storage/changes.h"
+#include "storage/expiry.h"
 #include "storage/file_system.h"
 
 namespace persist {
@@ -49,6 +50,13 @@ struct StoreOptions {
 
   // How often the background flusher writes ASYNC changes and fsyncs.
   absl::Duration sync_interval = absl::Seconds(1);
+
+  // How often the store deletes expired entries (expiry.h). They are
+  // invisible to reads from their expiry on, whatever this is.
+  absl::Duration expiry_interval = absl::Milliseconds(100);
+  // What time it is, for expiry. nullptr: RealClock(). Must outlive the
+  // store.
+  const Clock* clock = nullptr;
 
   AutoShrinkOptions auto_shrink;
 

@@ -9,6 +9,8 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "storage/durability.h"
 #include "storage/etag.h"
@@ -33,7 +35,16 @@ struct Precondition {
 struct WriteOptions {
   Durability durability = Durability::kWrite;
   Precondition precondition;
+  // When the value a Set (or an Update's set) writes expires (expiry.h):
+  // from then on the key reads as absent and the store deletes it. A time
+  // already past writes a value that is gone at once. InfiniteFuture:
+  // never, which also clears an expiry the key had (as Redis's SET does).
+  // Deletes ignore it.
+  absl::Time expires = absl::InfiniteFuture();
 };
+
+// `expires` for a time to live from now.
+inline absl::Time ExpiresAfter(absl::Duration ttl) { return absl::Now() + ttl; }
 
 // `revision` is the store-wide revision the write took (DESIGN.md section
 // 5), or, for a write that changed nothing (a delete of a missing key, a
@@ -49,6 +60,8 @@ template <typename M>
 struct Entry {
   std::shared_ptr<const M> value;
   Etag etag;
+  // When the value expires; InfiniteFuture if it does not.
+  absl::Time expires = absl::InfiniteFuture();
   bool found() const { return value != nullptr; }
 };
 

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "storage/expiry.h"
 
 namespace persist {
 namespace {
@@ -22,7 +23,7 @@ ChangeHistory::ChangeHistory(uint64_t epoch, HistoryOptions options,
 uint64_t ChangeHistory::Record(
     const std::string& map, absl::string_view key,
     const std::shared_ptr<const google::protobuf::Message>& value,
-    size_t record_bytes) {
+    size_t record_bytes, int64_t expires, bool expired) {
   uint64_t revision = 0;
   if (options_.max_changes == 0) {  // keeping none: no lock to take
     revision = clock_.Next();
@@ -30,7 +31,8 @@ uint64_t ChangeHistory::Record(
     MutexLock lock(&mu_);
     revision = clock_.Next();
     KeepLocked({revision, &map, std::string(key), value,
-                key.size() + record_bytes + kKeptOverheadBytes, revision});
+                key.size() + record_bytes + kKeptOverheadBytes, revision,
+                expires, expired});
   }
   if (on_change_) on_change_();
   return revision;
@@ -49,7 +51,7 @@ uint64_t ChangeHistory::RecordBatch(const std::vector<BatchChange>& changes) {
       const BatchChange& change = changes[i];
       KeepLocked({first + i, change.map, std::string(change.key), change.value,
                   change.key.size() + change.record_bytes + kKeptOverheadBytes,
-                  last});
+                  last, change.expires, false});
     }
   }
   if (on_change_) on_change_();
@@ -100,8 +102,9 @@ absl::StatusOr<ChangeRead> ChangeHistory::Read(uint64_t from,
     if (*kept.map != filter.map || !absl::StartsWith(kept.key, filter.prefix)) {
       continue;
     }
-    read.changes.push_back(
-        {kept.revision, *kept.map, kept.key, kept.value, kept.batch_end});
+    read.changes.push_back({kept.revision, *kept.map, kept.key, kept.value,
+                            kept.batch_end, kept.expired,
+                            ExpiryTime(kept.expires)});
   }
   return read;
 }

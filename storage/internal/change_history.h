@@ -43,13 +43,14 @@ class ChangeHistory {
   const RevisionClock& clock() const { return clock_; }
 
   // Takes the next revision for a change of `key` in `map` (`value` null:
-  // a delete) and keeps the change. `map` must stay valid while the
-  // history is read;
-  // `record_bytes` is the size of the change's WAL record, which the bytes
-  // bound counts.
+  // a delete; `expired`: one by expiry; `expires`: a set's expiry, in
+  // nanos) and keeps the change. `map` must stay valid while the history is
+  // read; `record_bytes` is the size of the change's WAL record, which the
+  // bytes bound counts.
   uint64_t Record(const std::string& map, absl::string_view key,
                   const std::shared_ptr<const google::protobuf::Message>& value,
-                  size_t record_bytes);
+                  size_t record_bytes, int64_t expires = 0,
+                  bool expired = false);
 
   // One change of a batch, for RecordBatch.
   struct BatchChange {
@@ -57,6 +58,7 @@ class ChangeHistory {
     absl::string_view key;
     std::shared_ptr<const google::protobuf::Message> value;  // null: delete
     size_t record_bytes = 0;
+    int64_t expires = 0;  // a set's expiry (nanos; 0: none)
   };
   // Takes consecutive revisions for the changes of an atomic batch, in
   // order, and keeps them; returns the first. The listener runs once.
@@ -79,6 +81,8 @@ class ChangeHistory {
     std::shared_ptr<const google::protobuf::Message> value;
     size_t bytes = 0;
     uint64_t batch_end = 0;
+    int64_t expires = 0;
+    bool expired = false;
   };
   // Keeps one change and drops the oldest past the bounds.
   void KeepLocked(Kept kept) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

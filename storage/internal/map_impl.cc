@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "storage/expiry.h"
 #include "storage/internal/wal_format.h"
 #include "storage/names.h"
 
@@ -83,7 +84,8 @@ absl::Status MapImpl::CheckType(const Message& value) const {
 }
 
 absl::StatusOr<MapImpl::Change> MapImpl::Prepare(
-    absl::string_view key, std::shared_ptr<const Message> value) const {
+    absl::string_view key, std::shared_ptr<const Message> value,
+    const ExpiryOf& expiry) const {
   PERSIST_RETURN_IF_ERROR(CheckKey(key));
   Change change;
   if (value == nullptr) {
@@ -111,7 +113,17 @@ absl::StatusOr<MapImpl::Change> MapImpl::Prepare(
                                       std::memory_order_relaxed);
   }
   change.kind = Change::Kind::kSet;
-  AppendSetRecord(name(), key, json, &change.record);
+  change.expires = ExpiryNanos(expiry.expires);
+  if (change.expires == kNoExpiry) {
+    AppendSetRecord(name(), key, json, &change.record);
+  } else {
+    // The value and its expiry in one frame: no crash leaves the value
+    // without it (wal_format.h). A batch's frame holds them already.
+    change.frame_records = 2;
+    if (!expiry.in_batch) AppendBatchHeader(2, &change.record);
+    AppendSetRecord(name(), key, json, &change.record);
+    AppendExpireRecord(name(), key, change.expires, &change.record);
+  }
   change.value = std::move(value);
   return change;
 }
@@ -157,6 +169,7 @@ absl::StatusOr<Entry<google::protobuf::Message>> MapImpl::Get(
   if (entries_->Find(key, &found)) {
     entry.value = std::move(found.value);
     entry.etag = clock_.MakeEtag(found.revision);
+    entry.expires = ExpiryTime(found.expires);
   }
   return entry;
 }
@@ -164,7 +177,8 @@ absl::StatusOr<Entry<google::protobuf::Message>> MapImpl::Get(
 void MapImpl::StartWrite(absl::string_view key,
                          std::shared_ptr<const Message> value,
                          const WriteOptions& options, WriteCallback done) {
-  absl::StatusOr<Change> change = Prepare(key, std::move(value));
+  absl::StatusOr<Change> change =
+      Prepare(key, std::move(value), {options.expires, /*in_batch=*/false});
   if (!change.ok()) {
     done(change.status());
     return;
@@ -206,22 +220,24 @@ void MapImpl::StartUpdate(absl::string_view key, UpdateFunction fn,
   entries_->Write<UpdateResult>(
       wal_, key, options.durability,
       [&](const ShardedMap::Entry* current) -> absl::StatusOr<Change*> {
-        return DecideUpdate(current, key, fn, options.precondition, &change);
+        return DecideUpdate(current, key, fn, options, &change);
       },
       std::move(done));
 }
 
 absl::StatusOr<MapImpl::Change*> MapImpl::DecideUpdate(
     const ShardedMap::Entry* current, absl::string_view key, UpdateFunction fn,
-    const Precondition& precondition, Change* change) const {
-  PERSIST_RETURN_IF_ERROR(CheckPrecondition(current, precondition, key));
+    const WriteOptions& options, Change* change) const {
+  PERSIST_RETURN_IF_ERROR(
+      CheckPrecondition(current, options.precondition, key));
   return PrepareDecision(
-      key, fn(current != nullptr ? current->value().get() : nullptr), change);
+      key, fn(current != nullptr ? current->value().get() : nullptr),
+      {options.expires, /*in_batch=*/false}, change);
 }
 
 absl::StatusOr<MapImpl::Change*> MapImpl::PrepareDecision(
     absl::string_view key, const UpdateDecision<Message>& decision,
-    Change* change) const {
+    const ExpiryOf& expiry, Change* change) const {
   switch (decision.kind()) {
     case UpdateDecision<Message>::Kind::kCancel:
       *change = Change{};  // kKeep
@@ -232,11 +248,12 @@ absl::StatusOr<MapImpl::Change*> MapImpl::PrepareDecision(
             absl::StrCat("map \"", name(), "\" key ", Quoted(key),
                          ": the update function chose Set without a value"));
       }
-      PERSIST_ASSIGN_OR_RETURN(*change, Prepare(key, decision.value()));
+      PERSIST_ASSIGN_OR_RETURN(*change,
+                               Prepare(key, decision.value(), expiry));
       return change;
     }
     case UpdateDecision<Message>::Kind::kDelete: {
-      PERSIST_ASSIGN_OR_RETURN(*change, Prepare(key, nullptr));
+      PERSIST_ASSIGN_OR_RETURN(*change, Prepare(key, nullptr, expiry));
       return change;
     }
   }
@@ -252,12 +269,14 @@ absl::Status MapImpl::PrepareBatch(const BatchOperation& operation,
             "map \"", name(), "\" key ", Quoted(operation.key),
             ": a set needs a value (use a delete to remove a key)"));
       }
-      PERSIST_ASSIGN_OR_RETURN(*change,
-                               Prepare(operation.key, operation.value));
+      PERSIST_ASSIGN_OR_RETURN(
+          *change, Prepare(operation.key, operation.value,
+                           {operation.expires, /*in_batch=*/true}));
       return absl::OkStatus();
     }
     case BatchOperation::Kind::kDelete: {
-      PERSIST_ASSIGN_OR_RETURN(*change, Prepare(operation.key, nullptr));
+      PERSIST_ASSIGN_OR_RETURN(
+          *change, Prepare(operation.key, nullptr, {absl::InfiniteFuture()}));
       return absl::OkStatus();
     }
     case BatchOperation::Kind::kUpdate:
@@ -280,7 +299,8 @@ absl::StatusOr<MapImpl::Change*> MapImpl::DecideBatch(
   PERSIST_ASSIGN_OR_RETURN(
       const UpdateDecision<Message> decision,
       operation.update(current != nullptr ? current->value().get() : nullptr));
-  return PrepareDecision(operation.key, decision, change);
+  return PrepareDecision(operation.key, decision,
+                         {operation.expires, /*in_batch=*/true}, change);
 }
 
 absl::Status MapImpl::Scan(absl::string_view prefix,
@@ -291,7 +311,8 @@ absl::Status MapImpl::Scan(absl::string_view prefix,
       prefix, start_after,
       [&](absl::string_view key, const ShardedMap::Found& found) {
         return fn(key,
-                  Entry<Message>{found.value, clock_.MakeEtag(found.revision)});
+                  Entry<Message>{found.value, clock_.MakeEtag(found.revision),
+                                 ExpiryTime(found.expires)});
       });
   return absl::OkStatus();
 }

@@ -75,11 +75,18 @@ class MapImpl final : public DynamicMap {
   // and key if it has none.
   absl::Status Encode(absl::string_view key, const Message& value,
                       std::string* json, JsonEncodeStats* stats) const;
-  // The change that writes `value` (null: deletes) and its WAL record.
+  // When a set's value expires, and whether its records go into a batch's
+  // frame (else a set with an expiry gets a frame of its own).
+  struct ExpiryOf {
+    absl::Time expires = absl::InfiniteFuture();
+    bool in_batch = false;
+  };
+  // The change that writes `value` (null: deletes) and its WAL records.
   // Encoding is done for every durability: it proves the value has a JSON
   // form, and a MEMORY write may have to replace a pending ASYNC record.
   absl::StatusOr<Change> Prepare(absl::string_view key,
-                                 std::shared_ptr<const Message> value) const;
+                                 std::shared_ptr<const Message> value,
+                                 const ExpiryOf& expiry) const;
   absl::Status CheckPrecondition(const ShardedMap::Entry* current,
                                  const Precondition& precondition,
                                  absl::string_view key) const;
@@ -87,12 +94,12 @@ class MapImpl final : public DynamicMap {
   // choice, prepared in `*change`.
   absl::StatusOr<Change*> DecideUpdate(const ShardedMap::Entry* current,
                                        absl::string_view key, UpdateFunction fn,
-                                       const Precondition& precondition,
+                                       const WriteOptions& options,
                                        Change* change) const;
   // Prepares what an update function decided for `key` in `*change`.
   absl::StatusOr<Change*> PrepareDecision(
       absl::string_view key, const UpdateDecision<Message>& decision,
-      Change* change) const;
+      const ExpiryOf& expiry, Change* change) const;
   // The shared body of StartSet and StartDelete (value null: delete).
   void StartWrite(absl::string_view key, std::shared_ptr<const Message> value,
                   const WriteOptions& options, WriteCallback done);

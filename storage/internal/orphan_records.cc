@@ -10,10 +10,19 @@ void OrphanRecords::Apply(const WalRecord& record) {
     auto [it, inserted] = records.try_emplace(record.record_key);
     it->second.json.assign(record.json.data(), record.json.size());
     it->second.line = record.line;
+    it->second.expiry.clear();
     if (inserted) ++keys_;
     return;
   }
   auto map_it = by_map_.find(record.map);
+  if (record.kind == RecordKind::kExpire) {
+    if (map_it == by_map_.end()) return;
+    auto it = map_it->second.find(record.record_key);
+    if (it == map_it->second.end()) return;
+    it->second.expiry.assign(record.json.data(), record.json.size());
+    it->second.expiry_line = record.line;
+    return;
+  }
   if (map_it == by_map_.end()) return;
   if (map_it->second.erase(record.record_key) > 0) --keys_;
   if (map_it->second.empty()) by_map_.erase(map_it);
@@ -26,8 +35,8 @@ std::vector<OrphanRecords::Orphan> OrphanRecords::Collect(
   if (map_it == by_map_.end()) return collected;
   collected.reserve(map_it->second.size());
   for (const auto& [record_key, value] : map_it->second) {
-    collected.push_back(
-        {record_key.substr(map.size() + 1), value.json, value.line});
+    collected.push_back({record_key.substr(map.size() + 1), value.json,
+                         value.line, value.expiry, value.expiry_line});
   }
   return collected;
 }
@@ -52,6 +61,9 @@ int64_t OrphanRecords::AppendTo(std::string* out) const {
   for (const auto& [map, records] : by_map_) {
     for (const auto& [record_key, value] : records) {
       AppendRecord(RecordKind::kSet, record_key, value.json, out);
+      if (!value.expiry.empty()) {
+        AppendRecord(RecordKind::kExpire, record_key, value.expiry, out);
+      }
       ++count;
     }
   }

@@ -23,9 +23,12 @@ class OrphanRecords {
     std::string key;   // the key within its map
     std::string json;  // the value line, verbatim
     int64_t line;      // where it was read
+    std::string expiry;  // its E record's time, verbatim; "" if none
+    int64_t expiry_line = 0;
   };
 
-  // A set keeps the record's value, a delete drops it.
+  // A set keeps the record's value (with no expiry), a delete drops it, an
+  // expiry is kept with the key's value (nothing if it has none).
   void Apply(const WalRecord& record);
 
   // The live records of `map`, in no particular order.
@@ -34,7 +37,8 @@ class OrphanRecords {
   void Drop(absl::string_view map);
 
   // Appends every live record, as set records with their original record
-  // keys. Returns how many.
+  // keys, each followed by its expiry record if it has one. Returns how
+  // many set records.
   int64_t AppendTo(std::string* out) const;
 
   int64_t keys() const { return keys_; }
@@ -47,6 +51,8 @@ class OrphanRecords {
   struct Value {
     std::string json;
     int64_t line;
+    std::string expiry;
+    int64_t expiry_line = 0;
   };
   // map -> record key ("map:key" as written) -> value
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, Value>>

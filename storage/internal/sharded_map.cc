@@ -7,6 +7,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "storage/internal/wal_format.h"
 
 namespace persist {
 namespace {
@@ -45,10 +46,11 @@ size_t ShardedMap::KeyHash::operator()(absl::string_view key) const {
 }
 
 ShardedMap::ShardedMap(std::string name, ChangeHistory& changes,
-                       int shard_count)
+                       const Clock& clock, int shard_count)
     : name_(std::move(name)),
       changes_(changes),
       clock_(changes.clock()),
+      clock_now_(clock),
       shard_shift_(64 - std::countr_zero(static_cast<unsigned>(shard_count))),
       shard_count_(shard_count),
       shards_(new Shard[shard_count]) {}
@@ -71,8 +73,10 @@ bool ShardedMap::Find(absl::string_view key, Found* found) const {
   ReaderMutexLock lock(&shard.mu);
   auto it = shard.entries.find(key);
   if (it == shard.entries.end()) return false;
+  if ((*it)->expires_ != kNoExpiry && Expired(**it, NowNanos())) return false;
   found->value = (*it)->value_;
   found->revision = (*it)->revision_;
+  found->expires = (*it)->expires_;
   return true;
 }
 
@@ -99,6 +103,7 @@ std::vector<ShardedMap::Scanned> ShardedMap::IndexRange(
     if (shard.mu.ReaderTryLock()) {
       scanned.found.value = entry->value_;
       scanned.found.revision = entry->revision_;
+      scanned.found.expires = entry->expires_;
       scanned.read = true;
       shard.mu.ReaderUnlock();
     }
@@ -113,9 +118,13 @@ void ShardedMap::Scan(absl::string_view prefix, absl::string_view start_after,
   bool after = start_after >= prefix;
   for (;;) {
     std::vector<Scanned> chunk = IndexRange(prefix, cursor, after, kScanChunk);
+    const int64_t now = NowNanos();
     for (Scanned& scanned : chunk) {
       // Deleted since the index was read: not part of the scan any more.
       if (!scanned.read && !Find(scanned.key, &scanned.found)) continue;
+      if (scanned.found.expires != kNoExpiry && scanned.found.expires <= now) {
+        continue;
+      }
       if (!fn(scanned.key, scanned.found)) return;
     }
     if (chunk.size() < kScanChunk) return;
@@ -124,15 +133,31 @@ void ShardedMap::Scan(absl::string_view prefix, absl::string_view start_after,
   }
 }
 
+void ShardedMap::SetExpiry(Shard& shard, Entry* entry, int64_t expires) {
+  if (entry->expires_ == expires) return;
+  if (entry->expires_ != kNoExpiry) {
+    shard.expiring.erase({entry->expires_, entry});
+    expiring_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  entry->expires_ = expires;
+  if (expires != kNoExpiry) {
+    shard.expiring.insert({expires, entry});
+    expiring_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 ShardedMap::Entry* ShardedMap::Put(Shard& shard, EntrySet::iterator it,
                                    absl::string_view key,
-                                   std::shared_ptr<const Message> value) {
+                                   std::shared_ptr<const Message> value,
+                                   int64_t expires) {
   if (it != shard.entries.end()) {  // a key that exists: no index work
     (*it)->value_ = std::move(value);
+    SetExpiry(shard, *it, expires);
     return *it;
   }
   Entry* const entry = Entry::New(key);
   entry->value_ = std::move(value);
+  SetExpiry(shard, entry, expires);
   shard.entries.insert(entry);
   size_.fetch_add(1, std::memory_order_relaxed);
   MutexLock lock(&index_mu_);
@@ -143,6 +168,7 @@ ShardedMap::Entry* ShardedMap::Put(Shard& shard, EntrySet::iterator it,
 void ShardedMap::Erase(Shard& shard, EntrySet::iterator it) {
   if (it == shard.entries.end()) return;
   Entry* const entry = *it;
+  SetExpiry(shard, entry, kNoExpiry);
   {
     // Out of the index before it is freed: Scan reads keys under the
     // index's lock only.
@@ -152,6 +178,49 @@ void ShardedMap::Erase(Shard& shard, EntrySet::iterator it) {
   shard.entries.erase(it);
   Entry::Delete(entry);
   size_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool ShardedMap::ExpireIfDue(Shard& shard, EntrySet::iterator* it) {
+  if (*it == shard.entries.end() || (**it)->expires_ == kNoExpiry ||
+      !Expired(***it, NowNanos())) {
+    return false;
+  }
+  Expire(shard, *it);
+  *it = shard.entries.end();
+  return true;
+}
+
+void ShardedMap::Expire(Shard& shard, EntrySet::iterator it) {
+  // The key is copied out of the entry before Erase frees it.
+  const std::string key((*it)->key());
+  std::string record;
+  AppendDeleteRecord(name_, key, &record);
+  const size_t record_bytes = record.size();
+  // Written as an ASYNC change: should it be lost in a crash, the E record
+  // still in the file makes the entry expire again after a restart.
+  shard.dirty.insert_or_assign(key, std::move(record));
+  Erase(shard, it);
+  // Last, once readers can no longer find the entry, as for a delete.
+  changes_.Record(name_, key, nullptr, record_bytes, kNoExpiry,
+                  /*expired=*/true);
+  expirations_.fetch_add(1, std::memory_order_relaxed);
+}
+
+int64_t ShardedMap::ExpireDue(const GroupCommitQueue& wal, size_t limit) {
+  int64_t expired = 0;
+  for (int i = 0; i < shard_count_; ++i) {
+    Shard& shard = shards_[i];
+    MutexLock lock(&shard.mu);
+    if (closed() || wal.failed()) return expired;
+    const int64_t now = NowNanos();
+    for (size_t n = 0; n < limit && !shard.expiring.empty() &&
+                       shard.expiring.begin()->first <= now;
+         ++n) {
+      Expire(shard, shard.entries.find(shard.expiring.begin()->second->key()));
+      ++expired;
+    }
+  }
+  return expired;
 }
 
 ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
@@ -167,6 +236,9 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
     return applied;
   }
   auto it = shard.entries.find(key);
+  // An expired entry is deleted first, as a change of its own: the write
+  // then sees no entry.
+  ExpireIfDue(shard, &it);
   const Entry* current = it == shard.entries.end() ? nullptr : *it;
   absl::StatusOr<Change*> decided = decide(current);
   if (!decided.ok()) {
@@ -185,10 +257,11 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
       return applied;
     case Change::Kind::kSet: {
       result.outcome = UpdateResult::Outcome::kSet;
-      Entry* const entry = Put(shard, it, key, std::move(change->value));
+      Entry* const entry =
+          Put(shard, it, key, std::move(change->value), change->expires);
       // Last, once readers can find the change (revision_clock.h).
-      entry->revision_ =
-          changes_.Record(name_, key, entry->value_, change->record.size());
+      entry->revision_ = changes_.Record(name_, key, entry->value_,
+                                         change->record.size(), entry->expires_);
       result.etag = clock_.MakeEtag(entry->revision_);
       result.revision = entry->revision_;
       break;
@@ -279,11 +352,18 @@ void ShardedMap::Restore(absl::string_view key,
   MutexLock lock(&shard.mu);
   const auto it = shard.entries.find(key);
   if (value != nullptr) {
-    Put(shard, it, key, std::move(value))->revision_ =
+    Put(shard, it, key, std::move(value), kNoExpiry)->revision_ =
         RevisionClock::kRecovered;
   } else {
     Erase(shard, it);
   }
+}
+
+void ShardedMap::RestoreExpiry(absl::string_view key, int64_t nanos) {
+  Shard& shard = ShardFor(key);
+  MutexLock lock(&shard.mu);
+  const auto it = shard.entries.find(key);
+  if (it != shard.entries.end()) SetExpiry(shard, *it, nanos);
 }
 
 int64_t ShardedMap::FlushDirty(GroupCommitQueue& wal) {
@@ -311,8 +391,11 @@ absl::Status ShardedMap::ForEachShardSnapshot(
     {
       ReaderMutexLock lock(&shards_[i].mu);
       snapshot.reserve(shards_[i].entries.size());
+      const int64_t now = NowNanos();
       for (const Entry* entry : shards_[i].entries) {
-        snapshot.emplace_back(entry->key(), entry->value());
+        if (Expired(*entry, now)) continue;
+        snapshot.push_back(
+            {std::string(entry->key()), entry->value(), entry->expires()});
       }
     }
     if (absl::Status status = fn(snapshot); !status.ok()) return status;

@@ -17,6 +17,14 @@
 // once readers can find it (revision_clock.h); a write that changes
 // nothing (a delete of a missing key, a cancelled update) takes none.
 //
+// Expiry (expiry.h): an entry whose expiry time has come is invisible to
+// Find, Scan and the decisions of writes. It is deleted (its D record to the
+// shard's dirty set, as an ASYNC write; a change marked expired with a
+// revision of its own) by the first write of its key that comes, or by
+// ExpireDue, which the store runs in the background. Each shard keeps its
+// expiring entries ordered by time, so ExpireDue costs O(log n) per entry
+// it deletes and nothing for the others.
+//
 // Close is a barrier: once it returned, no write changes the map any more.
 //
 // Thread-safety: every method may be called concurrently. Lock order: a
@@ -46,6 +54,7 @@
 #include "google/protobuf/message.h"
 #include "storage/batch.h"
 #include "storage/durability.h"
+#include "storage/expiry.h"
 #include "storage/internal/change_history.h"
 #include "storage/internal/group_commit_queue.h"
 #include "storage/write_options.h"
@@ -65,6 +74,7 @@ class ShardedMap {
     }
     const std::shared_ptr<const Message>& value() const { return value_; }
     uint64_t revision() const { return revision_; }
+    int64_t expires() const { return expires_; }  // nanos; kNoExpiry
 
    private:
     friend class ShardedMap;
@@ -75,6 +85,7 @@ class ShardedMap {
 
     std::shared_ptr<const Message> value_;
     uint64_t revision_ = 0;
+    int64_t expires_ = kNoExpiry;
     const size_t key_size_;
   };
 
@@ -82,6 +93,7 @@ class ShardedMap {
   struct Found {
     std::shared_ptr<const Message> value;
     uint64_t revision = 0;
+    int64_t expires = kNoExpiry;
   };
 
   // What a write does to its key, decided with the key's shard locked.
@@ -89,7 +101,11 @@ class ShardedMap {
     enum class Kind { kKeep, kSet, kDelete };
     Kind kind = Kind::kKeep;  // kKeep: nothing (an update that cancelled)
     std::shared_ptr<const Message> value;  // kSet
-    std::string record;                    // kSet, kDelete: its WAL record
+    int64_t expires = kNoExpiry;           // kSet: the value's expiry
+    // kSet, kDelete: its WAL records (a set's with its E record, when it
+    // has an expiry, framed in "B 2" unless `records` goes into a batch).
+    std::string record;
+    int64_t frame_records = 1;  // two-line records of `record` in a batch
   };
   // Sees the key's entry (null: none) and chooses the change, or refuses
   // the write with an error. The change is the caller's (Write moves from
@@ -100,9 +116,10 @@ class ShardedMap {
   using Callback = absl::AnyInvocable<void(absl::StatusOr<Result>)>;
 
   // `name` is for messages and changes; `changes` gives the changes their
-  // revisions, keeps them, and must outlive the map. `shard_count` is a
-  // power of two.
-  ShardedMap(std::string name, ChangeHistory& changes, int shard_count);
+  // revisions, keeps them, and must outlive the map, as must `clock`, which
+  // says when entries expire. `shard_count` is a power of two.
+  ShardedMap(std::string name, ChangeHistory& changes, const Clock& clock,
+             int shard_count);
   ~ShardedMap();
   ShardedMap(const ShardedMap&) = delete;
   ShardedMap& operator=(const ShardedMap&) = delete;
@@ -121,8 +138,20 @@ class ShardedMap {
   void Scan(absl::string_view prefix, absl::string_view start_after,
             ScanFunction fn) const;
 
-  // Live keys.
+  // Live keys (with those expired that are not deleted yet).
   int64_t size() const { return size_.load(std::memory_order_relaxed); }
+  // Entries that have an expiry, and expirations since open.
+  int64_t expiring() const {
+    return expiring_.load(std::memory_order_relaxed);
+  }
+  uint64_t expirations() const {
+    return expirations_.load(std::memory_order_relaxed);
+  }
+
+  // Deletes the entries whose expiry has come (see the file comment), at
+  // most `limit` of them per shard, unless the map is closed or `wal`
+  // failed. Returns how many.
+  int64_t ExpireDue(const GroupCommitQueue& wal, size_t limit);
 
   // The one write path (see the file comment). `done` runs exactly once:
   // before Write returns (errors, cancelled updates, MEMORY and ASYNC, and
@@ -152,19 +181,27 @@ class ShardedMap {
                          const std::vector<BatchStep>& steps,
                          Durability durability, BatchCallback done);
 
-  // Recovery: sets the key's state as the WAL says (null value: deleted).
-  // The entry carries RevisionClock::kRecovered: recovery takes no
-  // revisions.
+  // Recovery: sets the key's state as the WAL says (null value: deleted),
+  // with no expiry. The entry carries RevisionClock::kRecovered: recovery
+  // takes no revisions.
   void Restore(absl::string_view key, std::shared_ptr<const Message> value);
+  // Recovery of an E record: the key's value expires at `nanos`. Nothing
+  // if the key has no value.
+  void RestoreExpiry(absl::string_view key, int64_t nanos);
 
   // Hands every ASYNC change to `wal` (with each shard locked, so that a
   // later write of the same key queues after it). Returns how many. They
   // are written by the next Commit (the caller's Sync, or any writer's).
   int64_t FlushDirty(GroupCommitQueue& wal);
 
-  // Shrink: calls `fn` with a copy of each shard's keys and values in turn.
-  using ShardSnapshot =
-      std::vector<std::pair<std::string, std::shared_ptr<const Message>>>;
+  // Shrink: calls `fn` with a copy of each shard's entries in turn, those
+  // expired left out.
+  struct SnapshotEntry {
+    std::string key;
+    std::shared_ptr<const Message> value;
+    int64_t expires = kNoExpiry;
+  };
+  using ShardSnapshot = std::vector<SnapshotEntry>;
   absl::Status ForEachShardSnapshot(
       absl::FunctionRef<absl::Status(const ShardSnapshot&)> fn) const;
 
@@ -209,6 +246,8 @@ class ShardedMap {
     EntrySet entries ABSL_GUARDED_BY(mu);
     // ASYNC changes not yet in the WAL: key -> its latest record.
     absl::flat_hash_map<std::string, std::string> dirty ABSL_GUARDED_BY(mu);
+    // The entries that have an expiry, soonest first.
+    absl::btree_set<std::pair<int64_t, Entry*>> expiring ABSL_GUARDED_BY(mu);
   };
   // What a write did, and the record it leaves for the WAL to complete.
   struct Applied {
@@ -231,9 +270,22 @@ class ShardedMap {
   // caller has looked the key up already. Put returns the entry, whose
   // revision the caller sets.
   Entry* Put(Shard& shard, EntrySet::iterator it, absl::string_view key,
-             std::shared_ptr<const Message> value)
+             std::shared_ptr<const Message> value, int64_t expires)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   void Erase(Shard& shard, EntrySet::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  void SetExpiry(Shard& shard, Entry* entry, int64_t expires)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Whether `entry` has expired at `now` (nanos).
+  static bool Expired(const Entry& entry, int64_t now) {
+    return entry.expires_ != kNoExpiry && entry.expires_ <= now;
+  }
+  int64_t NowNanos() const { return absl::ToUnixNanos(clock_now_.Now()); }
+  // If the entry at `it` has expired, deletes it (see the file comment)
+  // and sets `*it` to end(). Returns whether it did.
+  bool ExpireIfDue(Shard& shard, EntrySet::iterator* it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  void Expire(Shard& shard, EntrySet::iterator it)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // A key Scan visits, with its entry when it could be read at once.
   struct Scanned {
@@ -250,10 +302,13 @@ class ShardedMap {
   const std::string name_;
   ChangeHistory& changes_;
   const RevisionClock& clock_;  // changes_'s
+  const Clock& clock_now_;      // for expiry
   const int shard_shift_;       // shard = hash >> shard_shift_
   const int shard_count_;
   const std::unique_ptr<Shard[]> shards_;
   std::atomic<int64_t> size_{0};
+  std::atomic<int64_t> expiring_{0};
+  std::atomic<uint64_t> expirations_{0};
   std::atomic<bool> closed_{false};
   std::array<std::atomic<uint64_t>, kDurabilityCount> writes_{};
 

@@ -53,7 +53,7 @@ void ShardedMap::WriteBatch(GroupCommitQueue& wal,
     }
   };
   std::string frame;
-  int64_t records = 0;
+  int64_t records = 0;  // changes (S and D records), as the WAL counts them
   absl::StatusOr<BatchResult> result =
       ApplyBatch(wal, steps, shards, durability, &frame, &records);
   if (!result.ok() || records == 0) {
@@ -90,13 +90,16 @@ absl::StatusOr<BatchResult> ShardedMap::ApplyBatch(
 
   // Decide every step before changing anything.
   const size_t n = steps.size();
+  const int64_t now = steps.front().map->NowNanos();
   std::vector<Change*> changes(n);
   BatchResult result;
   result.results.resize(n);
   for (size_t i = 0; i < n; ++i) {
     const BatchStep& step = steps[i];
     const auto it = shards[i]->entries.find(step.key);
-    const Entry* current = it == shards[i]->entries.end() ? nullptr : *it;
+    // An expired entry is none (it is deleted below if the batch goes).
+    const Entry* current =
+        it == shards[i]->entries.end() || Expired(**it, now) ? nullptr : *it;
     absl::StatusOr<Change*> decided = step.decide(current);
     if (!decided.ok()) {
       return absl::Status(
@@ -117,20 +120,28 @@ absl::StatusOr<BatchResult> ShardedMap::ApplyBatch(
   std::vector<ChangeHistory::BatchChange> made;
   std::vector<size_t> made_by;  // the step of each change made
   std::vector<Entry*> set_entries(n, nullptr);
+  int64_t frame_records = 0;  // S, D and E records, as its header counts
   for (size_t i = 0; i < n; ++i) {
     const BatchStep& step = steps[i];
     Change& change = *changes[i];
     Shard& shard = *shards[i];
-    const auto it = shard.entries.find(step.key);
+    auto it = shard.entries.find(step.key);
+    // Expired entries go first, each a change of its own before the
+    // batch's revisions (their D records go to the dirty set, which this
+    // batch's own records of those keys then supersede).
+    if (it != shard.entries.end() && Expired(**it, now)) {
+      step.map->Expire(shard, it);
+      it = shard.entries.end();
+    }
     switch (change.kind) {
       case Change::Kind::kKeep:
         continue;
       case Change::Kind::kSet: {
-        Entry* const entry =
-            step.map->Put(shard, it, step.key, std::move(change.value));
+        Entry* const entry = step.map->Put(
+            shard, it, step.key, std::move(change.value), change.expires);
         set_entries[i] = entry;
         made.push_back({&step.map->name_, entry->key(), entry->value_,
-                        change.record.size()});
+                        change.record.size(), entry->expires_});
         made_by.push_back(i);
         break;
       }
@@ -149,6 +160,7 @@ absl::StatusOr<BatchResult> ShardedMap::ApplyBatch(
     step.map->writes_[static_cast<int>(durability)].fetch_add(
         1, std::memory_order_relaxed);
     ++*records;
+    frame_records += change.frame_records;
   }
   result.revision = clock.current();
   if (!made.empty()) {
@@ -168,7 +180,7 @@ absl::StatusOr<BatchResult> ShardedMap::ApplyBatch(
   }
 
   // One record needs no frame: a single record is atomic already.
-  if (*records > 1) AppendBatchHeader(*records, frame);
+  if (frame_records > 1) AppendBatchHeader(frame_records, frame);
   for (size_t i = 0; i < n; ++i) {
     if (changes[i]->kind != Change::Kind::kKeep) {
       frame->append(changes[i]->record);

@@ -52,16 +52,23 @@ absl::Status Shrinker::WriteLiveState() {
   for (const ShardedMap* map : input_.maps) {
     PERSIST_RETURN_IF_ERROR(map->ForEachShardSnapshot(
         [&](const ShardedMap::ShardSnapshot& snapshot) -> absl::Status {
-          for (const auto& [key, value] : snapshot) {
+          for (const ShardedMap::SnapshotEntry& entry : snapshot) {
+            const std::string& key = entry.key;
             json.clear();
             // Values were encoded once when written; this cannot fail
             // unless the codec changed its mind, which is an error.
-            if (absl::Status s = input_.codec->Encode(*value, &json); !s.ok()) {
+            if (absl::Status s = input_.codec->Encode(*entry.value, &json);
+                !s.ok()) {
               return absl::InternalError(
                   absl::StrCat("map \"", map->name(), "\" key \"", key,
                                "\" cannot be written as JSON: ", s.message()));
             }
+            // No frame: the new file is complete before it replaces the
+            // old one, so no crash can cut it between a set and its expiry.
             AppendSetRecord(map->name(), key, json, &buffer);
+            if (entry.expires != kNoExpiry) {
+              AppendExpireRecord(map->name(), key, entry.expires, &buffer);
+            }
             ++buffered;
             if (buffer.size() >= kWriteChunkBytes) {
               PERSIST_RETURN_IF_ERROR(Append(buffer, buffered));

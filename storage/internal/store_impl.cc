@@ -87,7 +87,7 @@ absl::Status StoreImpl::Recover(Parts* parts) {
   parts->ignored_unknown_fields = recovered.ignored_unknown_fields;
   parts->decode_threads = recovered.decode_threads;
   // Records that did not decode are records of the file all the same.
-  parts->records = recovered.scan.records.size();
+  parts->records = recovered.scan.records.size() - recovered.scan.expiry_records;
   const bool existed = parts->load.existed;
   const WalScan& scan = recovered.scan;
   const bool needs_header = scan.needs_header;
@@ -254,6 +254,7 @@ absl::StatusOr<DynamicMap*> StoreImpl::DeclareMap(
   PERSIST_ASSIGN_OR_RETURN(recovered.prototype,
                            PrototypeOf(name, type, factory_.get()));
   recovered.entries = std::make_unique<ShardedMap>(std::string(name), *changes_,
+                                                   ClockOf(options_),
                                                    shards_per_map_);
   if (!orphans.empty()) {
     const RecoveryOptions recovery = MakeRecoveryOptions(
@@ -339,8 +340,12 @@ StoreStats StoreImpl::Stats() const {
   {
     ReaderMutexLock lock(&maps_mu_);
     for (const auto& [name, map] : maps_) {
-      stats.maps.push_back({name, map->type()->full_name(), map->Size()});
+      const ShardedMap& entries = map->entries();
+      stats.maps.push_back({name, map->type()->full_name(), map->Size(),
+                            entries.expiring(), entries.expirations()});
       stats.live_keys += map->Size();
+      stats.expiring_keys += entries.expiring();
+      stats.expirations += entries.expirations();
       const std::array<uint64_t, kDurabilityCount> writes =
           map->entries().writes();
       for (int i = 0; i < kDurabilityCount; ++i) stats.writes[i] += writes[i];
@@ -492,23 +497,49 @@ void StoreImpl::MaybeAutoShrink() {
   RequestShrink(nullptr);  // logs its own outcome
 }
 
+int64_t StoreImpl::DeleteExpired() {
+  // Per shard, at most this many at a time, so that writers of a shard
+  // with many keys expiring at once wait little.
+  constexpr size_t kPerShard = 256;
+  std::vector<ShardedMap*> maps;
+  {
+    ReaderMutexLock lock(&maps_mu_);
+    for (const auto& [name, map] : maps_) maps.push_back(&map->entries());
+  }
+  int64_t deleted = 0;
+  for (ShardedMap* map : maps) {
+    for (;;) {
+      const int64_t round = map->ExpireDue(*wal_, kPerShard);
+      deleted += round;
+      if (round == 0) break;
+    }
+  }
+  return deleted;
+}
+
 void StoreImpl::RunBackground() {
   const bool auto_shrink = options_.auto_shrink.enabled;
   absl::Time next_sync = absl::Now() + options_.sync_interval;
   absl::Time next_check = absl::Now() + options_.auto_shrink.check_interval;
+  absl::Time next_expiry = absl::Now();
   for (;;) {
     {
       MutexLock lock(&background_mu_);
       for (;;) {
         if (background_stop_) return;
-        const absl::Time next =
-            auto_shrink ? std::min(next_sync, next_check) : next_sync;
+        const absl::Time next = std::min(
+            auto_shrink ? std::min(next_sync, next_check) : next_sync,
+            next_expiry);
         const absl::Duration wait = next - absl::Now();
         if (wait <= absl::ZeroDuration()) break;
         background_wake_.WaitWithTimeout(&background_mu_, wait);
       }
     }
     const absl::Time now = absl::Now();
+    if (now >= next_expiry) {
+      DeleteExpired();
+      next_expiry = now + options_.expiry_interval;
+    }
     if (now >= next_sync) {
       // Write the ASYNC changes and fsync what WRITE left unsynced.
       StartFlush(nullptr);

@@ -52,6 +52,7 @@ class StoreImpl final : public Store {
   void StartWrite(std::vector<BatchOperation> operations, Durability durability,
                   BatchCallback done) override;
   absl::Status Health() const override;
+  int64_t DeleteExpired() override;
   void StartFlush(FlushCallback done) override;
   void StartShrink(ShrinkCallback done) override;
   absl::Status Close() override;

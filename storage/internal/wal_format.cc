@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "storage/expiry.h"
 
 namespace persist {
 
@@ -15,12 +16,23 @@ void AppendDeleteRecord(absl::string_view map, absl::string_view key,
   absl::StrAppend(out, "D ", map, ":", key, "\n\n");
 }
 
+void AppendExpireRecord(absl::string_view map, absl::string_view key,
+                        int64_t nanos, std::string* out) {
+  absl::StrAppend(out, "E ", map, ":", key, "\n", FormatExpiry(nanos), "\n");
+}
+
 void AppendRecord(RecordKind kind, absl::string_view record_key,
                   absl::string_view json, std::string* out) {
-  if (kind == RecordKind::kSet) {
-    absl::StrAppend(out, "S ", record_key, "\n", json, "\n");
-  } else {
-    absl::StrAppend(out, "D ", record_key, "\n\n");
+  switch (kind) {
+    case RecordKind::kSet:
+      absl::StrAppend(out, "S ", record_key, "\n", json, "\n");
+      return;
+    case RecordKind::kDelete:
+      absl::StrAppend(out, "D ", record_key, "\n\n");
+      return;
+    case RecordKind::kExpire:
+      absl::StrAppend(out, "E ", record_key, "\n", json, "\n");
+      return;
   }
 }
 
@@ -36,8 +48,11 @@ int64_t CountWalRecords(absl::string_view records) {
     if (first_end == absl::string_view::npos) break;
     const size_t second_end = records.find('\n', first_end + 1);
     if (second_end == absl::string_view::npos) break;
-    // A batch header is two lines too, and no record.
-    if (!absl::StartsWith(records.substr(at), "B ")) ++count;
+    // Batch headers and expiries are two lines too, and no changes.
+    const absl::string_view rest = records.substr(at);
+    if (!absl::StartsWith(rest, "B ") && !absl::StartsWith(rest, "E ")) {
+      ++count;
+    }
     at = second_end + 1;
   }
   return count;

@@ -5,6 +5,8 @@
 //   D <map>:<key>\n\n           delete: an empty second line
 //   B <count>\n\n               batch: the next <count> records are one
 //                               atomic batch (DESIGN.md section 3)
+//   E <map>:<key>\n<time>\n     expiry of the key's value, an RFC 3339
+//                               UTC time, right after its S record
 //
 // The map is everything before the first ':' of the record key, the key
 // everything after it. Records are complete only when their second line
@@ -18,6 +20,14 @@
 // skips it (it logs and ignores records that are neither S nor D) and reads
 // the batch's records as plain ones. A batch cut by the end of the file is
 // a torn tail as a whole: recovery applies a batch entirely or not at all.
+//
+// An expiry record belongs to the S record before it, of the same key: the
+// two are written in one frame ("B 2", or the batch's), so that no crash
+// leaves a value without its expiry. A later S without an E clears the
+// expiry; an E whose key has no value (hand-edited files) changes nothing.
+// go-persist skips E records, and never expires such keys. E records are
+// no changes: WAL record counts (Stats, auto-shrink's ratio) leave them
+// out, as they leave out batch headers.
 //
 // Record keys without ':' are go-persist's untyped store (`S config`); they
 // and the records of maps that are not declared are kept as orphans.
@@ -35,7 +45,7 @@ namespace persist {
 inline constexpr absl::string_view kWalHeaderLine = "go-persist 1";
 inline constexpr absl::string_view kWalHeader = "go-persist 1\n";
 
-enum class RecordKind { kSet, kDelete };
+enum class RecordKind { kSet, kDelete, kExpire };
 
 // The most records one batch header may announce: more is damage, not a
 // batch (the service allows far fewer per call).
@@ -47,6 +57,9 @@ void AppendSetRecord(absl::string_view map, absl::string_view key,
 // Appends "D <map>:<key>\n\n" to `*out`.
 void AppendDeleteRecord(absl::string_view map, absl::string_view key,
                         std::string* out);
+// Appends "E <map>:<key>\n<time>\n" for an expiry of `nanos` (expiry.h).
+void AppendExpireRecord(absl::string_view map, absl::string_view key,
+                        int64_t nanos, std::string* out);
 // The same for a record key kept verbatim (orphans): "S <record_key>\n...".
 void AppendRecord(RecordKind kind, absl::string_view record_key,
                   absl::string_view json, std::string* out);
@@ -56,8 +69,8 @@ void AppendRecord(RecordKind kind, absl::string_view record_key,
 void AppendBatchHeader(int64_t count, std::string* out);
 
 // Records in `records`, whole records as the WAL writes them: two lines
-// each. Batch headers (two lines too) are not counted, as recovery does not
-// count them.
+// each. Batch headers and expiry records (two lines too) are not counted,
+// as recovery does not count them.
 int64_t CountWalRecords(absl::string_view records);
 
 }  // namespace persist

@@ -22,6 +22,11 @@ absl::Status ValidateStoreOptions(const StoreOptions& options) {
     return absl::InvalidArgumentError(
         "StoreOptions.path is empty; give the WAL file's path");
   }
+  if (options.expiry_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expiry_interval is ", absl::FormatDuration(options.expiry_interval),
+        "; it must be positive (the default is 100ms)"));
+  }
   if (options.sync_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "sync_interval is ", absl::FormatDuration(options.sync_interval),
@@ -63,6 +68,10 @@ absl::Status ValidateMapDeclaration(absl::string_view name,
         absl::StrCat("map \"", name, "\" is declared without a type"));
   }
   return absl::OkStatus();
+}
+
+const Clock& ClockOf(const StoreOptions& options) {
+  return options.clock != nullptr ? *options.clock : RealClock();
 }
 
 FileSystem* FileSystemOf(const StoreOptions& options) {
@@ -135,7 +144,8 @@ absl::StatusOr<WalLoad> LoadWal(
         map.prototype,
         PrototypeOf(declaration.name, declaration.type, load.factory.get()));
     map.entries =
-        std::make_unique<ShardedMap>(declaration.name, *load.changes, shards);
+        std::make_unique<ShardedMap>(declaration.name, *load.changes,
+                                     ClockOf(options), shards);
     targets[declaration.name] = {map.prototype, map.entries.get()};
     load.maps.push_back(std::move(map));
   }

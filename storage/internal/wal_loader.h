@@ -66,6 +66,8 @@ absl::Status ValidateStoreOptions(const StoreOptions& options);
 absl::Status ValidateMapDeclaration(absl::string_view name,
                                     const google::protobuf::Descriptor* type);
 
+// The clock `options` asks for: its own, or RealClock().
+const Clock& ClockOf(const StoreOptions& options);
 // The file layer `options` asks for: its own, or the real one.
 FileSystem* FileSystemOf(const StoreOptions& options);
 

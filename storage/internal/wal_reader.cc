@@ -29,7 +29,8 @@ std::string Quote(absl::string_view line) {
 }
 
 bool IsRecordLine(absl::string_view line) {
-  return line.size() >= 3 && (line[0] == 'S' || line[0] == 'D') &&
+  return line.size() >= 3 && (line[0] == 'S' || line[0] == 'D' ||
+                              line[0] == 'E') &&
          line[1] == ' ';
 }
 
@@ -104,7 +105,8 @@ Step ReadRecord(absl::string_view contents, size_t pos, int64_t line) {
     // Skip this one line and look for a record on the next.
     return Damaged(line,
                    absl::StrCat("expected a record line \"S <map>:<key>\", "
-                                "\"D <map>:<key>\" or \"B <count>\", found ",
+                                "\"D <map>:<key>\", \"E <map>:<key>\" or "
+                                "\"B <count>\", found ",
                                 Quote(record_line)),
                    nl1 + 1, 1);
   }
@@ -112,8 +114,10 @@ Step ReadRecord(absl::string_view contents, size_t pos, int64_t line) {
   const size_t nl2 = FindNewline(contents, nl1 + 1);
   if (nl2 == absl::string_view::npos) return Step{};  // value line cut
   const absl::string_view value = contents.substr(nl1 + 1, nl2 - nl1 - 1);
-  const bool set = record_line[0] == 'S';
-  // JSON never starts with "S ", "D " or "B ": the value line is missing
+  const char op = record_line[0];
+  const bool set = op == 'S';
+  // JSON and times never start with "S ", "D ", "E " or "B ": the value
+  // line is missing
   // and this is the next record, which must not be lost with this one.
   if (IsRecordLine(value) || IsBatchLine(value)) {
     return Damaged(line + 1,
@@ -122,13 +126,14 @@ Step ReadRecord(absl::string_view contents, size_t pos, int64_t line) {
                                 " is the next record)"),
                    nl1 + 1, 1);
   }
-  if (set && value.empty()) {
+  if (op != 'D' && value.empty()) {
     return Damaged(line + 1,
-                   absl::StrCat("the set record for ", Quote(record_key),
-                                " has an empty value line"),
+                   absl::StrCat(set ? "the set record for "
+                                    : "the expiry record for ",
+                                Quote(record_key), " has an empty value line"),
                    nl2 + 1, 2);
   }
-  if (!set && !value.empty()) {
+  if (op == 'D' && !value.empty()) {
     return Damaged(line + 1,
                    absl::StrCat("the delete record for ", Quote(record_key),
                                 " must be followed by an empty line, found ",
@@ -138,7 +143,9 @@ Step ReadRecord(absl::string_view contents, size_t pos, int64_t line) {
   Step step;
   step.kind = Step::Kind::kRecord;
   WalRecord& record = step.record;
-  record.kind = set ? RecordKind::kSet : RecordKind::kDelete;
+  record.kind = set           ? RecordKind::kSet
+                : op == 'D' ? RecordKind::kDelete
+                            : RecordKind::kExpire;
   record.record_key = record_key;
   const size_t colon = record_key.find(':');
   if (colon == absl::string_view::npos) {
@@ -205,6 +212,7 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
     switch (step.kind) {
       case Step::Kind::kRecord:
         step.record.batch = open_batch;
+        if (step.record.kind == RecordKind::kExpire) ++scan.expiry_records;
         scan.records.push_back(step.record);
         count_in_batch(step.lines);
         break;
@@ -246,6 +254,9 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
     pos = torn.offset;
     scan.torn_batch_records =
         static_cast<int64_t>(scan.records.size()) - torn.first_record;
+    for (size_t i = torn.first_record; i < scan.records.size(); ++i) {
+      if (scan.records[i].kind == RecordKind::kExpire) --scan.expiry_records;
+    }
     scan.records.resize(torn.first_record);
     scan.batches.pop_back();
   }

@@ -31,7 +31,8 @@ struct WalRecord {
   // Before the first ':'; kUntypedStoreMap if there is none.
   absl::string_view map;
   absl::string_view key;   // after the first ':'; all if there is none
-  absl::string_view json;  // the value line of a set; "" for a delete
+  // The value line: a set's JSON, an expiry's time; "" for a delete.
+  absl::string_view json;
   int64_t line;            // 1-based line number of "S ..." / "D ..."
   uint64_t offset;         // byte offset of that line in the file
   uint64_t size;           // bytes of the record, both lines
@@ -73,6 +74,9 @@ struct WalBatch {
 struct WalScan {
   std::vector<WalRecord> records;
   std::vector<WalBatch> batches;  // in file order
+  // Of `records`, the expiry records: no changes, so counts of the WAL's
+  // records leave them out (wal_format.h).
+  int64_t expiry_records = 0;
   // Lines that are no record, in file order. Reading resumes at the next
   // line that can start a record, so that one damaged line never hides the
   // records after it.

@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "storage/expiry.h"
 #include "storage/names.h"
 
 namespace persist {
@@ -30,14 +31,26 @@ struct Job {
   // Decoded already (the records of batches, by CheckBatches).
   bool decoded = false;
   std::shared_ptr<const Message> value;
+  int64_t expires = kNoExpiry;  // of an expiry record, once decoded
 };
 
 // What decoding one job found: its value (null for a delete), or the
 // problem.
 struct Decoded {
   std::shared_ptr<const Message> value;
+  int64_t expires = kNoExpiry;  // an expiry record's time
   std::optional<WalProblem> problem;
 };
+
+// Applies one record that decoded to its map.
+void Apply(const Job& job, std::shared_ptr<const Message> value,
+           int64_t expires) {
+  if (job.record->kind == RecordKind::kExpire) {
+    job.target->entries->RestoreExpiry(job.record->key, expires);
+  } else {
+    job.target->entries->Restore(job.record->key, std::move(value));
+  }
+}
 
 // A problem of the record's first line (its key) or of its second (its
 // value).
@@ -63,6 +76,16 @@ Decoded DecodeOne(const Job& job, const RecoveryOptions& options,
     return out;
   }
   if (record.kind == RecordKind::kDelete) return out;
+  if (record.kind == RecordKind::kExpire) {
+    absl::StatusOr<int64_t> expires = ParseExpiry(record.json);
+    if (!expires.ok()) {
+      out.problem = RecordProblem(job, /*value_line=*/true,
+                                  expires.status().message());
+    } else {
+      out.expires = *expires;
+    }
+    return out;
+  }
   std::unique_ptr<Message> value(job.target->prototype->New());
   JsonDecodeStats stats;
   if (absl::Status status =
@@ -116,7 +139,7 @@ DecodeOutcome DecodeAndApply(const std::vector<Job>& jobs,
       if (job.target == nullptr || job.dropped) continue;
       if (threads > 1 && Partition(job, threads) != t) continue;
       if (job.decoded) {
-        job.target->entries->Restore(job.record->key, job.value);
+        Apply(job, job.value, job.expires);
         ++outcome.applied;
         continue;
       }
@@ -127,7 +150,7 @@ DecodeOutcome DecodeAndApply(const std::vector<Job>& jobs,
         if (!options.all_problems) return;
         continue;
       }
-      job.target->entries->Restore(job.record->key, std::move(decoded.value));
+      Apply(job, std::move(decoded.value), decoded.expires);
       ++outcome.applied;
     }
   };
@@ -179,6 +202,7 @@ void CheckBatches(const WalScan& scan, const RecoveryOptions& options,
       continue;
     }
     job.value = std::move(decoded.value);
+    job.expires = decoded.expires;
     job.decoded = true;
   }
   for (size_t i = 0; i < jobs->size(); ++i) {
@@ -261,6 +285,12 @@ Adopted AdoptOrphans(const std::vector<OrphanRecords::Orphan>& orphans,
     record.json = orphan.json;
     record.line = orphan.line;
     records.push_back(record);
+    if (!orphan.expiry.empty()) {  // after its set, as in the file
+      record.kind = RecordKind::kExpire;
+      record.json = orphan.expiry;
+      record.line = orphan.expiry_line;
+      records.push_back(record);
+    }
   }
   std::vector<Job> jobs;
   jobs.reserve(records.size());
