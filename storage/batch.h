@@ -74,22 +74,30 @@ struct BatchOperation {
   static BatchOperation Set(DynamicMap* map, std::string key,
                             std::shared_ptr<const Message> value,
                             Precondition precondition = {}) {
-    return {Kind::kSet,       map,     std::move(key),
-            std::move(value), nullptr, std::move(precondition),
+    return {Kind::kSet,
+            map,
+            std::move(key),
+            std::move(value),
+            nullptr,
+            std::move(precondition),
             absl::InfiniteFuture()};
   }
   static BatchOperation Delete(DynamicMap* map, std::string key,
                                Precondition precondition = {}) {
-    return {Kind::kDelete, map,     std::move(key),
-            nullptr,       nullptr, std::move(precondition),
+    return {Kind::kDelete,
+            map,
+            std::move(key),
+            nullptr,
+            nullptr,
+            std::move(precondition),
             absl::InfiniteFuture()};
   }
   static BatchOperation Update(DynamicMap* map, std::string key,
                                UpdateFunction update,
                                Precondition precondition = {}) {
-    return {Kind::kUpdate,     map,
-            std::move(key),    nullptr,
-            std::move(update), std::move(precondition),
+    return {Kind::kUpdate,         map,
+            std::move(key),        nullptr,
+            std::move(update),     std::move(precondition),
             absl::InfiniteFuture()};
   }
 };

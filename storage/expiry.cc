@@ -33,7 +33,8 @@ absl::Time ExpiryTime(int64_t nanos) {
 }
 
 std::string FormatExpiry(int64_t nanos) {
-  return absl::FormatTime(absl::RFC3339_full, absl::FromUnixNanos(nanos),
+  // RFC 3339 with "Z" for UTC, as Go's time.RFC3339Nano writes it.
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", absl::FromUnixNanos(nanos),
                           absl::UTCTimeZone());
 }
 

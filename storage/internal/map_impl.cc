@@ -248,8 +248,7 @@ absl::StatusOr<MapImpl::Change*> MapImpl::PrepareDecision(
             absl::StrCat("map \"", name(), "\" key ", Quoted(key),
                          ": the update function chose Set without a value"));
       }
-      PERSIST_ASSIGN_OR_RETURN(*change,
-                               Prepare(key, decision.value(), expiry));
+      PERSIST_ASSIGN_OR_RETURN(*change, Prepare(key, decision.value(), expiry));
       return change;
     }
     case UpdateDecision<Message>::Kind::kDelete: {
@@ -269,9 +268,9 @@ absl::Status MapImpl::PrepareBatch(const BatchOperation& operation,
             "map \"", name(), "\" key ", Quoted(operation.key),
             ": a set needs a value (use a delete to remove a key)"));
       }
-      PERSIST_ASSIGN_OR_RETURN(
-          *change, Prepare(operation.key, operation.value,
-                           {operation.expires, /*in_batch=*/true}));
+      PERSIST_ASSIGN_OR_RETURN(*change,
+                               Prepare(operation.key, operation.value,
+                                       {operation.expires, /*in_batch=*/true}));
       return absl::OkStatus();
     }
     case BatchOperation::Kind::kDelete: {

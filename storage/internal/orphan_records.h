@@ -20,9 +20,9 @@ namespace persist {
 class OrphanRecords {
  public:
   struct Orphan {
-    std::string key;   // the key within its map
-    std::string json;  // the value line, verbatim
-    int64_t line;      // where it was read
+    std::string key;     // the key within its map
+    std::string json;    // the value line, verbatim
+    int64_t line;        // where it was read
     std::string expiry;  // its E record's time, verbatim; "" if none
     int64_t expiry_line = 0;
   };

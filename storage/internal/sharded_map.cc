@@ -260,8 +260,8 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
       Entry* const entry =
           Put(shard, it, key, std::move(change->value), change->expires);
       // Last, once readers can find the change (revision_clock.h).
-      entry->revision_ = changes_.Record(name_, key, entry->value_,
-                                         change->record.size(), entry->expires_);
+      entry->revision_ = changes_.Record(
+          name_, key, entry->value_, change->record.size(), entry->expires_);
       result.etag = clock_.MakeEtag(entry->revision_);
       result.revision = entry->revision_;
       break;

@@ -141,9 +141,7 @@ class ShardedMap {
   // Live keys (with those expired that are not deleted yet).
   int64_t size() const { return size_.load(std::memory_order_relaxed); }
   // Entries that have an expiry, and expirations since open.
-  int64_t expiring() const {
-    return expiring_.load(std::memory_order_relaxed);
-  }
+  int64_t expiring() const { return expiring_.load(std::memory_order_relaxed); }
   uint64_t expirations() const {
     return expirations_.load(std::memory_order_relaxed);
   }

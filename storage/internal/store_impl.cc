@@ -87,7 +87,8 @@ absl::Status StoreImpl::Recover(Parts* parts) {
   parts->ignored_unknown_fields = recovered.ignored_unknown_fields;
   parts->decode_threads = recovered.decode_threads;
   // Records that did not decode are records of the file all the same.
-  parts->records = recovered.scan.records.size() - recovered.scan.expiry_records;
+  parts->records =
+      recovered.scan.records.size() - recovered.scan.expiry_records;
   const bool existed = parts->load.existed;
   const WalScan& scan = recovered.scan;
   const bool needs_header = scan.needs_header;
@@ -253,9 +254,8 @@ absl::StatusOr<DynamicMap*> StoreImpl::DeclareMap(
   recovered.type = type;
   PERSIST_ASSIGN_OR_RETURN(recovered.prototype,
                            PrototypeOf(name, type, factory_.get()));
-  recovered.entries = std::make_unique<ShardedMap>(std::string(name), *changes_,
-                                                   ClockOf(options_),
-                                                   shards_per_map_);
+  recovered.entries = std::make_unique<ShardedMap>(
+      std::string(name), *changes_, ClockOf(options_), shards_per_map_);
   if (!orphans.empty()) {
     const RecoveryOptions recovery = MakeRecoveryOptions(
         options_, *codec_,
@@ -527,9 +527,9 @@ void StoreImpl::RunBackground() {
       MutexLock lock(&background_mu_);
       for (;;) {
         if (background_stop_) return;
-        const absl::Time next = std::min(
-            auto_shrink ? std::min(next_sync, next_check) : next_sync,
-            next_expiry);
+        const absl::Time next =
+            std::min(auto_shrink ? std::min(next_sync, next_check) : next_sync,
+                     next_expiry);
         const absl::Duration wait = next - absl::Now();
         if (wait <= absl::ZeroDuration()) break;
         background_wake_.WaitWithTimeout(&background_mu_, wait);

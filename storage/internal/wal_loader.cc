@@ -143,9 +143,8 @@ absl::StatusOr<WalLoad> LoadWal(
     PERSIST_ASSIGN_OR_RETURN(
         map.prototype,
         PrototypeOf(declaration.name, declaration.type, load.factory.get()));
-    map.entries =
-        std::make_unique<ShardedMap>(declaration.name, *load.changes,
-                                     ClockOf(options), shards);
+    map.entries = std::make_unique<ShardedMap>(declaration.name, *load.changes,
+                                               ClockOf(options), shards);
     targets[declaration.name] = {map.prototype, map.entries.get()};
     load.maps.push_back(std::move(map));
   }

@@ -29,9 +29,8 @@ std::string Quote(absl::string_view line) {
 }
 
 bool IsRecordLine(absl::string_view line) {
-  return line.size() >= 3 && (line[0] == 'S' || line[0] == 'D' ||
-                              line[0] == 'E') &&
-         line[1] == ' ';
+  return line.size() >= 3 &&
+         (line[0] == 'S' || line[0] == 'D' || line[0] == 'E') && line[1] == ' ';
 }
 
 bool IsBatchLine(absl::string_view line) {
@@ -127,11 +126,11 @@ Step ReadRecord(absl::string_view contents, size_t pos, int64_t line) {
                    nl1 + 1, 1);
   }
   if (op != 'D' && value.empty()) {
-    return Damaged(line + 1,
-                   absl::StrCat(set ? "the set record for "
-                                    : "the expiry record for ",
-                                Quote(record_key), " has an empty value line"),
-                   nl2 + 1, 2);
+    return Damaged(
+        line + 1,
+        absl::StrCat(set ? "the set record for " : "the expiry record for ",
+                     Quote(record_key), " has an empty value line"),
+        nl2 + 1, 2);
   }
   if (op == 'D' && !value.empty()) {
     return Damaged(line + 1,
@@ -143,7 +142,7 @@ Step ReadRecord(absl::string_view contents, size_t pos, int64_t line) {
   Step step;
   step.kind = Step::Kind::kRecord;
   WalRecord& record = step.record;
-  record.kind = set           ? RecordKind::kSet
+  record.kind = set         ? RecordKind::kSet
                 : op == 'D' ? RecordKind::kDelete
                             : RecordKind::kExpire;
   record.record_key = record_key;

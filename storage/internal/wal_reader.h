@@ -30,12 +30,12 @@ struct WalRecord {
   absl::string_view record_key;  // "map:key" as written
   // Before the first ':'; kUntypedStoreMap if there is none.
   absl::string_view map;
-  absl::string_view key;   // after the first ':'; all if there is none
+  absl::string_view key;  // after the first ':'; all if there is none
   // The value line: a set's JSON, an expiry's time; "" for a delete.
   absl::string_view json;
-  int64_t line;            // 1-based line number of "S ..." / "D ..."
-  uint64_t offset;         // byte offset of that line in the file
-  uint64_t size;           // bytes of the record, both lines
+  int64_t line;     // 1-based line number of "S ..." / "D ..."
+  uint64_t offset;  // byte offset of that line in the file
+  uint64_t size;    // bytes of the record, both lines
   // Its index in WalScan::batches if it belongs to a batch, else -1.
   int64_t batch = -1;
 

@@ -79,8 +79,8 @@ Decoded DecodeOne(const Job& job, const RecoveryOptions& options,
   if (record.kind == RecordKind::kExpire) {
     absl::StatusOr<int64_t> expires = ParseExpiry(record.json);
     if (!expires.ok()) {
-      out.problem = RecordProblem(job, /*value_line=*/true,
-                                  expires.status().message());
+      out.problem =
+          RecordProblem(job, /*value_line=*/true, expires.status().message());
     } else {
       out.expires = *expires;
     }
