@@ -7,9 +7,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "base/status_macros.h"
 #include "google/protobuf/util/time_util.h"
 #include "service/any_values.h"
+#include "service/expiry_proto.h"
 #include "service/grpc_status.h"
 #include "service/list_pages.h"
 #include "service/unary_call.h"
@@ -174,6 +176,7 @@ grpc::ServerUnaryReactor* PersistService::Get(
     PackValue(*entry->value, response->mutable_value());
     response->set_etag(entry->etag.ToString());
     response->set_mod_revision(static_cast<int64_t>(entry->etag.revision));
+    ExpiryToProto(entry->expires, response->mutable_expire_time());
     if (absl::Status fits =
             FitsReply(*response, request->map(), request->key());
         !fits.ok()) {
@@ -221,6 +224,7 @@ grpc::ServerUnaryReactor* PersistService::BatchGet(
       PackValue(*entry->value, result->mutable_value());
       result->set_etag(entry->etag.ToString());
       result->set_mod_revision(static_cast<int64_t>(entry->etag.revision));
+      ExpiryToProto(entry->expires, result->mutable_expire_time());
     }
     // Checked as it grows, so that a huge batch stops early; a tag and a
     // length of at most 6 bytes frame each result.
@@ -253,6 +257,11 @@ grpc::ServerUnaryReactor* PersistService::Set(
   absl::StatusOr<std::unique_ptr<Message>> value =
       UnpackValue(*target->map, request->key(), request->value());
   if (!value.ok()) return call.Finish(value.status());
+  if (absl::Status expiry =
+          ExpiryFromProto(*request, absl::Now(), &target->options);
+      !expiry.ok()) {
+    return call.Finish(expiry);
+  }
   target->map->StartSet(
       request->key(), std::shared_ptr<const Message>(*std::move(value)),
       target->options, [call, response](absl::StatusOr<WriteResult> result) {
@@ -307,6 +316,11 @@ grpc::ServerUnaryReactor* PersistService::Update(
   if (absl::Status valid = map->CheckValue(request->key(), **patch);
       !valid.ok()) {
     return call.Finish(valid);
+  }
+  if (absl::Status expiry =
+          ExpiryFromProto(*request, absl::Now(), &target->options);
+      !expiry.ok()) {
+    return call.Finish(expiry);
   }
 
   // The merged value, kept for the response once the write is durable.
@@ -448,8 +462,12 @@ grpc::ServerUnaryReactor* PersistService::Stats(
     info->set_name(map.name);
     info->set_type(map.type);
     info->set_live_keys(map.live_keys);
+    info->set_expiring_keys(map.expiring_keys);
+    info->set_expirations(map.expirations);
   }
   response->set_live_keys(stats.live_keys);
+  response->set_expiring_keys(stats.expiring_keys);
+  response->set_expirations(stats.expirations);
   response->set_orphan_keys(stats.orphan_keys);
   response->set_wal_records(stats.wal_records);
   response->set_file_bytes(stats.file_bytes);

@@ -92,6 +92,18 @@ void AppendStoreMetrics(const Store* store, PrometheusText* page) {
                  {{"map", map.name}, {"type", map.type}},
                  static_cast<double>(map.live_keys));
   }
+  page->Family("persist_map_expiring_keys", "gauge",
+               "Live keys that have an expiry (TTL), by map.");
+  for (const MapStats& map : stats.maps) {
+    page->Sample("persist_map_expiring_keys", {{"map", map.name}},
+                 static_cast<double>(map.expiring_keys));
+  }
+  page->Family("persist_map_expirations_total", "counter",
+               "Entries deleted by their expiry (TTL), by map.");
+  for (const MapStats& map : stats.maps) {
+    page->Sample("persist_map_expirations_total", {{"map", map.name}},
+                 static_cast<double>(map.expirations));
+  }
   Single(page, "gauge", "persist_revision",
          "The store's revision: changes made since persistd opened its data "
          "file, plus 1 (the state it found).",

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "service/any_values.h"
+#include "service/expiry_proto.h"
 #include "service/grpc_status.h"
 #include "service/message_limits.h"
 #include "storage/etag.h"
@@ -232,6 +233,7 @@ absl::Status WatchStream::FillInitialLocked() {
     PackValue(*listed.entry.value, entry->mutable_value());
     entry->set_etag(listed.entry.etag.ToString());
     entry->set_mod_revision(static_cast<int64_t>(listed.entry.etag.revision));
+    ExpiryToProto(listed.entry.expires, entry->mutable_expire_time());
     const size_t size = entry->ByteSizeLong();
     if (size > options_.max_reply_bytes) {
       return ValueTooLargeForReplyError(map_->name(), listed.key, size,
@@ -291,8 +293,10 @@ absl::Status WatchStream::FillEventsLocked() {
         event->set_type(v1::WatchEvent::PUT);
         PackValue(*change.value, event->mutable_value());
         event->set_etag(Etag{store_->Epoch(), change.revision}.ToString());
+        ExpiryToProto(change.expires, event->mutable_expire_time());
       } else {
         event->set_type(v1::WatchEvent::DELETE);
+        event->set_expired(change.expired);
       }
       const size_t size = event->ByteSizeLong() + kEventFramingBytes;
       if (size > options_.max_reply_bytes) {

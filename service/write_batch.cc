@@ -6,8 +6,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "base/status_macros.h"
 #include "service/any_values.h"
+#include "service/expiry_proto.h"
 #include "service/message_limits.h"
 #include "service/write_requests.h"
 
@@ -67,9 +69,13 @@ absl::StatusOr<BatchOperation> SetOperation(Store& store,
   PERSIST_ASSIGN_OR_RETURN(DynamicMap * map, store.GetMap(set.map()));
   PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<Message> value,
                            UnpackValue(*map, set.key(), set.value()));
-  return BatchOperation::Set(map, set.key(),
-                             std::shared_ptr<const Message>(std::move(value)),
-                             PreconditionFromProto(set.precondition()));
+  WriteOptions expiry;
+  PERSIST_RETURN_IF_ERROR(ExpiryFromProto(set, absl::Now(), &expiry));
+  BatchOperation operation = BatchOperation::Set(
+      map, set.key(), std::shared_ptr<const Message>(std::move(value)),
+      PreconditionFromProto(set.precondition()));
+  operation.expires = expiry.expires;
+  return operation;
 }
 
 absl::StatusOr<BatchOperation> DeleteOperation(Store& store,
@@ -92,6 +98,8 @@ absl::StatusOr<BatchOperation> UpdateOperation(
   // Fields of the patch that its type does not know would vanish in the
   // merge unseen; refused as Set refuses them.
   PERSIST_RETURN_IF_ERROR(map->CheckValue(update.key(), *patch));
+  WriteOptions expiry;
+  PERSIST_RETURN_IF_ERROR(ExpiryFromProto(update, absl::Now(), &expiry));
   auto decide =
       [map, patch = std::shared_ptr<const Message>(std::move(patch)),
        mask = update.update_mask(), allow_missing = update.allow_missing(),
@@ -118,8 +126,12 @@ absl::StatusOr<BatchOperation> UpdateOperation(
     }
     return UpdateDecision<Message>::Set(*merged);
   };
-  return BatchOperation::Update(map, update.key(), std::move(decide),
-                                PreconditionFromProto(update.precondition()));
+  BatchOperation operation =
+      BatchOperation::Update(map, update.key(), std::move(decide),
+                             PreconditionFromProto(update.precondition()));
+  operation.expires = expiry.expires;
+  operation.keep_expiry = expiry.keep_expiry;
+  return operation;
 }
 
 }  // namespace

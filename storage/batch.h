@@ -68,8 +68,9 @@ struct BatchOperation {
   UpdateFunction update;                 // kUpdate
   Precondition precondition;
   // The expiry of the value a kSet, or a kUpdate that sets, writes: as
-  // WriteOptions::expires.
+  // WriteOptions::expires; keep_expiry as WriteOptions's, for a kUpdate.
   absl::Time expires = absl::InfiniteFuture();
+  bool keep_expiry = false;
 
   static BatchOperation Set(DynamicMap* map, std::string key,
                             std::shared_ptr<const Message> value,
@@ -80,7 +81,8 @@ struct BatchOperation {
             std::move(value),
             nullptr,
             std::move(precondition),
-            absl::InfiniteFuture()};
+            absl::InfiniteFuture(),
+            false};
   }
   static BatchOperation Delete(DynamicMap* map, std::string key,
                                Precondition precondition = {}) {
@@ -90,15 +92,16 @@ struct BatchOperation {
             nullptr,
             nullptr,
             std::move(precondition),
-            absl::InfiniteFuture()};
+            absl::InfiniteFuture(),
+            false};
   }
   static BatchOperation Update(DynamicMap* map, std::string key,
                                UpdateFunction update,
                                Precondition precondition = {}) {
-    return {Kind::kUpdate,         map,
-            std::move(key),        nullptr,
-            std::move(update),     std::move(precondition),
-            absl::InfiniteFuture()};
+    return {Kind::kUpdate,          map,
+            std::move(key),         nullptr,
+            std::move(update),      std::move(precondition),
+            absl::InfiniteFuture(), false};
   }
 };
 

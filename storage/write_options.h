@@ -41,6 +41,9 @@ struct WriteOptions {
   // never, which also clears an expiry the key had (as Redis's SET does).
   // Deletes ignore it.
   absl::Time expires = absl::InfiniteFuture();
+  // Update only: a set keeps the expiry the key had (none if it had none),
+  // and `expires` is ignored.
+  bool keep_expiry = false;
 };
 
 // `expires` for a time to live from now.

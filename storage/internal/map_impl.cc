@@ -18,6 +18,14 @@ std::string Quoted(absl::string_view key) {
                       key.size() > 200 ? "...\"" : "\"");
 }
 
+// The expiry an update's set writes: `expires`, or the key's own.
+absl::Time ExpiryOfUpdate(const ShardedMap::Entry* current, absl::Time expires,
+                          bool keep_expiry) {
+  if (!keep_expiry) return expires;
+  return current == nullptr ? absl::InfiniteFuture()
+                            : ExpiryTime(current->expires());
+}
+
 }  // namespace
 
 MapImpl::MapImpl(const google::protobuf::Descriptor* type,
@@ -232,7 +240,9 @@ absl::StatusOr<MapImpl::Change*> MapImpl::DecideUpdate(
       CheckPrecondition(current, options.precondition, key));
   return PrepareDecision(
       key, fn(current != nullptr ? current->value().get() : nullptr),
-      {options.expires, /*in_batch=*/false}, change);
+      {ExpiryOfUpdate(current, options.expires, options.keep_expiry),
+       /*in_batch=*/false},
+      change);
 }
 
 absl::StatusOr<MapImpl::Change*> MapImpl::PrepareDecision(
@@ -298,8 +308,11 @@ absl::StatusOr<MapImpl::Change*> MapImpl::DecideBatch(
   PERSIST_ASSIGN_OR_RETURN(
       const UpdateDecision<Message> decision,
       operation.update(current != nullptr ? current->value().get() : nullptr));
-  return PrepareDecision(operation.key, decision,
-                         {operation.expires, /*in_batch=*/true}, change);
+  return PrepareDecision(
+      operation.key, decision,
+      {ExpiryOfUpdate(current, operation.expires, operation.keep_expiry),
+       /*in_batch=*/true},
+      change);
 }
 
 absl::Status MapImpl::Scan(absl::string_view prefix,

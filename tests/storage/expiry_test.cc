@@ -122,19 +122,21 @@ TEST_F(ExpiryTest, AnEntryIsInvisibleFromItsExpiryOnBeforeItIsDeleted) {
   EXPECT_FALSE(Found("a"));
   EXPECT_THAT(Keys(), ::testing::ElementsAre("b"));
   // Not deleted yet, but a write that wants the key absent sees it so.
-  absl::StatusOr<UpdateResult> updated = items().Update(
-      "a",
-      [](const Item* current) {
-        EXPECT_EQ(current, nullptr);
-        return UpdateDecision<Item>::Cancel();
-      },
-      {});
+  absl::StatusOr<UpdateResult> updated =
+      items().Update("a",
+                     [](const Item* current) {
+                       EXPECT_EQ(current, nullptr);
+                       return UpdateDecision<Item>::Cancel();
+                     },
+                     {});
   ASSERT_TRUE(updated.ok()) << updated.status();
   EXPECT_FALSE(updated->existed);
 }
 
-TEST_F(ExpiryTest, TheStoreDeletesAnExpiredEntryWithADeleteRecordAndAnExpiredChange) {
-  ASSERT_TRUE(items().Set("a", MakeItem("A"), ExpiringIn(absl::Seconds(5))).ok());
+TEST_F(ExpiryTest,
+       TheStoreDeletesAnExpiredEntryWithADeleteRecordAndAnExpiredChange) {
+  ASSERT_TRUE(
+      items().Set("a", MakeItem("A"), ExpiringIn(absl::Seconds(5))).ok());
   ASSERT_TRUE(items().Set("b", MakeItem("B"), ExpiringIn(absl::Hours(1))).ok());
   const uint64_t before = store_->Revision();
   EXPECT_EQ(store_->DeleteExpired(), 0);
@@ -193,7 +195,8 @@ TEST_F(ExpiryTest, AnExpiryIsWrittenInOneFrameWithItsValueAndSurvivesARestart) {
 }
 
 TEST_F(ExpiryTest, ASetWithoutAnExpiryClearsTheOneTheKeyHad) {
-  ASSERT_TRUE(items().Set("a", MakeItem("A"), ExpiringIn(absl::Seconds(5))).ok());
+  ASSERT_TRUE(
+      items().Set("a", MakeItem("A"), ExpiringIn(absl::Seconds(5))).ok());
   ASSERT_TRUE(items().Set("a", MakeItem("A2")).ok());
   EXPECT_EQ(store_->Stats().expiring_keys, 0);
   clock_.Advance(absl::Seconds(10));
@@ -204,7 +207,8 @@ TEST_F(ExpiryTest, ASetWithoutAnExpiryClearsTheOneTheKeyHad) {
 }
 
 TEST_F(ExpiryTest, AWriteOfAnExpiredKeyDeletesItFirstAsAChangeOfItsOwn) {
-  ASSERT_TRUE(items().Set("a", MakeItem("A"), ExpiringIn(absl::Seconds(1))).ok());
+  ASSERT_TRUE(
+      items().Set("a", MakeItem("A"), ExpiringIn(absl::Seconds(1))).ok());
   const uint64_t before = store_->Revision();
   clock_.Advance(absl::Seconds(1));
   WriteOptions create;
@@ -228,11 +232,11 @@ TEST_F(ExpiryTest, AWriteOfAnExpiredKeyDeletesItFirstAsAChangeOfItsOwn) {
 TEST_F(ExpiryTest, ABatchWritesItsExpiriesInItsFrame) {
   DynamicMap* map = &items().dynamic();
   std::vector<BatchOperation> operations;
-  operations.push_back(BatchOperation::Set(
-      map, "a", std::make_shared<Item>(MakeItem("A"))));
+  operations.push_back(
+      BatchOperation::Set(map, "a", std::make_shared<Item>(MakeItem("A"))));
   operations.back().expires = clock_.Now() + absl::Seconds(30);
-  operations.push_back(BatchOperation::Set(
-      map, "b", std::make_shared<Item>(MakeItem("B"))));
+  operations.push_back(
+      BatchOperation::Set(map, "b", std::make_shared<Item>(MakeItem("B"))));
   ASSERT_TRUE(store_->Write(std::move(operations)).ok());
   EXPECT_THAT(ReadFileOrDie(path_),
               HasSubstr("B 3\n\nS items:a\n{\"name\":\"A\"}\nE items:a\n"));
@@ -244,8 +248,10 @@ TEST_F(ExpiryTest, ABatchWritesItsExpiriesInItsFrame) {
 }
 
 TEST_F(ExpiryTest, ShrinkKeepsExpiriesAndLeavesExpiredEntriesOut) {
-  ASSERT_TRUE(items().Set("soon", MakeItem("S"), ExpiringIn(absl::Seconds(1))).ok());
-  ASSERT_TRUE(items().Set("later", MakeItem("L"), ExpiringIn(absl::Hours(1))).ok());
+  ASSERT_TRUE(
+      items().Set("soon", MakeItem("S"), ExpiringIn(absl::Seconds(1))).ok());
+  ASSERT_TRUE(
+      items().Set("later", MakeItem("L"), ExpiringIn(absl::Hours(1))).ok());
   ASSERT_TRUE(items().Set("never", MakeItem("N")).ok());
   clock_.Advance(absl::Seconds(1));
   absl::StatusOr<ShrinkResult> shrunk = store_->Shrink();
@@ -253,7 +259,8 @@ TEST_F(ExpiryTest, ShrinkKeepsExpiriesAndLeavesExpiredEntriesOut) {
   EXPECT_EQ(shrunk->records_after, 2u);
   const std::string file = ReadFileOrDie(path_);
   EXPECT_THAT(file, Not(HasSubstr("items:soon")));
-  EXPECT_THAT(file, HasSubstr("S items:later\n{\"name\":\"L\"}\nE items:later\n"));
+  EXPECT_THAT(file,
+              HasSubstr("S items:later\n{\"name\":\"L\"}\nE items:later\n"));
   EXPECT_THAT(file, Not(HasSubstr("E items:never")));
   Reopen();
   EXPECT_EQ(store_->Stats().expiring_keys, 1);
@@ -262,10 +269,11 @@ TEST_F(ExpiryTest, ShrinkKeepsExpiriesAndLeavesExpiredEntriesOut) {
 
 TEST_F(ExpiryTest, RecordsOfUndeclaredMapsKeepTheirExpiries) {
   store_.reset();
-  const std::string expiry = FormatExpiry(
-      ExpiryNanos(clock_.Now() + absl::Minutes(5)));
-  WriteFileOrDie(path_, absl::StrCat("go-persist 1\n", "S ghost:g\n{\"name\":\"G\"}\n",
-                                     "E ghost:g\n", expiry, "\n"));
+  const std::string expiry =
+      FormatExpiry(ExpiryNanos(clock_.Now() + absl::Minutes(5)));
+  WriteFileOrDie(path_,
+                 absl::StrCat("go-persist 1\n", "S ghost:g\n{\"name\":\"G\"}\n",
+                              "E ghost:g\n", expiry, "\n"));
   Reopen();
   ASSERT_TRUE(store_->Shrink().ok());
   EXPECT_THAT(ReadFileOrDie(path_),
@@ -284,19 +292,22 @@ TEST_F(ExpiryTest, RecordsOfUndeclaredMapsKeepTheirExpiries) {
 TEST_F(ExpiryTest, AValueWhoseExpiryWasCutOffByACrashIsLostWithIt) {
   store_.reset();
   // The frame "B 2" of a set and its expiry, cut after the set.
-  WriteFileOrDie(path_, "go-persist 1\nS items:k\n{\"name\":\"K\"}\n"
-                        "B 2\n\nS items:a\n{\"name\":\"A\"}\nE items:a\n2026-");
+  WriteFileOrDie(path_,
+                 "go-persist 1\nS items:k\n{\"name\":\"K\"}\n"
+                 "B 2\n\nS items:a\n{\"name\":\"A\"}\nE items:a\n2026-");
   Reopen();
   EXPECT_FALSE(Found("a"));
   EXPECT_TRUE(Found("k"));
   EXPECT_EQ(store_->Stats().torn_tail_bytes, 43u);
-  EXPECT_EQ(ReadFileOrDie(path_), "go-persist 1\nS items:k\n{\"name\":\"K\"}\n");
+  EXPECT_EQ(ReadFileOrDie(path_),
+            "go-persist 1\nS items:k\n{\"name\":\"K\"}\n");
 }
 
 TEST_F(ExpiryTest, ABadExpiryRefusesTheFileNamingItsLine) {
   store_.reset();
-  WriteFileOrDie(path_, "go-persist 1\nS items:a\n{\"name\":\"A\"}\n"
-                        "E items:a\ntomorrow\nS items:b\n{}\n");
+  WriteFileOrDie(path_,
+                 "go-persist 1\nS items:a\n{\"name\":\"A\"}\n"
+                 "E items:a\ntomorrow\nS items:b\n{}\n");
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(Options());
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss);
@@ -307,8 +318,9 @@ TEST_F(ExpiryTest, ABadExpiryRefusesTheFileNamingItsLine) {
 
 TEST_F(ExpiryTest, AnExpiryOfAKeyWithNoValueChangesNothing) {
   store_.reset();
-  WriteFileOrDie(path_, "go-persist 1\nE items:a\n2020-01-01T00:00:00Z\n"
-                        "S items:a\n{\"name\":\"A\"}\n");
+  WriteFileOrDie(path_,
+                 "go-persist 1\nE items:a\n2020-01-01T00:00:00Z\n"
+                 "S items:a\n{\"name\":\"A\"}\n");
   Reopen();
   EXPECT_TRUE(Found("a"));
   EXPECT_EQ(store_->Stats().expiring_keys, 0);

@@ -1,0 +1,33 @@
+// Expiry (TTL) as the API gives it, in the engine's terms (storage/expiry.h):
+// a request's ttl or expire_time, and an entry's expire_time.
+#ifndef PERSIST_SERVICE_EXPIRY_PROTO_H_
+#define PERSIST_SERVICE_EXPIRY_PROTO_H_
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/duration.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "persist/v1/persist.pb.h"
+#include "storage/write_options.h"
+
+namespace persist::service {
+
+// Sets options->expires from a Set's ttl or expire_time, as of `now`; with
+// neither, the value never expires. InvalidArgument for a ttl that is not
+// positive or a time out of range.
+absl::Status ExpiryFromProto(const v1::SetRequest& set, absl::Time now,
+                             WriteOptions* options);
+// The same for an Update, which with neither keeps the key's expiry.
+absl::Status ExpiryFromProto(const v1::UpdateRequest& update, absl::Time now,
+                             WriteOptions* options);
+
+// Sets `*time` to `expires`, unless it is InfiniteFuture (no expiry).
+void ExpiryToProto(absl::Time expires, google::protobuf::Timestamp* time);
+// Whether an entry whose expiry is `expires` has one to show.
+inline bool HasExpiry(absl::Time expires) {
+  return expires != absl::InfiniteFuture();
+}
+
+}  // namespace persist::service
+
+#endif  // PERSIST_SERVICE_EXPIRY_PROTO_H_
