@@ -37,7 +37,8 @@ absl::StatusOr<absl::Time> ExpiryOfTime(
         "expire_time is ", time.seconds(), "s ", time.nanos(),
         "ns after the Unix epoch, not a valid google.protobuf.Timestamp"));
   }
-  return absl::FromUnixSeconds(time.seconds()) + absl::Nanoseconds(time.nanos());
+  return absl::FromUnixSeconds(time.seconds()) +
+         absl::Nanoseconds(time.nanos());
 }
 
 // What a request's oneof gives, `ttl` and `time` being its fields if set.
@@ -70,7 +71,6 @@ absl::Status ExpiryFromProto(const v1::UpdateRequest& update, absl::Time now,
 }
 
 void ExpiryToProto(absl::Time expires, google::protobuf::Timestamp* time) {
-  if (!HasExpiry(expires)) return;
   const int64_t nanos = absl::ToUnixNanos(expires);
   time->set_seconds(nanos / 1000000000);
   time->set_nanos(static_cast<int32_t>(nanos % 1000000000));

@@ -21,11 +21,15 @@ absl::Status ExpiryFromProto(const v1::SetRequest& set, absl::Time now,
 absl::Status ExpiryFromProto(const v1::UpdateRequest& update, absl::Time now,
                              WriteOptions* options);
 
-// Sets `*time` to `expires`, unless it is InfiniteFuture (no expiry).
+// Sets `*time` to `expires`, a finite time.
 void ExpiryToProto(absl::Time expires, google::protobuf::Timestamp* time);
-// Whether an entry whose expiry is `expires` has one to show.
-inline bool HasExpiry(absl::Time expires) {
-  return expires != absl::InfiniteFuture();
+// Sets the expire_time of `proto` (an Entry, a GetResponse, a WatchEvent)
+// to `expires`, unless it is InfiniteFuture: then the field stays unset.
+template <typename Proto>
+void SetExpireTime(absl::Time expires, Proto* proto) {
+  if (expires != absl::InfiniteFuture()) {
+    ExpiryToProto(expires, proto->mutable_expire_time());
+  }
 }
 
 }  // namespace persist::service

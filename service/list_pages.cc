@@ -84,7 +84,7 @@ absl::Status FillPage(const DynamicMap& map, absl::string_view prefix,
         PackValue(*e.value, entry->mutable_value());
         entry->set_etag(e.etag.ToString());
         entry->set_mod_revision(static_cast<int64_t>(e.etag.revision));
-        ExpiryToProto(e.expires, entry->mutable_expire_time());
+        SetExpireTime(e.expires, entry);
         // Its field in the reply: a tag byte, its length, its bytes.
         const size_t bytes = entry->ByteSizeLong();
         const size_t framed =

@@ -176,7 +176,7 @@ grpc::ServerUnaryReactor* PersistService::Get(
     PackValue(*entry->value, response->mutable_value());
     response->set_etag(entry->etag.ToString());
     response->set_mod_revision(static_cast<int64_t>(entry->etag.revision));
-    ExpiryToProto(entry->expires, response->mutable_expire_time());
+    SetExpireTime(entry->expires, response);
     if (absl::Status fits =
             FitsReply(*response, request->map(), request->key());
         !fits.ok()) {
@@ -224,7 +224,7 @@ grpc::ServerUnaryReactor* PersistService::BatchGet(
       PackValue(*entry->value, result->mutable_value());
       result->set_etag(entry->etag.ToString());
       result->set_mod_revision(static_cast<int64_t>(entry->etag.revision));
-      ExpiryToProto(entry->expires, result->mutable_expire_time());
+      SetExpireTime(entry->expires, result);
     }
     // Checked as it grows, so that a huge batch stops early; a tag and a
     // length of at most 6 bytes frame each result.

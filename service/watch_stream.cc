@@ -233,7 +233,7 @@ absl::Status WatchStream::FillInitialLocked() {
     PackValue(*listed.entry.value, entry->mutable_value());
     entry->set_etag(listed.entry.etag.ToString());
     entry->set_mod_revision(static_cast<int64_t>(listed.entry.etag.revision));
-    ExpiryToProto(listed.entry.expires, entry->mutable_expire_time());
+    SetExpireTime(listed.entry.expires, entry);
     const size_t size = entry->ByteSizeLong();
     if (size > options_.max_reply_bytes) {
       return ValueTooLargeForReplyError(map_->name(), listed.key, size,
@@ -293,7 +293,7 @@ absl::Status WatchStream::FillEventsLocked() {
         event->set_type(v1::WatchEvent::PUT);
         PackValue(*change.value, event->mutable_value());
         event->set_etag(Etag{store_->Epoch(), change.revision}.ToString());
-        ExpiryToProto(change.expires, event->mutable_expire_time());
+        SetExpireTime(change.expires, event);
       } else {
         event->set_type(v1::WatchEvent::DELETE);
         event->set_expired(change.expired);

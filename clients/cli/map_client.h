@@ -18,9 +18,11 @@
 #include "clients/cli/remote_types.h"
 #include "clients/cpp/persist_client.h"
 #include "google/protobuf/any.pb.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "json/json_codec.h"
 #include "persist/v1/persist.grpc.pb.h"
+#include "storage/expiry.h"
 
 namespace persist::cli {
 
@@ -110,17 +112,26 @@ class MapClient {
   }
 
   // {"key":..,"value":..,"etag":..,"mod_revision":..} for an entry.
-  absl::StatusOr<std::string> EntryJson(const std::string& key,
-                                        const google::protobuf::Any& value,
-                                        const std::string& etag,
-                                        int64_t mod_revision) {
+  // `expire_time` null: the entry does not expire.
+  absl::StatusOr<std::string> EntryJson(
+      const std::string& key, const google::protobuf::Any& value,
+      const std::string& etag, int64_t mod_revision,
+      const google::protobuf::Timestamp* expire_time) {
     PERSIST_ASSIGN_OR_RETURN(std::string json, Unpack(value));
-    return JsonObject()
-        .String("key", key)
+    JsonObject object;
+    object.String("key", key)
         .Raw("value", json)
         .String("etag", etag)
-        .Int("mod_revision", mod_revision)
-        .Done();
+        .Int("mod_revision", mod_revision);
+    if (expire_time != nullptr) {
+      object.String("expire_time", TimestampText(*expire_time));
+    }
+    return object.Done();
+  }
+
+  // "2026-12-03T16:00:00.5Z".
+  static std::string TimestampText(const google::protobuf::Timestamp& time) {
+    return FormatExpiry(time.seconds() * 1000000000 + time.nanos());
   }
 
  private:

@@ -55,6 +55,22 @@ absl::Status SetWriteOptions(const MapCommandFlags& flags, Request* request) {
   return absl::OkStatus();
 }
 
+// --ttl of a set or an update: none when zero.
+template <typename Request>
+absl::Status SetTtl(const MapCommandFlags& flags, Request* request) {
+  if (flags.ttl == absl::ZeroDuration()) return absl::OkStatus();
+  if (flags.ttl < absl::ZeroDuration() ||
+      flags.ttl == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ttl=", absl::FormatDuration(flags.ttl),
+                     ": give a positive time to live such as 30s or 24h"));
+  }
+  const int64_t nanos = absl::ToInt64Nanoseconds(flags.ttl);
+  request->mutable_ttl()->set_seconds(nanos / 1000000000);
+  request->mutable_ttl()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  return absl::OkStatus();
+}
+
 void Print(const std::string& line) { std::printf("%s\n", line.c_str()); }
 
 absl::Status Get(MapClient& client, const std::string& key) {
@@ -69,8 +85,10 @@ absl::Status Get(MapClient& client, const std::string& key) {
         absl::StrCat("no key \"", key, "\" in map \"", client.map(), "\""));
   }
   PERSIST_ASSIGN_OR_RETURN(
-      std::string line, client.EntryJson(key, response.value(), response.etag(),
-                                         response.mod_revision()));
+      std::string line,
+      client.EntryJson(
+          key, response.value(), response.etag(), response.mod_revision(),
+          response.has_expire_time() ? &response.expire_time() : nullptr));
   Print(line);
   return absl::OkStatus();
 }
@@ -82,6 +100,7 @@ absl::Status Set(MapClient& client, const std::string& key,
   request.set_key(key);
   PERSIST_RETURN_IF_ERROR(client.Pack(json, request.mutable_value()));
   PERSIST_RETURN_IF_ERROR(SetWriteOptions(flags, &request));
+  PERSIST_RETURN_IF_ERROR(SetTtl(flags, &request));
   v1::SetResponse response;
   PERSIST_RETURN_IF_ERROR(
       FromGrpc(client.stub().Set(client.Context().get(), request, &response)));
@@ -126,6 +145,7 @@ absl::Status Update(MapClient& client, const std::string& key,
     request.mutable_update_mask()->add_paths(client.ProtoPath(path));
   }
   PERSIST_RETURN_IF_ERROR(SetWriteOptions(flags, &request));
+  PERSIST_RETURN_IF_ERROR(SetTtl(flags, &request));
   request.set_allow_missing(flags.allow_missing);
   v1::UpdateResponse response;
   PERSIST_RETURN_IF_ERROR(FromGrpc(
@@ -156,8 +176,9 @@ absl::Status List(MapClient& client, const MapCommandFlags& flags) {
       if (flags.limit > 0 && printed == flags.limit) return absl::OkStatus();
       PERSIST_ASSIGN_OR_RETURN(
           std::string line,
-          client.EntryJson(entry.key(), entry.value(), entry.etag(),
-                           entry.mod_revision()));
+          client.EntryJson(
+              entry.key(), entry.value(), entry.etag(), entry.mod_revision(),
+              entry.has_expire_time() ? &entry.expire_time() : nullptr));
       Print(line);
       ++printed;
     }
@@ -192,14 +213,17 @@ absl::Status Watch(MapClient& client, const MapCommandFlags& flags) {
     const v1::ResponseHeader& header = response.header();
     for (const v1::Entry& entry : response.initial()) {
       PERSIST_ASSIGN_OR_RETURN(std::string value, client.Unpack(entry.value()));
-      done = print(JsonObject()
-                       .String("type", "INITIAL")
-                       .String("key", entry.key())
-                       .Raw("value", value)
-                       .String("etag", entry.etag())
-                       .Int("mod_revision", entry.mod_revision())
-                       .Done(),
-                   true);
+      JsonObject line;
+      line.String("type", "INITIAL")
+          .String("key", entry.key())
+          .Raw("value", value)
+          .String("etag", entry.etag())
+          .Int("mod_revision", entry.mod_revision());
+      if (entry.has_expire_time()) {
+        line.String("expire_time",
+                    MapClient::TimestampText(entry.expire_time()));
+      }
+      done = print(line.Done(), true);
       if (done) break;
     }
     if (done) break;
@@ -215,6 +239,7 @@ absl::Status Watch(MapClient& client, const MapCommandFlags& flags) {
       JsonObject line;
       if (event.type() == v1::WatchEvent::DELETE) {
         line.String("type", "DELETE").String("key", event.key());
+        if (event.expired()) line.Bool("expired", true);
       } else {
         PERSIST_ASSIGN_OR_RETURN(std::string value,
                                  client.Unpack(event.value()));
@@ -222,6 +247,10 @@ absl::Status Watch(MapClient& client, const MapCommandFlags& flags) {
             .String("key", event.key())
             .Raw("value", value)
             .String("etag", event.etag());
+        if (event.has_expire_time()) {
+          line.String("expire_time",
+                      MapClient::TimestampText(event.expire_time()));
+        }
       }
       done = print(line.Int("revision", event.revision()).Done(), true);
       if (done) break;

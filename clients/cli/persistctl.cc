@@ -55,6 +55,10 @@ ABSL_FLAG(std::string, tls_server_name, "",
 ABSL_FLAG(std::string, durability, "",
           "set, delete, update: memory, async, write or fsync; batch: write "
           "or fsync (default: the server's)");
+ABSL_FLAG(absl::Duration, ttl, absl::ZeroDuration(),
+          "set, update: the value expires after this long (30s, 24h); a set "
+          "without it never expires, an update without it keeps the key's "
+          "expiry");
 ABSL_FLAG(std::string, etag, "",
           "set, delete, update: write only if the entry has this etag");
 ABSL_FLAG(bool, must_exist, false,
@@ -112,10 +116,10 @@ constexpr char kUsageText[] =
     "         [--tls_ca=PEM [--tls_cert=PEM --tls_key=PEM]] COMMAND\n"
     "  get MAP KEY\n"
     "  set MAP KEY VALUE [--durability=memory|async|write|fsync]\n"
-    "      [--etag=E | --must_exist | --must_not_exist]\n"
+    "      [--etag=E | --must_exist | --must_not_exist] [--ttl=30s]\n"
     "  delete MAP KEY [--durability=...] [--etag=E | --must_exist]\n"
     "  update MAP KEY VALUE --mask=field,... [--allow_missing] "
-    "[--durability=...]\n"
+    "[--durability=...] [--ttl=30s]\n"
     "  batch FILE|- [--durability=write|fsync]   (one operation per line:\n"
     "      {\"set\"|\"delete\"|\"update\": {\"map\", \"key\", \"value\", "
     "...}})\n"
@@ -230,6 +234,7 @@ MapCommandFlags ReadMapCommandFlags() {
   flags.must_not_exist = absl::GetFlag(FLAGS_must_not_exist);
   flags.mask = absl::GetFlag(FLAGS_mask);
   flags.allow_missing = absl::GetFlag(FLAGS_allow_missing);
+  flags.ttl = absl::GetFlag(FLAGS_ttl);
   flags.prefix = absl::GetFlag(FLAGS_prefix);
   flags.page_size = absl::GetFlag(FLAGS_page_size);
   flags.limit = absl::GetFlag(FLAGS_limit);
