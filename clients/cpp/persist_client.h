@@ -49,7 +49,28 @@ struct CallOptions {
   // DURABILITY_UNSPECIFIED: the server's default (WRITE unless configured).
   v1::Durability durability = v1::DURABILITY_UNSPECIFIED;
   v1::Precondition precondition;
+  // Set and Update: the value's time to live (TTL); zero for none. A Set
+  // without one never expires (and clears the key's expiry), an Update
+  // without one keeps the key's.
+  absl::Duration ttl = absl::ZeroDuration();
 };
+
+// Sets `request`'s ttl (a SetRequest or an UpdateRequest) unless `ttl` is
+// zero.
+template <typename Request>
+void SetTtl(absl::Duration ttl, Request* request) {
+  if (ttl == absl::ZeroDuration()) return;
+  const int64_t nanos = absl::ToInt64Nanoseconds(ttl);
+  request->mutable_ttl()->set_seconds(nanos / 1000000000);
+  request->mutable_ttl()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+// The expire_time of `proto` (an Entry, a GetResponse, a WatchEvent), or
+// null if it has none.
+template <typename Proto>
+const google::protobuf::Timestamp* ExpireTimeOf(const Proto& proto) {
+  return proto.has_expire_time() ? &proto.expire_time() : nullptr;
+}
 
 // Revisions are the store's count of changes (DESIGN.md section 5); they
 // start again at each restart of persistd, in a new epoch (the first part
@@ -59,6 +80,9 @@ struct Entry {
   T value;
   std::string etag;
   int64_t mod_revision = 0;  // the revision of the entry's last change
+  // When the value expires; InfiniteFuture if it does not (and after an
+  // Update, whose answer does not say).
+  absl::Time expire_time = absl::InfiniteFuture();
 };
 
 struct WriteResult {
@@ -136,10 +160,10 @@ absl::StatusOr<Response> Call(
 // `any` as the entry of a T of map `map`; FailedPrecondition naming both
 // types when the map holds another.
 template <typename T>
-absl::StatusOr<Entry<T>> UnpackEntry(const std::string& map,
-                                     const google::protobuf::Any& any,
-                                     const std::string& etag,
-                                     int64_t mod_revision) {
+absl::StatusOr<Entry<T>> UnpackEntry(
+    const std::string& map, const google::protobuf::Any& any,
+    const std::string& etag, int64_t mod_revision,
+    const google::protobuf::Timestamp* expire_time = nullptr) {
   Entry<T> entry;
   if (!any.UnpackTo(&entry.value)) {
     return absl::FailedPreconditionError(
@@ -149,6 +173,10 @@ absl::StatusOr<Entry<T>> UnpackEntry(const std::string& map,
   }
   entry.etag = etag;
   entry.mod_revision = mod_revision;
+  if (expire_time != nullptr) {
+    entry.expire_time = absl::FromUnixSeconds(expire_time->seconds()) +
+                        absl::Nanoseconds(expire_time->nanos());
+  }
   return entry;
 }
 
@@ -215,7 +243,8 @@ class TypedMap {
         Call(*connection_, &v1::Persist::StubInterface::Get, request, options);
     if (!response.ok()) return response.status();
     if (!response->found()) return std::nullopt;
-    return Typed(response->value(), response->etag(), response->mod_revision());
+    return Typed(response->value(), response->etag(), response->mod_revision(),
+                 ExpireTimeOf(*response));
   }
 
   // Many keys in one call (BatchGet, at most the server's page size): for
@@ -240,7 +269,8 @@ class TypedMap {
         continue;
       }
       absl::StatusOr<Entry<T>> typed =
-          Typed(result.value(), result.etag(), result.mod_revision());
+          Typed(result.value(), result.etag(), result.mod_revision(),
+                ExpireTimeOf(result));
       if (!typed.ok()) return typed.status();
       entries.emplace_back(*std::move(typed));
     }
@@ -255,6 +285,7 @@ class TypedMap {
     request.mutable_value()->PackFrom(value);
     request.set_durability(options.durability);
     *request.mutable_precondition() = options.precondition;
+    SetTtl(options.ttl, &request);
     absl::StatusOr<v1::SetResponse> response =
         Call(*connection_, &v1::Persist::StubInterface::Set, request, options);
     if (!response.ok()) return response.status();
@@ -294,6 +325,7 @@ class TypedMap {
     }
     request.set_durability(options.durability);
     *request.mutable_precondition() = options.precondition;
+    SetTtl(options.ttl, &request);
     request.set_allow_missing(allow_missing);
     absl::StatusOr<v1::UpdateResponse> response = Call(
         *connection_, &v1::Persist::StubInterface::Update, request, options);
@@ -318,7 +350,8 @@ class TypedMap {
     Page<T> page;
     for (const v1::Entry& entry : response->entries()) {
       absl::StatusOr<Entry<T>> typed =
-          Typed(entry.value(), entry.etag(), entry.mod_revision());
+          Typed(entry.value(), entry.etag(), entry.mod_revision(),
+                ExpireTimeOf(entry));
       if (!typed.ok()) return typed.status();
       page.entries.emplace_back(entry.key(), *std::move(typed));
     }
@@ -328,10 +361,11 @@ class TypedMap {
   }
 
  private:
-  absl::StatusOr<Entry<T>> Typed(const google::protobuf::Any& any,
-                                 const std::string& etag,
-                                 int64_t mod_revision) const {
-    return UnpackEntry<T>(name_, any, etag, mod_revision);
+  absl::StatusOr<Entry<T>> Typed(
+      const google::protobuf::Any& any, const std::string& etag,
+      int64_t mod_revision,
+      const google::protobuf::Timestamp* expire_time = nullptr) const {
+    return UnpackEntry<T>(name_, any, etag, mod_revision, expire_time);
   }
 
   const Connection* connection_;

@@ -55,6 +55,7 @@ struct WatchEvent {
   // kPut: the key's new entry (its mod_revision is `revision`).
   std::optional<Entry<T>> entry;
   int64_t revision = 0;
+  bool expired = false;  // kDelete: by the key's expiry, not a write
 };
 
 // One message of the stream.
@@ -105,8 +106,9 @@ class WatchCall {
     if (!reader_->Read(&response)) return Drain();
     WatchBatch<T> batch;
     for (const v1::Entry& entry : response.initial()) {
-      absl::StatusOr<Entry<T>> typed = UnpackEntry<T>(
-          map_name_, entry.value(), entry.etag(), entry.mod_revision());
+      absl::StatusOr<Entry<T>> typed =
+          UnpackEntry<T>(map_name_, entry.value(), entry.etag(),
+                         entry.mod_revision(), ExpireTimeOf(entry));
       if (!typed.ok()) return End(typed.status());
       batch.initial.emplace_back(entry.key(), *std::move(typed));
     }
@@ -117,9 +119,11 @@ class WatchCall {
       typed.revision = event.revision();
       if (event.type() == v1::WatchEvent::DELETE) {
         typed.type = WatchEvent<T>::Type::kDelete;
+        typed.expired = event.expired();
       } else {
-        absl::StatusOr<Entry<T>> entry = UnpackEntry<T>(
-            map_name_, event.value(), event.etag(), event.revision());
+        absl::StatusOr<Entry<T>> entry =
+            UnpackEntry<T>(map_name_, event.value(), event.etag(),
+                           event.revision(), ExpireTimeOf(event));
         if (!entry.ok()) return End(entry.status());
         typed.entry = *std::move(entry);
       }

@@ -6,6 +6,7 @@
 //
 //   persist::client::Batch batch;
 //   batch.Set(users, "alice", alice, persist::client::MustNotExist())
+//       .WithTtl(absl::Hours(24))  // alice expires in a day
 //       .Delete(users, "bob")
 //       .Update(users, "carol", patch, {"age"}, /*allow_missing=*/true);
 //   absl::StatusOr<persist::client::BatchResult> done =
@@ -89,6 +90,17 @@ class Batch {
     }
     update->set_allow_missing(allow_missing);
     *update->mutable_precondition() = precondition;
+    return *this;
+  }
+
+  // Gives the last operation added, a Set or an Update, a time to live
+  // (as CallOptions::ttl).
+  Batch& WithTtl(absl::Duration ttl) {
+    if (request_.operations().empty()) return *this;
+    v1::WriteOperation* last =
+        request_.mutable_operations(request_.operations_size() - 1);
+    if (last->has_set()) SetTtl(ttl, last->mutable_set());
+    if (last->has_update()) SetTtl(ttl, last->mutable_update());
     return *this;
   }
 

@@ -69,6 +69,30 @@ TEST_F(PersistClientTest, ResultsCarryRevisions) {
   EXPECT_EQ(page->entries[1].second.mod_revision, b->revision);
 }
 
+TEST_F(PersistClientTest, TtlsAreSentAndExpiriesRead) {
+  CallOptions options;
+  options.ttl = absl::Hours(1);
+  const absl::Time before = absl::Now();
+  ASSERT_TRUE(items_.Set("brief", MakeItem("b"), options).ok());
+  ASSERT_TRUE(items_.Set("kept", MakeItem("k")).ok());
+  absl::StatusOr<std::optional<Entry<Item>>> brief = items_.Get("brief");
+  ASSERT_TRUE(brief.ok() && brief->has_value());
+  EXPECT_GE((*brief)->expire_time, before + absl::Hours(1));
+  EXPECT_LE((*brief)->expire_time, absl::Now() + absl::Hours(1));
+  EXPECT_EQ((*items_.Get("kept"))->expire_time, absl::InfiniteFuture());
+  absl::StatusOr<Page<Item>> page = items_.List();
+  ASSERT_TRUE(page.ok() && page->entries.size() == 2);
+  EXPECT_EQ(page->entries[0].second.expire_time, (*brief)->expire_time);
+
+  // An update keeps the expiry unless it gives one; a batch may give one.
+  ASSERT_TRUE(items_.Update("brief", MakeItem("b2"), {"name"}).ok());
+  EXPECT_EQ((*items_.Get("brief"))->expire_time, (*brief)->expire_time);
+  Batch batch;
+  batch.Set(items_, "kept", MakeItem("k2")).WithTtl(absl::Minutes(1));
+  ASSERT_TRUE(client_.Write(batch).ok());
+  EXPECT_LE((*items_.Get("kept"))->expire_time, absl::Now() + absl::Minutes(1));
+}
+
 TEST_F(PersistClientTest, WriteAppliesABatchOverMapsWithConsecutiveRevisions) {
   testing::InProcessServer server(
       {{"items", Item::descriptor()}, {"others", Other::descriptor()}});

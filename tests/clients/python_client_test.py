@@ -3,6 +3,7 @@
 the map "users" of example.v1.User). Run by ctest with PERSISTD set to the
 server binary and PYTHONPATH to the generated modules and clients/python."""
 
+import datetime
 import os
 import subprocess
 import sys
@@ -218,6 +219,31 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(helped.returncode, 0)
         self.assertIn("usage: python_client_demo.py [HOST:PORT]",
                       helped.stdout)
+
+    def test_a_ttl_expires_the_value_with_an_expired_delete(self):
+        watch = self.users.watch()
+        events = iter(watch)
+        before = datetime.datetime.now(datetime.timezone.utc)
+        self.users.set("brief", user_pb2.User(name="b"), ttl=0.2)
+        self.users.set("kept", user_pb2.User(name="k"),
+                       ttl=datetime.timedelta(hours=1))
+        kept = self.users.get("kept")
+        self.assertGreaterEqual(kept.expire_time,
+                                before + datetime.timedelta(hours=1))
+        self.users.update("kept", user_pb2.User(age=3), ["age"])
+        self.assertEqual(self.users.get("kept").expire_time, kept.expire_time)
+        with self.assertRaises(ValueError):
+            self.users.set("bad", user_pb2.User(name="x"), ttl=-1)
+        expired = None
+        for event in events:  # ends with the expiry, or the stream's error
+            if event.type == "DELETE" and event.key == "brief":
+                expired = event
+                break
+        watch.cancel()
+        self.assertTrue(expired.expired)
+        self.assertIsNone(self.users.get("brief"))
+        self.assertIsNone(self.users.get("bad"))
+        self.assertEqual(self.client.stats().expirations, 1)
 
     def test_watch_lists_then_streams_events(self):
         a = self.users.set("a", user_pb2.User(name="a", age=1))

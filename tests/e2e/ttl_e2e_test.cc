@@ -33,8 +33,8 @@ v1::SetRequest SetWithTtl(const std::string& key, absl::Duration ttl) {
   request.mutable_value()->PackFrom(user);
   if (ttl != absl::ZeroDuration()) {
     request.mutable_ttl()->set_seconds(absl::ToInt64Seconds(ttl));
-    request.mutable_ttl()->set_nanos(static_cast<int32_t>(
-        absl::ToInt64Nanoseconds(ttl % absl::Seconds(1))));
+    request.mutable_ttl()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(ttl % absl::Seconds(1))));
   }
   return request;
 }
@@ -56,7 +56,8 @@ v1::GetResponse Get(v1::Persist::Stub& stub, const std::string& key) {
 }
 
 absl::Time TimeOf(const google::protobuf::Timestamp& time) {
-  return absl::FromUnixSeconds(time.seconds()) + absl::Nanoseconds(time.nanos());
+  return absl::FromUnixSeconds(time.seconds()) +
+         absl::Nanoseconds(time.nanos());
 }
 
 v1::StatsResponse Stats(v1::Persist::Stub& stub) {
@@ -178,7 +179,7 @@ TEST_F(PersistdTest, ATtlThatIsNotPositiveIsRefused) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("must be positive"));
 
-  request.mutable_expire_time()->set_seconds(-1) ;
+  request.mutable_expire_time()->set_seconds(-1);
   request.mutable_expire_time()->set_nanos(-3);
   status = Set(*stub, request);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);

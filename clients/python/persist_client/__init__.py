@@ -25,6 +25,7 @@ Needs the generated modules of persist/v1/persist.proto on sys.path.
 """
 
 import collections
+import datetime
 import threading
 
 import grpc
@@ -40,8 +41,12 @@ FSYNC = persist_pb2.FSYNC
 DEFAULT = persist_pb2.DURABILITY_UNSPECIFIED
 
 # mod_revision: the revision of the entry's last change; revision: the
-# store's revision the write took (DESIGN.md section 5).
-Entry = collections.namedtuple("Entry", ["value", "etag", "mod_revision"])
+# store's revision the write took (DESIGN.md section 5). expire_time: when
+# the value expires (an aware UTC datetime), None if it does not (and
+# after an update, whose answer does not say).
+Entry = collections.namedtuple(
+    "Entry", ["value", "etag", "mod_revision", "expire_time"],
+    defaults=(None,))
 # epoch: the opening of the store `revision` belongs to (revisions of
 # different epochs do not compare).
 WriteResult = collections.namedtuple("WriteResult",
@@ -153,6 +158,29 @@ class Client:
         return self._call("Shrink", persist_pb2.ShrinkRequest())
 
 
+def _expire_time(message):
+    """The expire_time of an Entry, GetResponse or WatchEvent, or None."""
+    if not message.HasField("expire_time"):
+        return None
+    time = message.expire_time
+    return (datetime.datetime.fromtimestamp(time.seconds, datetime.timezone.utc)
+            + datetime.timedelta(microseconds=time.nanos // 1000))
+
+
+def _set_ttl(request, ttl):
+    """Sets a SetRequest's or UpdateRequest's ttl: seconds (int or float)
+    or a datetime.timedelta; None for none."""
+    if ttl is None:
+        return
+    if isinstance(ttl, datetime.timedelta):
+        ttl = ttl.total_seconds()
+    if ttl <= 0:
+        raise ValueError("ttl must be positive, not %r" % (ttl,))
+    nanos = int(round(ttl * 1e9))
+    request.ttl.seconds = nanos // 1000000000
+    request.ttl.nanos = nanos % 1000000000
+
+
 def _precondition(must_exist, must_not_exist, etag):
     condition = persist_pb2.Precondition()
     if must_exist:
@@ -177,12 +205,13 @@ class Batch:
         return len(self._operations)
 
     def set(self, typed_map, key, value, must_exist=False,
-            must_not_exist=False, etag=""):
-        self._operations.append((typed_map, persist_pb2.WriteOperation(
-            set=persist_pb2.SetRequest(
-                map=typed_map._name, key=key, value=typed_map._pack(value),
-                precondition=_precondition(must_exist, must_not_exist,
-                                           etag)))))
+            must_not_exist=False, etag="", ttl=None):
+        request = persist_pb2.SetRequest(
+            map=typed_map._name, key=key, value=typed_map._pack(value),
+            precondition=_precondition(must_exist, must_not_exist, etag))
+        _set_ttl(request, ttl)
+        self._operations.append(
+            (typed_map, persist_pb2.WriteOperation(set=request)))
 
     def delete(self, typed_map, key, must_exist=False, etag=""):
         self._operations.append((typed_map, persist_pb2.WriteOperation(
@@ -191,12 +220,13 @@ class Batch:
                 precondition=_precondition(must_exist, False, etag)))))
 
     def update(self, typed_map, key, patch, paths, allow_missing=False,
-               etag=""):
+               etag="", ttl=None):
         request = persist_pb2.UpdateRequest(
             map=typed_map._name, key=key, value=typed_map._pack(patch),
             allow_missing=allow_missing,
             precondition=_precondition(False, False, etag))
         request.update_mask.paths.extend(paths)
+        _set_ttl(request, ttl)
         self._operations.append(
             (typed_map, persist_pb2.WriteOperation(update=request)))
 
@@ -226,13 +256,14 @@ class TypedMap:
         return value
 
     def get(self, key):
-        """The key's Entry(value, etag, mod_revision), or None."""
+        """The key's Entry(value, etag, mod_revision, expire_time), or
+        None."""
         response = self._client._call(
             "Get", persist_pb2.GetRequest(map=self._name, key=key))
         if not response.found:
             return None
         return Entry(self._unpack(response.value), response.etag,
-                     response.mod_revision)
+                     response.mod_revision, _expire_time(response))
 
     def get_many(self, keys):
         """For each key, in order, its Entry or None: one call (BatchGet,
@@ -240,15 +271,21 @@ class TypedMap:
         response = self._client._call("BatchGet", persist_pb2.BatchGetRequest(
             gets=[persist_pb2.GetRequest(map=self._name, key=key)
                   for key in keys]))
-        return [Entry(self._unpack(r.value), r.etag, r.mod_revision)
+        return [Entry(self._unpack(r.value), r.etag, r.mod_revision,
+                      _expire_time(r))
                 if r.found else None for r in response.results]
 
     def set(self, key, value, durability=DEFAULT, must_exist=False,
-            must_not_exist=False, etag=""):
-        response = self._client._call("Set", persist_pb2.SetRequest(
+            must_not_exist=False, etag="", ttl=None):
+        """`ttl`: the value expires after so many seconds (or a
+        timedelta); without one it never does (an expiry the key had is
+        cleared)."""
+        request = persist_pb2.SetRequest(
             map=self._name, key=key, value=self._pack(value),
             durability=durability,
-            precondition=_precondition(must_exist, must_not_exist, etag)))
+            precondition=_precondition(must_exist, must_not_exist, etag))
+        _set_ttl(request, ttl)
+        response = self._client._call("Set", request)
         return WriteResult(response.etag, response.existed,
                            response.header.revision, response.header.epoch)
 
@@ -261,14 +298,15 @@ class TypedMap:
                             response.header.epoch)
 
     def update(self, key, patch, paths, durability=DEFAULT,
-               allow_missing=False, etag=""):
+               allow_missing=False, etag="", ttl=None):
         """Replaces the fields named in `paths` with `patch`'s; returns the
-        stored Entry."""
+        stored Entry. Without a `ttl` the key keeps its expiry."""
         request = persist_pb2.UpdateRequest(
             map=self._name, key=key, value=self._pack(patch),
             durability=durability, allow_missing=allow_missing,
             precondition=_precondition(False, False, etag))
         request.update_mask.paths.extend(paths)
+        _set_ttl(request, ttl)
         response = self._client._call("Update", request)
         return Entry(self._unpack(response.value), response.etag,
                      response.header.revision)
@@ -279,7 +317,7 @@ class TypedMap:
             map=self._name, prefix=prefix, page_size=page_size,
             page_token=page_token))
         entries = [(e.key, Entry(self._unpack(e.value), e.etag,
-                                 e.mod_revision))
+                                 e.mod_revision, _expire_time(e)))
                    for e in response.entries]
         return Page(entries, response.next_page_token,
                     response.header.revision)
@@ -305,8 +343,10 @@ class TypedMap:
 # "PROGRESS" (every change of the watched keys up to `revision` has come:
 # a quiet spell, or changes of other keys). entry: the key's Entry for
 # INITIAL and PUT; key and entry are None for SYNCED and PROGRESS.
-WatchEvent = collections.namedtuple("WatchEvent",
-                                    ["type", "key", "entry", "revision"])
+# expired: a DELETE made by the key's expiry, not by a write.
+WatchEvent = collections.namedtuple(
+    "WatchEvent", ["type", "key", "entry", "revision", "expired"],
+    defaults=(False,))
 
 
 class Watch:
@@ -346,18 +386,21 @@ class Watch:
             for e in response.initial:
                 yield WatchEvent("INITIAL", e.key,
                                  Entry(unpack(e.value), e.etag,
-                                       e.mod_revision), header.revision)
+                                       e.mod_revision, _expire_time(e)),
+                                 header.revision)
             if response.initial_done:
                 self.revision = header.revision
                 yield WatchEvent("SYNCED", None, None, header.revision)
             for e in response.events:
                 self.revision = e.revision
                 if e.type == persist_pb2.WatchEvent.DELETE:
-                    yield WatchEvent("DELETE", e.key, None, e.revision)
+                    yield WatchEvent("DELETE", e.key, None, e.revision,
+                                     e.expired)
                 else:
                     yield WatchEvent("PUT", e.key,
                                      Entry(unpack(e.value), e.etag,
-                                           e.revision), e.revision)
+                                           e.revision, _expire_time(e)),
+                                     e.revision)
             if header.revision > self.revision and not response.initial:
                 self.revision = header.revision
                 yield WatchEvent("PROGRESS", None, None, header.revision)
