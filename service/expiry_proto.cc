@@ -1,8 +1,10 @@
 #include "service/expiry_proto.h"
 
 #include <cstdint>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace persist::service {
 namespace {
@@ -41,6 +43,18 @@ absl::StatusOr<absl::Time> ExpiryOfTime(
          absl::Nanoseconds(time.nanos());
 }
 
+// The latest expiry the engine keeps (nanoseconds since the Unix epoch in
+// 64 bits): 2262-04-11.
+absl::Status CheckWithinRange(absl::Time expires) {
+  if (expires <= absl::FromUnixNanos(std::numeric_limits<int64_t>::max())) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the expiry ", absl::FormatTime(expires, absl::UTCTimeZone()),
+      " is after 2262-04-11, the latest persist keeps; a value that never "
+      "expires has no ttl or expire_time"));
+}
+
 // What a request's oneof gives, `ttl` and `time` being its fields if set.
 absl::Status SetExpiry(const google::protobuf::Duration* ttl,
                        const google::protobuf::Timestamp* time, absl::Time now,
@@ -49,6 +63,9 @@ absl::Status SetExpiry(const google::protobuf::Duration* ttl,
   if (ttl != nullptr) expires = ExpiryOfTtl(*ttl, now);
   if (time != nullptr) expires = ExpiryOfTime(*time);
   if (!expires.ok()) return expires.status();
+  if (ttl != nullptr || time != nullptr) {
+    PERSIST_RETURN_IF_ERROR(CheckWithinRange(*expires));
+  }
   options->expires = *expires;
   return absl::OkStatus();
 }

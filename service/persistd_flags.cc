@@ -40,6 +40,9 @@ ABSL_FLAG(int, max_message_bytes, 0,
 ABSL_FLAG(std::string, sync_interval, "",
           "how often ASYNC changes are written and fsynced, as 500ms or 2s "
           "(default 1s)");
+ABSL_FLAG(std::string, expiry_interval, "",
+          "how often expired entries (TTL) are deleted, as 100ms or 1s "
+          "(default 100ms)");
 ABSL_FLAG(bool, auto_shrink_disabled, false, "never shrink on its own");
 ABSL_FLAG(std::string, drain_timeout, "",
           "on SIGTERM, how long calls in flight may take to finish before "
@@ -156,6 +159,12 @@ absl::Status ApplyStoreFlags(v1::ServerConfig* config) {
   if (absl::Status status =
           SetDurationFlag("sync_interval", absl::GetFlag(FLAGS_sync_interval),
                           [config] { return config->mutable_sync_interval(); });
+      !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = SetDurationFlag(
+          "expiry_interval", absl::GetFlag(FLAGS_expiry_interval),
+          [config] { return config->mutable_expiry_interval(); });
       !status.ok()) {
     return status;
   }

@@ -155,6 +155,9 @@ absl::StatusOr<StoreOptions> MakeStoreOptions(const v1::ServerConfig& config,
   if (config.has_sync_interval()) {
     options.sync_interval = FromProto(config.sync_interval());
   }
+  if (config.has_expiry_interval()) {
+    options.expiry_interval = FromProto(config.expiry_interval());
+  }
   const v1::AutoShrink& shrink = config.auto_shrink();
   options.auto_shrink.enabled = !shrink.disabled();
   if (shrink.has_check_interval()) {

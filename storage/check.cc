@@ -138,12 +138,15 @@ absl::StatusOr<RepairReport> RepairStore(const StoreOptions& options,
   const absl::string_view bytes = load.contents->data();
   for (size_t i = 0; i < records.size(); ++i) {
     const WalRecord& record = records[i];
+    // Expiry records are copied or dropped with the others, but not
+    // counted: they are no changes (wal_format.h).
+    const bool counts = record.kind != RecordKind::kExpire;
     if (record.offset >= stop || damaged.contains(static_cast<int64_t>(i))) {
-      ++report.records_dropped;
+      if (counts) ++report.records_dropped;
       continue;
     }
     text.append(bytes.data() + record.offset, record.size);
-    ++report.records_kept;
+    if (counts) ++report.records_kept;
   }
   PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
                            // With the damaged file's permissions.

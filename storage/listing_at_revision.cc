@@ -21,13 +21,16 @@ using Entries =
 // `to`. Error statuses are those of ReadChanges.
 absl::Status ApplyChanges(const Store& store, const ChangeFilter& filter,
                           uint64_t from, uint64_t to, Entries& entries) {
+  const absl::Time now = store.Now();
   while (from <= to) {
     absl::StatusOr<ChangeRead> read =
         store.ReadChanges(from, filter, kServerMaxChanges);
     if (!read.ok()) return read.status();
     for (Change& change : read->changes) {
       if (change.revision > to) return absl::OkStatus();
-      if (change.value == nullptr) {
+      // A set whose value has expired since reads as absent, as Scan
+      // shows it (its expiry comes later, as a change of its own).
+      if (change.value == nullptr || change.expires <= now) {
         entries.erase(change.key);
       } else {
         entries[change.key] = {std::move(change.value),

@@ -181,10 +181,13 @@ class Store {
   // OK while the store takes writes.
   virtual absl::Status Health() const = 0;
 
-  // Deletes every entry whose expiry has come (expiry.h) and returns how
-  // many. The store does it every StoreOptions::expiry_interval; expired
-  // entries are invisible to reads before that all the same.
+  // Deletes the entries whose expiry has come (expiry.h), up to 100,000 a
+  // call, and returns how many. The store does it every
+  // StoreOptions::expiry_interval; expired entries are invisible to reads
+  // before that all the same.
   virtual int64_t DeleteExpired() = 0;
+  // What time it is for expiry: StoreOptions::clock's.
+  virtual absl::Time Now() const = 0;
 
   // Writes every ASYNC change and fsyncs the WAL (go-persist's FSyncAll).
   // `done` runs once it is on disk, on the WAL's thread, or inline on error.

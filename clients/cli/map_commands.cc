@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "base/status_macros.h"
 #include "clients/cli/json_output.h"
 #include "clients/cli/map_client.h"
@@ -55,17 +56,22 @@ absl::Status SetWriteOptions(const MapCommandFlags& flags, Request* request) {
   return absl::OkStatus();
 }
 
-// --ttl of a set or an update: none when zero.
+// --ttl of a set or an update: none when empty.
 template <typename Request>
 absl::Status SetTtl(const MapCommandFlags& flags, Request* request) {
-  if (flags.ttl == absl::ZeroDuration()) return absl::OkStatus();
-  if (flags.ttl < absl::ZeroDuration() ||
-      flags.ttl == absl::InfiniteDuration()) {
+  if (flags.ttl.empty()) return absl::OkStatus();
+  absl::Duration ttl;
+  if (!absl::ParseDuration(flags.ttl, &ttl) || ttl <= absl::ZeroDuration() ||
+      ttl == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--ttl=", absl::FormatDuration(flags.ttl),
+        absl::StrCat("--ttl=", flags.ttl,
                      ": give a positive time to live such as 30s or 24h"));
   }
-  const int64_t nanos = absl::ToInt64Nanoseconds(flags.ttl);
+  const int64_t nanos = absl::ToInt64Nanoseconds(ttl);
+  if (nanos == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--ttl=", flags.ttl, " is shorter than the 1ns a ttl can hold"));
+  }
   request->mutable_ttl()->set_seconds(nanos / 1000000000);
   request->mutable_ttl()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
   return absl::OkStatus();

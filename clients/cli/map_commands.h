@@ -12,7 +12,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "persist/v1/persist.pb.h"
 
@@ -28,9 +27,9 @@ struct MapCommandFlags {
   // is created.
   std::vector<std::string> mask;
   bool allow_missing = false;
-  // set, update: the value's time to live; zero for none (a set clears the
-  // key's expiry, an update keeps it).
-  absl::Duration ttl = absl::ZeroDuration();
+  // set, update: the value's time to live, as 30s or 24h; "" for none (a
+  // set clears the key's expiry, an update keeps it).
+  std::string ttl;
   // list, watch
   std::string prefix;
   int page_size = 0;  // 0: the server's default

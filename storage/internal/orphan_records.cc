@@ -1,5 +1,6 @@
 #include "storage/internal/orphan_records.h"
 
+#include "storage/expiry.h"
 #include "storage/internal/wal_format.h"
 
 namespace persist {
@@ -56,14 +57,21 @@ std::vector<std::pair<std::string, int64_t>> OrphanRecords::KeysByMap() const {
   return keys;
 }
 
-int64_t OrphanRecords::AppendTo(std::string* out) const {
+int64_t OrphanRecords::AppendTo(int64_t now, std::string* out) const {
   int64_t count = 0;
   for (const auto& [map, records] : by_map_) {
     for (const auto& [record_key, value] : records) {
-      AppendRecord(RecordKind::kSet, record_key, value.json, out);
-      if (!value.expiry.empty()) {
-        AppendRecord(RecordKind::kExpire, record_key, value.expiry, out);
+      if (value.expiry.empty()) {
+        AppendRecord(RecordKind::kSet, record_key, value.json, out);
+        ++count;
+        continue;
       }
+      // Unreadable times are kept as they are: they are not ours to drop.
+      absl::StatusOr<int64_t> expires = ParseExpiry(value.expiry);
+      if (expires.ok() && *expires <= now) continue;
+      AppendBatchHeader(2, out);
+      AppendRecord(RecordKind::kSet, record_key, value.json, out);
+      AppendRecord(RecordKind::kExpire, record_key, value.expiry, out);
       ++count;
     }
   }

@@ -37,9 +37,10 @@ class OrphanRecords {
   void Drop(absl::string_view map);
 
   // Appends every live record, as set records with their original record
-  // keys, each followed by its expiry record if it has one. Returns how
-  // many set records.
-  int64_t AppendTo(std::string* out) const;
+  // keys, each followed by its expiry record if it has one (the two in a
+  // "B 2" frame), those expired at `now` (nanos) left out. Returns how many
+  // set records.
+  int64_t AppendTo(int64_t now, std::string* out) const;
 
   int64_t keys() const { return keys_; }
   // Live keys of each map, by map name.

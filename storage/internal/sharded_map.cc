@@ -236,6 +236,9 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
     return applied;
   }
   auto it = shard.entries.find(key);
+  // A pending ASYNC record of the key's own, which a MEMORY write replaces
+  // (below); not the D record an expiry leaves.
+  const bool was_dirty = shard.dirty.contains(key);
   // An expired entry is deleted first, as a change of its own: the write
   // then sees no entry.
   ExpireIfDue(shard, &it);
@@ -287,7 +290,8 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
       // The WAL is not written, but an unflushed ASYNC change of this key
       // must not be flushed over the newer value: the flusher writes the
       // key's latest state.
-      if (auto dirty = shard.dirty.find(key); dirty != shard.dirty.end()) {
+      if (auto dirty = shard.dirty.find(key);
+          was_dirty && dirty != shard.dirty.end()) {
         dirty->second = std::move(change->record);
       }
       break;

@@ -90,6 +90,7 @@ absl::StatusOr<BatchResult> ShardedMap::ApplyBatch(
 
   // Decide every step before changing anything.
   const size_t n = steps.size();
+  int64_t announced = 0;  // records of its frame: sets with expiries are 2
   const int64_t now = steps.front().map->NowNanos();
   std::vector<Change*> changes(n);
   BatchResult result;
@@ -108,11 +109,23 @@ absl::StatusOr<BatchResult> ShardedMap::ApplyBatch(
                        "; the batch changed nothing"));
     }
     changes[i] = *decided;
+    if (changes[i]->kind != Change::Kind::kKeep) {
+      announced += changes[i]->frame_records;
+    }
     UpdateResult& done = result.results[i];
     done.outcome = OutcomeOf(changes[i]->kind);
     done.existed = current != nullptr;
     done.etag = clock.MakeEtag(current ? current->revision() : 0);
     done.revision = clock.current();
+  }
+
+  // A header no reader accepts would make the file unreadable: refused
+  // before anything changes.
+  if (announced > kMaxBatchRecords) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the batch writes ", announced,
+        " records (a set with an expiry writes two), more than the ",
+        kMaxBatchRecords, " one batch may hold; split it"));
   }
 
   // Apply: each set, and each delete of a key that exists, is a change of

@@ -63,10 +63,14 @@ absl::Status Shrinker::WriteLiveState() {
                   absl::StrCat("map \"", map->name(), "\" key \"", key,
                                "\" cannot be written as JSON: ", s.message()));
             }
-            // No frame: the new file is complete before it replaces the
-            // old one, so no crash can cut it between a set and its expiry.
-            AppendSetRecord(map->name(), key, json, &buffer);
-            if (entry.expires != kNoExpiry) {
+            // Framed as a write frames them: no crash cuts the new file,
+            // but a repair or a skip_corrupt open must not keep a value
+            // whose expiry is damaged.
+            if (entry.expires == kNoExpiry) {
+              AppendSetRecord(map->name(), key, json, &buffer);
+            } else {
+              AppendBatchHeader(2, &buffer);
+              AppendSetRecord(map->name(), key, json, &buffer);
               AppendExpireRecord(map->name(), key, entry.expires, &buffer);
             }
             ++buffered;

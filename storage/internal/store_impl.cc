@@ -456,7 +456,8 @@ absl::StatusOr<ShrinkResult> StoreImpl::ShrinkNow() {
   {
     ReaderMutexLock lock(&maps_mu_);
     for (const auto& [name, map] : maps_) input.maps.push_back(&map->entries());
-    input.orphan_count = orphans_.AppendTo(&input.orphans);
+    input.orphan_count = orphans_.AppendTo(
+        absl::ToUnixNanos(ClockOf(options_).Now()), &input.orphans);
   }
   absl::StatusOr<ShrinkResult> result = Shrinker::Run(input);
   if (!result.ok()) {
@@ -499,8 +500,11 @@ void StoreImpl::MaybeAutoShrink() {
 
 int64_t StoreImpl::DeleteExpired() {
   // Per shard, at most this many at a time, so that writers of a shard
-  // with many keys expiring at once wait little.
+  // with many keys expiring at once wait little; per call at most
+  // kPerCall, so that the background's flush (the same thread) is not held
+  // up by a backlog, such as a file full of expired entries.
   constexpr size_t kPerShard = 256;
+  constexpr int64_t kPerCall = 100000;
   std::vector<ShardedMap*> maps;
   {
     ReaderMutexLock lock(&maps_mu_);
@@ -512,6 +516,7 @@ int64_t StoreImpl::DeleteExpired() {
       const int64_t round = map->ExpireDue(*wal_, kPerShard);
       deleted += round;
       if (round == 0) break;
+      if (deleted >= kPerCall) return deleted;
     }
   }
   return deleted;

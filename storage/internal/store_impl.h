@@ -53,6 +53,7 @@ class StoreImpl final : public Store {
                   BatchCallback done) override;
   absl::Status Health() const override;
   int64_t DeleteExpired() override;
+  absl::Time Now() const override { return ClockOf(options_).Now(); }
   void StartFlush(FlushCallback done) override;
   void StartShrink(ShrinkCallback done) override;
   absl::Status Close() override;

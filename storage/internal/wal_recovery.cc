@@ -138,9 +138,11 @@ DecodeOutcome DecodeAndApply(const std::vector<Job>& jobs,
     for (const Job& job : jobs) {
       if (job.target == nullptr || job.dropped) continue;
       if (threads > 1 && Partition(job, threads) != t) continue;
+      // Expiry records are no changes: not counted, as the WAL counts.
+      const bool counts = job.record->kind != RecordKind::kExpire;
       if (job.decoded) {
         Apply(job, job.value, job.expires);
-        ++outcome.applied;
+        if (counts) ++outcome.applied;
         continue;
       }
       Decoded decoded =
@@ -151,7 +153,7 @@ DecodeOutcome DecodeAndApply(const std::vector<Job>& jobs,
         continue;
       }
       Apply(job, std::move(decoded.value), decoded.expires);
-      ++outcome.applied;
+      if (counts) ++outcome.applied;
     }
   };
   std::vector<std::thread> workers;

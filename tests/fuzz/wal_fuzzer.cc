@@ -11,9 +11,11 @@
 #include <memory>
 #include <string>
 
+#include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
 #include "persist/test/v1/engine.pb.h"
 #include "storage/check.h"
+#include "storage/expiry.h"
 #include "storage/store.h"
 #include "tests/fuzz/memory_file_system.h"
 
@@ -34,6 +36,13 @@ constexpr char kValidPrefix[] =
     "D items:gone\n\n"
     "S other:o\n{\"kept\":true}\n";
 
+// A clock at which nothing has expired yet: the store's first sweep, at
+// open, would otherwise race the live key counts compared below.
+class BeforeEveryExpiry final : public persist::Clock {
+ public:
+  absl::Time Now() const override { return absl::InfinitePast(); }
+};
+
 persist::testing::MemoryFileSystem& Files() {
   static auto* files = new persist::testing::MemoryFileSystem();
   return *files;
@@ -45,6 +54,8 @@ StoreOptions Options(RecoveryMode mode) {
   options.maps = {{"items", persist::test::v1::Item::descriptor()},
                   {"blobs", google::protobuf::Struct::descriptor()}};
   options.file_system = &Files();
+  static const BeforeEveryExpiry clock;
+  options.clock = &clock;
   options.log = [](persist::LogLevel, absl::string_view) {};
   options.sync_interval = absl::Hours(1);
   options.auto_shrink.enabled = false;

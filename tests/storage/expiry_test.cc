@@ -229,6 +229,20 @@ TEST_F(ExpiryTest, AWriteOfAnExpiredKeyDeletesItFirstAsAChangeOfItsOwn) {
   EXPECT_TRUE(Found("a"));
 }
 
+TEST_F(ExpiryTest, AMemoryWriteAfterAnExpiryStaysInMemory) {
+  ASSERT_TRUE(
+      items().Set("a", MakeItem("A"), ExpiringIn(absl::Seconds(1))).ok());
+  clock_.Advance(absl::Seconds(1));
+  WriteOptions memory;
+  memory.durability = Durability::kMemory;
+  ASSERT_TRUE(items().Set("a", MakeItem("M"), memory).ok());
+  EXPECT_TRUE(Found("a"));
+  // The expiry's delete reaches the file; the MEMORY value does not.
+  Reopen();
+  EXPECT_FALSE(Found("a"));
+  EXPECT_THAT(ReadFileOrDie(path_), Not(HasSubstr("\"M\"")));
+}
+
 TEST_F(ExpiryTest, ABatchWritesItsExpiriesInItsFrame) {
   DynamicMap* map = &items().dynamic();
   std::vector<BatchOperation> operations;
@@ -259,8 +273,9 @@ TEST_F(ExpiryTest, ShrinkKeepsExpiriesAndLeavesExpiredEntriesOut) {
   EXPECT_EQ(shrunk->records_after, 2u);
   const std::string file = ReadFileOrDie(path_);
   EXPECT_THAT(file, Not(HasSubstr("items:soon")));
-  EXPECT_THAT(file,
-              HasSubstr("S items:later\n{\"name\":\"L\"}\nE items:later\n"));
+  // Framed, so that a repair cannot keep the value without its expiry.
+  EXPECT_THAT(file, HasSubstr("B 2\n\nS items:later\n{\"name\":\"L\"}\n"
+                              "E items:later\n"));
   EXPECT_THAT(file, Not(HasSubstr("E items:never")));
   Reopen();
   EXPECT_EQ(store_->Stats().expiring_keys, 1);
@@ -271,14 +286,19 @@ TEST_F(ExpiryTest, RecordsOfUndeclaredMapsKeepTheirExpiries) {
   store_.reset();
   const std::string expiry =
       FormatExpiry(ExpiryNanos(clock_.Now() + absl::Minutes(5)));
+  const std::string past = FormatExpiry(ExpiryNanos(clock_.Now()));
   WriteFileOrDie(path_,
                  absl::StrCat("go-persist 1\n", "S ghost:g\n{\"name\":\"G\"}\n",
-                              "E ghost:g\n", expiry, "\n"));
+                              "E ghost:g\n", expiry, "\n",
+                              "S ghost:old\n{}\nE ghost:old\n", past, "\n"));
   Reopen();
   ASSERT_TRUE(store_->Shrink().ok());
-  EXPECT_THAT(ReadFileOrDie(path_),
-              HasSubstr(absl::StrCat("S ghost:g\n{\"name\":\"G\"}\nE ghost:g\n",
-                                     expiry, "\n")));
+  const std::string file = ReadFileOrDie(path_);
+  EXPECT_THAT(file, HasSubstr(absl::StrCat(
+                        "B 2\n\nS ghost:g\n{\"name\":\"G\"}\nE ghost:g\n",
+                        expiry, "\n")));
+  // Expired: Shrink leaves it out, as it does the declared maps' entries.
+  EXPECT_THAT(file, Not(HasSubstr("ghost:old")));
   absl::StatusOr<Map<Item>> ghost = store_->DeclareMap<Item>("ghost");
   ASSERT_TRUE(ghost.ok()) << ghost.status();
   absl::StatusOr<Entry<Item>> entry = ghost->Get("g");
