@@ -38,7 +38,7 @@ start_persistd() {
   addr=""
   mkdir -p "$dir"
   mkfifo "$dir/out"
-  "${launcher[@]}" build/release/service/persistd --listen=127.0.0.1:0 \
+  "${launcher[@]}" "${PERSISTD:-build/release/service/persistd}" --listen=127.0.0.1:0 \
     --data="$dir/data.wal" "$@" >"$dir/out" 2>"$dir/err" &
   pids+=($!)
   exec 3<"$dir/out"

@@ -88,7 +88,19 @@ class WatchRefusal final : public grpc::ServerWriteReactor<v1::WatchResponse> {
 PersistService::PersistService(ServiceOptions options)
     : options_(options),
       counters_(FindCounters(options_.metrics)),
-      watch_hub_(HubTick(options_), options_.watch.batch_window) {}
+      watch_hub_(HubTick(options_), options_.watch.batch_window) {
+  UseArenas();
+}
+
+void PersistService::UseArenas() {
+  SetMessageAllocatorFor_Get(&get_messages_);
+  SetMessageAllocatorFor_BatchGet(&batch_get_messages_);
+  SetMessageAllocatorFor_Set(&set_messages_);
+  SetMessageAllocatorFor_Delete(&delete_messages_);
+  SetMessageAllocatorFor_Update(&update_messages_);
+  SetMessageAllocatorFor_Write(&write_messages_);
+  SetMessageAllocatorFor_List(&list_messages_);
+}
 
 PersistService::PersistService(Store* store, ServiceOptions options)
     : PersistService(options) {

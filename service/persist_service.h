@@ -14,6 +14,7 @@
 #include <functional>
 
 #include "persist/v1/persist.grpc.pb.h"
+#include "service/arena_messages.h"
 #include "service/call_drain.h"
 #include "service/message_limits.h"
 #include "service/rpc_metrics.h"
@@ -138,11 +139,23 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   absl::StatusOr<WriteOptions> MakeWriteOptions(
       v1::Durability durability, const v1::Precondition& precondition) const;
 
+  // The unary calls that carry values build their messages on an arena
+  // (arena_messages.h).
+  void UseArenas();
+
   std::atomic<Store*> store_{nullptr};
   CallDrain drain_;
   const ServiceOptions options_;
   const Counters counters_;
   WatchHub watch_hub_;
+  ArenaMessageAllocator<v1::GetRequest, v1::GetResponse> get_messages_;
+  ArenaMessageAllocator<v1::BatchGetRequest, v1::BatchGetResponse>
+      batch_get_messages_;
+  ArenaMessageAllocator<v1::SetRequest, v1::SetResponse> set_messages_;
+  ArenaMessageAllocator<v1::DeleteRequest, v1::DeleteResponse> delete_messages_;
+  ArenaMessageAllocator<v1::UpdateRequest, v1::UpdateResponse> update_messages_;
+  ArenaMessageAllocator<v1::WriteRequest, v1::WriteResponse> write_messages_;
+  ArenaMessageAllocator<v1::ListRequest, v1::ListResponse> list_messages_;
 };
 
 }  // namespace persist::service
