@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "storage/changes.h"
 
 namespace persist {
@@ -21,16 +22,13 @@ using Entries =
 // `to`. Error statuses are those of ReadChanges.
 absl::Status ApplyChanges(const Store& store, const ChangeFilter& filter,
                           uint64_t from, uint64_t to, Entries& entries) {
-  const absl::Time now = store.Now();
   while (from <= to) {
     absl::StatusOr<ChangeRead> read =
         store.ReadChanges(from, filter, kServerMaxChanges);
     if (!read.ok()) return read.status();
     for (Change& change : read->changes) {
       if (change.revision > to) return absl::OkStatus();
-      // A set whose value has expired since reads as absent, as Scan
-      // shows it (its expiry comes later, as a change of its own).
-      if (change.value == nullptr || change.expires <= now) {
+      if (change.value == nullptr) {
         entries.erase(change.key);
       } else {
         entries[change.key] = {std::move(change.value),
@@ -73,7 +71,11 @@ absl::StatusOr<ListingAtRevision> ListAtRevision(const Store& store,
     ListingAtRevision listing;
     listing.revision = after;
     listing.entries.reserve(entries.size());
+    // Entries expired by now read as absent, as Get shows them, however
+    // they were found (their expiries come later, as changes of their own).
+    const absl::Time now = store.Now();
     for (auto& [key, entry] : entries) {
+      if (entry.expires <= now) continue;
       listing.entries.push_back({key, std::move(entry)});
     }
     return listing;

@@ -57,7 +57,30 @@ std::vector<std::pair<std::string, int64_t>> OrphanRecords::KeysByMap() const {
   return keys;
 }
 
-int64_t OrphanRecords::AppendTo(int64_t now, std::string* out) const {
+void OrphanRecords::DropExpired(int64_t now) {
+  for (auto map_it = by_map_.begin(); map_it != by_map_.end();) {
+    auto& records = map_it->second;
+    for (auto it = records.begin(); it != records.end();) {
+      // Unreadable times are kept as they are: they are not ours to drop.
+      absl::StatusOr<int64_t> expires = it->second.expiry.empty()
+                                            ? absl::StatusOr<int64_t>(kNoExpiry)
+                                            : ParseExpiry(it->second.expiry);
+      if (expires.ok() && *expires != kNoExpiry && *expires <= now) {
+        records.erase(it++);
+        --keys_;
+      } else {
+        ++it;
+      }
+    }
+    if (records.empty()) {
+      by_map_.erase(map_it++);
+    } else {
+      ++map_it;
+    }
+  }
+}
+
+int64_t OrphanRecords::AppendTo(std::string* out) const {
   int64_t count = 0;
   for (const auto& [map, records] : by_map_) {
     for (const auto& [record_key, value] : records) {
@@ -66,9 +89,6 @@ int64_t OrphanRecords::AppendTo(int64_t now, std::string* out) const {
         ++count;
         continue;
       }
-      // Unreadable times are kept as they are: they are not ours to drop.
-      absl::StatusOr<int64_t> expires = ParseExpiry(value.expiry);
-      if (expires.ok() && *expires <= now) continue;
       AppendBatchHeader(2, out);
       AppendRecord(RecordKind::kSet, record_key, value.json, out);
       AppendRecord(RecordKind::kExpire, record_key, value.expiry, out);

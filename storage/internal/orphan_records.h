@@ -36,11 +36,14 @@ class OrphanRecords {
   // Forgets the records of `map` (once adopted).
   void Drop(absl::string_view map);
 
+  // Forgets the records whose expiry (a time it can read) is at or
+  // before `now` (nanos), as Shrink leaves expired entries out.
+  void DropExpired(int64_t now);
+
   // Appends every live record, as set records with their original record
   // keys, each followed by its expiry record if it has one (the two in a
-  // "B 2" frame), those expired at `now` (nanos) left out. Returns how many
-  // set records.
-  int64_t AppendTo(int64_t now, std::string* out) const;
+  // "B 2" frame). Returns how many set records.
+  int64_t AppendTo(std::string* out) const;
 
   int64_t keys() const { return keys_; }
   // Live keys of each map, by map name.

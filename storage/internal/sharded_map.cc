@@ -198,7 +198,7 @@ void ShardedMap::Expire(Shard& shard, EntrySet::iterator it) {
   const size_t record_bytes = record.size();
   // Written as an ASYNC change: should it be lost in a crash, the E record
   // still in the file makes the entry expire again after a restart.
-  shard.dirty.insert_or_assign(key, std::move(record));
+  shard.dirty.insert_or_assign(key, Shard::Pending{std::move(record), true});
   Erase(shard, it);
   // Last, once readers can no longer find the entry, as for a delete.
   changes_.Record(name_, key, nullptr, record_bytes, kNoExpiry,
@@ -236,9 +236,6 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
     return applied;
   }
   auto it = shard.entries.find(key);
-  // A pending ASYNC record of the key's own, which a MEMORY write replaces
-  // (below); not the D record an expiry leaves.
-  const bool was_dirty = shard.dirty.contains(key);
   // An expired entry is deleted first, as a change of its own: the write
   // then sees no entry.
   ExpireIfDue(shard, &it);
@@ -290,13 +287,16 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
       // The WAL is not written, but an unflushed ASYNC change of this key
       // must not be flushed over the newer value: the flusher writes the
       // key's latest state.
+      // (Not the D record of an expiry: the key expired before this
+      // write, which stays in memory as MEMORY writes do.)
       if (auto dirty = shard.dirty.find(key);
-          was_dirty && dirty != shard.dirty.end()) {
-        dirty->second = std::move(change->record);
+          dirty != shard.dirty.end() && !dirty->second.expiry) {
+        dirty->second.record = std::move(change->record);
       }
       break;
     case Durability::kAsync:
-      shard.dirty.insert_or_assign(key, std::move(change->record));
+      shard.dirty.insert_or_assign(key,
+                                   Shard::Pending{std::move(change->record)});
       break;
     case Durability::kWrite:
     case Durability::kFsync:
@@ -378,7 +378,7 @@ int64_t ShardedMap::FlushDirty(GroupCommitQueue& wal) {
     MutexLock lock(&shard.mu);
     if (shard.dirty.empty()) continue;
     batch.clear();
-    for (const auto& [key, record] : shard.dirty) batch += record;
+    for (const auto& [key, pending] : shard.dirty) batch += pending.record;
     const auto count = static_cast<int64_t>(shard.dirty.size());
     shard.dirty.clear();
     wal.Enqueue(batch, count, Durability::kAsync);

@@ -242,8 +242,14 @@ class ShardedMap {
   struct alignas(64) Shard {
     mutable Mutex mu;
     EntrySet entries ABSL_GUARDED_BY(mu);
-    // ASYNC changes not yet in the WAL: key -> its latest record.
-    absl::flat_hash_map<std::string, std::string> dirty ABSL_GUARDED_BY(mu);
+    // ASYNC changes not yet in the WAL: key -> its latest record, and
+    // whether it is the D record of an expiry (which a MEMORY write leaves
+    // alone: that write stays in memory, whatever expired before it).
+    struct Pending {
+      std::string record;
+      bool expiry = false;
+    };
+    absl::flat_hash_map<std::string, Pending> dirty ABSL_GUARDED_BY(mu);
     // The entries that have an expiry, soonest first.
     absl::btree_set<std::pair<int64_t, Entry*>> expiring ABSL_GUARDED_BY(mu);
   };

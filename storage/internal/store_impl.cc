@@ -454,10 +454,13 @@ absl::StatusOr<ShrinkResult> StoreImpl::ShrinkNow() {
   input.wal = wal_.get();
   input.codec = codec_.get();
   {
+    MutexLock lock(&maps_mu_);  // exclusive: the orphans change
+    orphans_.DropExpired(absl::ToUnixNanos(ClockOf(options_).Now()));
+  }
+  {
     ReaderMutexLock lock(&maps_mu_);
     for (const auto& [name, map] : maps_) input.maps.push_back(&map->entries());
-    input.orphan_count = orphans_.AppendTo(
-        absl::ToUnixNanos(ClockOf(options_).Now()), &input.orphans);
+    input.orphan_count = orphans_.AppendTo(&input.orphans);
   }
   absl::StatusOr<ShrinkResult> result = Shrinker::Run(input);
   if (!result.ok()) {
@@ -510,13 +513,21 @@ int64_t StoreImpl::DeleteExpired() {
     ReaderMutexLock lock(&maps_mu_);
     for (const auto& [name, map] : maps_) maps.push_back(&map->entries());
   }
+  if (maps.empty()) return 0;
+  // Each call starts with the map the last one stopped in, so that a map
+  // with a backlog cannot keep the others from ever being swept.
+  const size_t first = expiry_cursor_.load(std::memory_order_relaxed);
   int64_t deleted = 0;
-  for (ShardedMap* map : maps) {
+  for (size_t i = 0; i < maps.size(); ++i) {
+    const size_t at = (first + i) % maps.size();
     for (;;) {
-      const int64_t round = map->ExpireDue(*wal_, kPerShard);
+      const int64_t round = maps[at]->ExpireDue(*wal_, kPerShard);
       deleted += round;
       if (round == 0) break;
-      if (deleted >= kPerCall) return deleted;
+      if (deleted >= kPerCall) {
+        expiry_cursor_.store(at, std::memory_order_relaxed);
+        return deleted;
+      }
     }
   }
   return deleted;
@@ -526,7 +537,7 @@ void StoreImpl::RunBackground() {
   const bool auto_shrink = options_.auto_shrink.enabled;
   absl::Time next_sync = absl::Now() + options_.sync_interval;
   absl::Time next_check = absl::Now() + options_.auto_shrink.check_interval;
-  absl::Time next_expiry = absl::Now();
+  absl::Time next_expiry = absl::Now() + options_.expiry_interval;
   for (;;) {
     {
       MutexLock lock(&background_mu_);

@@ -132,6 +132,8 @@ class StoreImpl final : public Store {
   std::atomic<int64_t> skipped_corrupt_;
   std::atomic<int64_t> ignored_unknown_fields_;
   std::atomic<uint64_t> shrink_failures_{0};
+  // The map (in maps_' order) DeleteExpired goes on with.
+  std::atomic<size_t> expiry_cursor_{0};
   // 10 ms to about 1.5 hours.
   Histogram shrink_seconds_{Histogram::ExponentialBounds(0.01, 2, 20)};
 

@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
+#include "storage/listing_at_revision.h"
 #include "storage/store.h"
 #include "tests/proto/make_item.h"
+#include "tests/storage/manual_clock.h"
 #include "tests/storage/test_files.h"
 
 namespace persist {
@@ -26,27 +27,11 @@ using persist::test::v1::Item;
 using persist::testing::MakeItem;
 using testing::CapturedLog;
 using ::testing::HasSubstr;
+using testing::ManualClock;
 using ::testing::Not;
 using testing::ReadFileOrDie;
 using testing::TempDir;
 using testing::WriteFileOrDie;
-
-// A clock the test moves by hand.
-class ManualClock final : public Clock {
- public:
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Advance(absl::Duration by) {
-    absl::MutexLock lock(&mu_);
-    now_ += by;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ = absl::FromUnixSeconds(1796313600);  // 2026-12-03
-};
 
 class ExpiryTest : public ::testing::Test {
  protected:
@@ -60,8 +45,8 @@ class ExpiryTest : public ::testing::Test {
     options.auto_shrink.enabled = false;
     options.history.max_changes = kServerMaxChanges;
     options.clock = &clock_;
-    // The test deletes expired entries itself (DeleteExpired), but for the
-    // background's first sweep, at open.
+    // The test deletes expired entries itself (DeleteExpired): the
+    // background's first sweep comes an interval after open.
     options.expiry_interval = absl::Hours(1);
     return options;
   }
@@ -185,9 +170,7 @@ TEST_F(ExpiryTest, AnExpiryIsWrittenInOneFrameWithItsValueAndSurvivesARestart) {
   clock_.Advance(absl::Minutes(2));
   Reopen();  // expired while the store was closed
   EXPECT_FALSE(Found("a"));
-  // The background sweep may have deleted it already: once, either way.
-  store_->DeleteExpired();
-  EXPECT_EQ(store_->Stats().expirations, 1u);
+  EXPECT_EQ(store_->DeleteExpired(), 1);
   ASSERT_TRUE(store_->Flush().ok());
   Reopen();
   EXPECT_FALSE(Found("a"));
@@ -237,10 +220,33 @@ TEST_F(ExpiryTest, AMemoryWriteAfterAnExpiryStaysInMemory) {
   memory.durability = Durability::kMemory;
   ASSERT_TRUE(items().Set("a", MakeItem("M"), memory).ok());
   EXPECT_TRUE(Found("a"));
-  // The expiry's delete reaches the file; the MEMORY value does not.
+  // The same once the sweep, not the write, deleted it.
+  ASSERT_TRUE(
+      items().Set("b", MakeItem("B"), ExpiringIn(absl::Seconds(1))).ok());
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(store_->DeleteExpired(), 1);
+  ASSERT_TRUE(items().Set("b", MakeItem("N"), memory).ok());
+  // The expiries' deletes reach the file; the MEMORY values do not.
   Reopen();
   EXPECT_FALSE(Found("a"));
-  EXPECT_THAT(ReadFileOrDie(path_), Not(HasSubstr("\"M\"")));
+  EXPECT_FALSE(Found("b"));
+  const std::string file = ReadFileOrDie(path_);
+  EXPECT_THAT(file, Not(HasSubstr("\"M\"")));
+  EXPECT_THAT(file, Not(HasSubstr("\"N\"")));
+}
+
+TEST_F(ExpiryTest, AListingAtARevisionLeavesExpiredEntriesOut) {
+  ASSERT_TRUE(
+      items().Set("a", MakeItem("A"), ExpiringIn(absl::Seconds(1))).ok());
+  ASSERT_TRUE(items().Set("b", MakeItem("B"), ExpiringIn(absl::Hours(1))).ok());
+  clock_.Advance(absl::Seconds(1));
+  absl::StatusOr<ListingAtRevision> listing =
+      ListAtRevision(*store_, items().dynamic(), "");
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  ASSERT_EQ(listing->entries.size(), 1u);
+  EXPECT_EQ(listing->entries[0].key, "b");
+  EXPECT_EQ(listing->entries[0].entry.expires,
+            clock_.Now() - absl::Seconds(1) + absl::Hours(1));
 }
 
 TEST_F(ExpiryTest, ABatchWritesItsExpiriesInItsFrame) {
@@ -297,8 +303,10 @@ TEST_F(ExpiryTest, RecordsOfUndeclaredMapsKeepTheirExpiries) {
   EXPECT_THAT(file, HasSubstr(absl::StrCat(
                         "B 2\n\nS ghost:g\n{\"name\":\"G\"}\nE ghost:g\n",
                         expiry, "\n")));
-  // Expired: Shrink leaves it out, as it does the declared maps' entries.
+  // Expired: Shrink leaves it out, as it does the declared maps' entries,
+  // and forgets it.
   EXPECT_THAT(file, Not(HasSubstr("ghost:old")));
+  EXPECT_EQ(store_->Stats().orphan_keys, 1);
   absl::StatusOr<Map<Item>> ghost = store_->DeclareMap<Item>("ghost");
   ASSERT_TRUE(ghost.ok()) << ghost.status();
   absl::StatusOr<Entry<Item>> entry = ghost->Get("g");

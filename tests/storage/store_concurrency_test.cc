@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
 #include "storage/store.h"
+#include "tests/storage/manual_clock.h"
 #include "tests/storage/test_files.h"
 
 namespace persist {
@@ -152,6 +153,96 @@ TEST_F(StoreConcurrencyTest, MixedOperationsLeaveMemoryEqualToTheReplayedFile) {
     }
   }
   EXPECT_GT(shrinks.load(), 0);
+}
+
+TEST_F(StoreConcurrencyTest,
+       ExpiriesRacingWritesSweepsAndShrinksLeaveMemoryEqualToTheFile) {
+  testing::ManualClock clock;
+  StoreOptions options = Options();
+  options.clock = &clock;
+  options.expiry_interval = absl::Milliseconds(1);  // the sweep races too
+  absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<Store> store = *std::move(opened);
+  Map<Item> items = *store->GetMap<Item>("items");
+  Notification start;
+  std::atomic<bool> writing{true};
+  std::thread ticks([&] {
+    start.WaitForNotification();
+    while (writing.load()) {
+      clock.Advance(absl::Milliseconds(1));
+      std::this_thread::yield();
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads / 2; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 random(4321 + t);
+      start.WaitForNotification();
+      for (int i = 0; i < 1500; ++i) {
+        const std::string key = absl::StrCat("k", random() % 48);
+        const std::string name = absl::StrCat(t, "/", i);
+        WriteOptions write;
+        write.durability =
+            random() % 2 == 0 ? Durability::kWrite : Durability::kAsync;
+        if (random() % 3 != 0) {
+          write.expires = clock.Now() + absl::Milliseconds(random() % 5);
+        }
+        if (t == 0 && i % 250 == 0) {
+          ASSERT_TRUE(store->Shrink().ok());
+        }
+        if (t == 1 && i % 100 == 0) store->DeleteExpired();
+        switch (random() % 4) {
+          case 0:
+            ASSERT_TRUE(items.Set(key, Value(name, i), write).ok());
+            break;
+          case 1:
+            ASSERT_TRUE(items.Delete(key, write).ok());
+            break;
+          case 2:
+            write.keep_expiry = random() % 2 == 0;
+            ASSERT_TRUE(items
+                            .Update(
+                                key,
+                                [&](const Item* current) {
+                                  if (current == nullptr) {
+                                    return UpdateDecision<Item>::Cancel();
+                                  }
+                                  return UpdateDecision<Item>::Set(
+                                      Value(name, current->count() + 1));
+                                },
+                                write)
+                            .ok());
+            break;
+          case 3: {
+            // Found only if not expired when read, which is after `before`.
+            const absl::Time before = clock.Now();
+            absl::StatusOr<Entry<Item>> entry = items.Get(key);
+            ASSERT_TRUE(entry.ok());
+            if (entry->found()) {
+              ASSERT_GT(entry->expires, before);
+            }
+            break;
+          }
+        }
+      }
+    });
+  }
+  start.Notify();
+  for (std::thread& thread : threads) thread.join();
+  writing.store(false);
+  ticks.join();
+
+  // The clock stands still from here: what memory shows, the file brings
+  // back, expiries and all.
+  const State memory = Snapshot(items);
+  const StoreStats stats = store->Stats();
+  EXPECT_GT(stats.expirations, 0u);
+  ASSERT_TRUE(store->Close().ok());
+  opened = Store::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  store = *std::move(opened);
+  EXPECT_EQ(Snapshot(*store->GetMap<Item>("items")), memory);
 }
 
 TEST_F(StoreConcurrencyTest,
