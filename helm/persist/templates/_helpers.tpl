@@ -147,6 +147,7 @@ persistd's defaults apply.
 {{- end -}}
 {{- if $c.defaultDurability -}}{{- $_ := set $cfg "defaultDurability" (upper $c.defaultDurability) -}}{{- end -}}
 {{- if $c.syncInterval -}}{{- $_ := set $cfg "syncInterval" $c.syncInterval -}}{{- end -}}
+{{- if $c.expiryInterval -}}{{- $_ := set $cfg "expiryInterval" $c.expiryInterval -}}{{- end -}}
 {{- $shrink := dict -}}
 {{- with $c.autoShrink -}}
 {{- if .disabled -}}{{- $_ := set $shrink "disabled" true -}}{{- end -}}
