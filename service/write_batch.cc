@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
@@ -12,6 +11,7 @@
 #include "service/expiry_proto.h"
 #include "service/message_limits.h"
 #include "service/write_requests.h"
+#include "storage/names.h"
 
 namespace persist::service {
 namespace {
@@ -119,8 +119,8 @@ absl::StatusOr<BatchOperation> UpdateOperation(
     budget->bytes += PackedValueBytes(**merged);
     if (budget->bytes > budget->limit) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          "map \"", map->name(), "\" key \"", absl::CHexEscape(key),
-          "\": with its merged value the answer takes up to ", budget->bytes,
+          "map \"", map->name(), "\" key ", QuotedKey(key),
+          ": with its merged value the answer takes up to ", budget->bytes,
           " bytes, more than the reply limit of ", budget->limit,
           " (limits.maxMessageBytes plus headroom); split the batch"));
     }

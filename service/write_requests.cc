@@ -2,9 +2,9 @@
 
 #include <string>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/field_mask_util.h"
+#include "storage/names.h"
 
 namespace persist::service {
 
@@ -80,8 +80,8 @@ std::unique_ptr<Message> MergeUpdate(const DynamicMap& map,
 absl::Status UpdateOfMissingKeyError(absl::string_view map,
                                      absl::string_view key) {
   return absl::NotFoundError(
-      absl::StrCat("map \"", map, "\" has no key \"", absl::CHexEscape(key),
-                   "\" to update; set allow_missing to create it"));
+      absl::StrCat("map \"", map, "\" has no key ", QuotedKey(key),
+                   " to update; set allow_missing to create it"));
 }
 
 }  // namespace persist::service

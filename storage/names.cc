@@ -96,4 +96,10 @@ absl::Status ValidateKey(absl::string_view key) {
   return absl::OkStatus();
 }
 
+std::string QuotedKey(absl::string_view key) {
+  constexpr size_t kShown = 200;
+  return absl::StrCat("\"", absl::CHexEscape(key.substr(0, kShown)),
+                      key.size() > kShown ? "...\"" : "\"");
+}
+
 }  // namespace persist

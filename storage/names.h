@@ -11,6 +11,7 @@
 #define PERSIST_STORAGE_NAMES_H_
 
 #include <cstddef>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -23,6 +24,9 @@ inline constexpr size_t kMaxKeyBytes = 4096;
 // InvalidArgument naming the offending byte position, or OK.
 absl::Status ValidateMapName(absl::string_view name);
 absl::Status ValidateKey(absl::string_view key);
+
+// `key` quoted for messages: escaped, and cut after 200 bytes ("...\"").
+std::string QuotedKey(absl::string_view key);
 
 }  // namespace persist
 

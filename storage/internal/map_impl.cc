@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "storage/expiry.h"
@@ -11,12 +10,6 @@
 
 namespace persist {
 namespace {
-
-// A key quoted for messages, cut to a readable length.
-std::string Quoted(absl::string_view key) {
-  return absl::StrCat("\"", absl::CHexEscape(key.substr(0, 200)),
-                      key.size() > 200 ? "...\"" : "\"");
-}
 
 // The expiry an update's set writes: `expires`, or the key's own.
 absl::Time ExpiryOfUpdate(const ShardedMap::Entry* current, absl::Time expires,
@@ -63,7 +56,7 @@ absl::Status MapImpl::Encode(absl::string_view key, const Message& value,
                              std::string* json, JsonEncodeStats* stats) const {
   if (absl::Status status = codec_.Encode(value, json, stats); !status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "map \"", name(), "\" key ", Quoted(key),
+        "map \"", name(), "\" key ", QuotedKey(key),
         ": the value cannot be written as JSON: ", status.message()));
   }
   return absl::OkStatus();
@@ -113,7 +106,7 @@ absl::StatusOr<MapImpl::Change> MapImpl::Prepare(
     std::unique_ptr<Message> kept = NewValue();
     if (absl::Status status = codec_.Decode(json, kept.get()); !status.ok()) {
       return absl::InternalError(absl::StrCat(
-          "map \"", name(), "\" key ", Quoted(key),
+          "map \"", name(), "\" key ", QuotedKey(key),
           ": the value's JSON does not read back: ", status.message()));
     }
     value = std::move(kept);
@@ -145,12 +138,12 @@ absl::Status MapImpl::CheckPrecondition(const ShardedMap::Entry* current,
     case Precondition::Kind::kMustExist:
       if (current != nullptr) return absl::OkStatus();
       return absl::FailedPreconditionError(
-          absl::StrCat("map \"", name(), "\" has no key ", Quoted(key),
+          absl::StrCat("map \"", name(), "\" has no key ", QuotedKey(key),
                        " and the write required it to exist"));
     case Precondition::Kind::kMustNotExist:
       if (current == nullptr) return absl::OkStatus();
       return absl::FailedPreconditionError(
-          absl::StrCat("map \"", name(), "\" already has key ", Quoted(key),
+          absl::StrCat("map \"", name(), "\" already has key ", QuotedKey(key),
                        " and the write required it to be absent"));
     case Precondition::Kind::kEtagMatches: {
       PERSIST_ASSIGN_OR_RETURN(const Etag wanted,
@@ -159,7 +152,7 @@ absl::Status MapImpl::CheckPrecondition(const ShardedMap::Entry* current,
           clock_.MakeEtag(current == nullptr ? 0 : current->revision());
       if (current != nullptr && wanted == actual) return absl::OkStatus();
       return absl::AbortedError(absl::StrCat(
-          "map \"", name(), "\" key ", Quoted(key), " is ",
+          "map \"", name(), "\" key ", QuotedKey(key), " is ",
           current == nullptr ? "absent" : "at etag " + actual.ToString(),
           ", the write expected etag ", precondition.etag,
           "; read the key again and retry"));
@@ -206,7 +199,7 @@ void MapImpl::StartSet(absl::string_view key,
                        const WriteOptions& options, WriteCallback done) {
   if (value == nullptr) {
     done(absl::InvalidArgumentError(
-        absl::StrCat("map \"", name(), "\" key ", Quoted(key),
+        absl::StrCat("map \"", name(), "\" key ", QuotedKey(key),
                      ": Set needs a value (use Delete to remove a key)")));
     return;
   }
@@ -255,7 +248,7 @@ absl::StatusOr<MapImpl::Change*> MapImpl::PrepareDecision(
     case UpdateDecision<Message>::Kind::kSet: {
       if (decision.value() == nullptr) {
         return absl::InvalidArgumentError(
-            absl::StrCat("map \"", name(), "\" key ", Quoted(key),
+            absl::StrCat("map \"", name(), "\" key ", QuotedKey(key),
                          ": the update function chose Set without a value"));
       }
       PERSIST_ASSIGN_OR_RETURN(*change, Prepare(key, decision.value(), expiry));
@@ -275,7 +268,7 @@ absl::Status MapImpl::PrepareBatch(const BatchOperation& operation,
     case BatchOperation::Kind::kSet: {
       if (operation.value == nullptr) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "map \"", name(), "\" key ", Quoted(operation.key),
+            "map \"", name(), "\" key ", QuotedKey(operation.key),
             ": a set needs a value (use a delete to remove a key)"));
       }
       PERSIST_ASSIGN_OR_RETURN(*change,
@@ -291,7 +284,7 @@ absl::Status MapImpl::PrepareBatch(const BatchOperation& operation,
     case BatchOperation::Kind::kUpdate:
       if (!operation.update) {
         return absl::InvalidArgumentError(
-            absl::StrCat("map \"", name(), "\" key ", Quoted(operation.key),
+            absl::StrCat("map \"", name(), "\" key ", QuotedKey(operation.key),
                          ": an update needs a function"));
       }
       return CheckKey(operation.key);

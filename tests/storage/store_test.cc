@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
 #include "storage/map.h"
+#include "storage/names.h"
 #include "tests/proto/make_item.h"
 #include "tests/storage/fault_injection_file_system.h"
 #include "tests/storage/test_files.h"
@@ -182,6 +183,12 @@ TEST_F(StoreTest, BadKeysAreRefusedNamingTheBytePosition) {
   }
   EXPECT_TRUE(items.Set(std::string(4096, 'k'), MakeItem("x", 1)).ok());
   EXPECT_EQ(items.Size(), 1);
+}
+
+TEST(QuotedKeyTest, EscapesAndCutsLongKeys) {
+  EXPECT_EQ(QuotedKey("a\"b\x01"), "\"a\\\"b\\x01\"");
+  const std::string quoted = QuotedKey(std::string(4096, 'k'));
+  EXPECT_EQ(quoted, "\"" + std::string(200, 'k') + "...\"");
 }
 
 TEST_F(StoreTest, BadMapNamesAreRefused) {
