@@ -295,11 +295,14 @@ class PythonClientTest(unittest.TestCase):
             bob = self.users.set("bob", user_pb2.User(name="Bob"))
             cache.wait_for(bob, 30)
             self.assertEqual(cache.get("bob").etag, bob.etag)
+            updated = self.users.update("bob", user_pb2.User(age=41), ["age"])
+            cache.wait_for(updated, 30)
+            self.assertEqual(cache.get("bob").value.age, 41)
             gone = self.users.delete("ada")
             cache.wait_for(gone, 30)
             self.assertIsNone(cache.get("ada"))
             self.assertEqual(changes, [("PUT", "ada"), ("PUT", "bob"),
-                                       ("DELETE", "ada")])
+                                       ("PUT", "bob"), ("DELETE", "ada")])
 
             # persistd restarts on the same address, in a new epoch.
             self.stop_persistd()

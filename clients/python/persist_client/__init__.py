@@ -482,10 +482,14 @@ class CachedMap:
         self._wait_until(0, "", timeout)
 
     def wait_for(self, write, timeout):
-        """Waits until the copy shows `write` (what set, update's
-        WriteResult or delete returned): read-your-writes from the cache.
-        TimeoutError also when persistd restarted since the write."""
-        self._wait_until(write.revision, write.epoch, timeout)
+        """Waits until the copy shows `write`, what set (a WriteResult),
+        delete (a DeleteResult) or update (an Entry) returned:
+        read-your-writes from the cache. TimeoutError also when persistd
+        restarted since a set or delete (an Entry names no epoch)."""
+        if isinstance(write, Entry):
+            self._wait_until(write.mod_revision, "", timeout)
+        else:
+            self._wait_until(write.revision, write.epoch, timeout)
 
     def _wait_until(self, revision, epoch, timeout):
         def reached():
