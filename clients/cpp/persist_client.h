@@ -11,6 +11,7 @@
 //   alice.set_name("Alice");
 //   absl::StatusOr<persist::client::WriteResult> set =
 //       users.Set("alice", alice, {.durability = persist::v1::FSYNC});
+//   set = users.Set("visitor", alice, {.ttl = absl::Minutes(30)});  // expires
 //   absl::StatusOr<std::optional<persist::client::Entry<example::v1::User>>>
 //       got = users.Get("alice");
 //
