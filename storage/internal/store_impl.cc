@@ -514,8 +514,8 @@ int64_t StoreImpl::DeleteExpired() {
     for (const auto& [name, map] : maps_) maps.push_back(&map->entries());
   }
   if (maps.empty()) return 0;
-  // Each call starts with the map the last one stopped in, so that a map
-  // with a backlog cannot keep the others from ever being swept.
+  // Each call starts with the map after the one the last call stopped in,
+  // so that a map with a backlog cannot keep the others from being swept.
   const size_t first = expiry_cursor_.load(std::memory_order_relaxed);
   int64_t deleted = 0;
   for (size_t i = 0; i < maps.size(); ++i) {
@@ -525,7 +525,9 @@ int64_t StoreImpl::DeleteExpired() {
       deleted += round;
       if (round == 0) break;
       if (deleted >= kPerCall) {
-        expiry_cursor_.store(at, std::memory_order_relaxed);
+        // The next call starts with the next map; this one's backlog is
+        // reached again once the others had their turn.
+        expiry_cursor_.store((at + 1) % maps.size(), std::memory_order_relaxed);
         return deleted;
       }
     }

@@ -36,8 +36,8 @@ constexpr char kValidPrefix[] =
     "D items:gone\n\n"
     "S other:o\n{\"kept\":true}\n";
 
-// A clock at which nothing has expired yet: the store's first sweep, at
-// open, would otherwise race the live key counts compared below.
+// A clock at which nothing has expired yet: the store's background sweep
+// would otherwise race the live key counts compared below.
 class BeforeEveryExpiry final : public persist::Clock {
  public:
   absl::Time Now() const override { return absl::InfinitePast(); }

@@ -233,8 +233,8 @@ TEST_F(StoreConcurrencyTest,
   writing.store(false);
   ticks.join();
 
-  // The clock stands still from here: what memory shows, the file brings
-  // back, expiries and all.
+  // The clock stands still from here: what memory shows (the live keys and
+  // their values), the file brings back.
   const State memory = Snapshot(items);
   const StoreStats stats = store->Stats();
   EXPECT_GT(stats.expirations, 0u);
