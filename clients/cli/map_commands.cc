@@ -58,7 +58,7 @@ absl::Status SetWriteOptions(const MapCommandFlags& flags, Request* request) {
 
 // --ttl of a set or an update: none when empty.
 template <typename Request>
-absl::Status SetTtl(const MapCommandFlags& flags, Request* request) {
+absl::Status ApplyTtlFlag(const MapCommandFlags& flags, Request* request) {
   if (flags.ttl.empty()) return absl::OkStatus();
   absl::Duration ttl;
   if (!absl::ParseDuration(flags.ttl, &ttl) || ttl <= absl::ZeroDuration() ||
@@ -72,8 +72,7 @@ absl::Status SetTtl(const MapCommandFlags& flags, Request* request) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--ttl=", flags.ttl, " is shorter than the 1ns a ttl can hold"));
   }
-  request->mutable_ttl()->set_seconds(nanos / 1000000000);
-  request->mutable_ttl()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  client::SetTtl(ttl, request);
   return absl::OkStatus();
 }
 
@@ -106,7 +105,7 @@ absl::Status Set(MapClient& client, const std::string& key,
   request.set_key(key);
   PERSIST_RETURN_IF_ERROR(client.Pack(json, request.mutable_value()));
   PERSIST_RETURN_IF_ERROR(SetWriteOptions(flags, &request));
-  PERSIST_RETURN_IF_ERROR(SetTtl(flags, &request));
+  PERSIST_RETURN_IF_ERROR(ApplyTtlFlag(flags, &request));
   v1::SetResponse response;
   PERSIST_RETURN_IF_ERROR(
       FromGrpc(client.stub().Set(client.Context().get(), request, &response)));
@@ -151,7 +150,7 @@ absl::Status Update(MapClient& client, const std::string& key,
     request.mutable_update_mask()->add_paths(client.ProtoPath(path));
   }
   PERSIST_RETURN_IF_ERROR(SetWriteOptions(flags, &request));
-  PERSIST_RETURN_IF_ERROR(SetTtl(flags, &request));
+  PERSIST_RETURN_IF_ERROR(ApplyTtlFlag(flags, &request));
   request.set_allow_missing(flags.allow_missing);
   v1::UpdateResponse response;
   PERSIST_RETURN_IF_ERROR(FromGrpc(
