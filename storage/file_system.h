@@ -46,6 +46,18 @@ class FileContents {
   virtual absl::string_view data() const = 0;
 };
 
+// A file opened for reading at offsets (LevelDB's RandomAccessFile). It
+// reads the file it opened: a rename over its path later, or an unlink,
+// does not change what it reads.
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+  // Replaces `*out` with up to `n` bytes at `offset`: fewer only where the
+  // file ends. Safe to call from several threads at once.
+  virtual absl::Status Read(uint64_t offset, size_t n,
+                            std::string* out) const = 0;
+};
+
 // Held while a process uses a data file; released on destruction.
 class FileLock {
  public:
@@ -59,6 +71,12 @@ class FileSystem {
   // NotFound if the file does not exist.
   virtual absl::StatusOr<std::unique_ptr<FileContents>> ReadFile(
       const std::string& path) = 0;
+
+  // NotFound if the file does not exist. This default reads the whole file
+  // through ReadFile at once and serves reads from it (test file layers);
+  // the real file system only opens the file, and reads it with pread(2).
+  virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>> OpenForReading(
+      const std::string& path);
 
   // Opens for appending, creating an empty file (owner-only, 0600) if there
   // is none.

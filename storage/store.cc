@@ -34,6 +34,17 @@ absl::StatusOr<ShrinkResult> Store::Shrink() {
   return result;
 }
 
+absl::StatusOr<WalSnapshot> Store::Snapshot() {
+  Notification taken;
+  absl::StatusOr<WalSnapshot> result;
+  StartSnapshot([&](absl::StatusOr<WalSnapshot> snapshot) {
+    result = std::move(snapshot);
+    taken.Notify();
+  });
+  taken.WaitForNotification();
+  return result;
+}
+
 absl::StatusOr<BatchResult> Store::Write(std::vector<BatchOperation> operations,
                                          Durability durability) {
   Notification written;

@@ -53,6 +53,7 @@
 #include "storage/dynamic_map.h"
 #include "storage/map.h"
 #include "storage/store_options.h"
+#include "storage/wal_snapshot.h"
 
 namespace persist {
 
@@ -107,6 +108,8 @@ class Store {
  public:
   using FlushCallback = absl::AnyInvocable<void(absl::Status)>;
   using ShrinkCallback = absl::AnyInvocable<void(absl::StatusOr<ShrinkResult>)>;
+  using SnapshotCallback =
+      absl::AnyInvocable<void(absl::StatusOr<WalSnapshot>)>;
 
   static absl::StatusOr<std::unique_ptr<Store>> Open(StoreOptions options);
 
@@ -203,6 +206,15 @@ class Store {
   // that writes go on.
   virtual void StartShrink(ShrinkCallback done) = 0;
   absl::StatusOr<ShrinkResult> Shrink();
+
+  // A copy of the WAL (wal_snapshot.h) holding every change made before
+  // the call at ASYNC, WRITE or FSYNC: it flushes as StartFlush does, then
+  // takes the file as it is between two writes, which go on meanwhile.
+  // MEMORY changes are in no file, so in no copy. `done` runs on the WAL's
+  // thread, or inline on error: Unavailable if the store is closed or its
+  // WAL failed.
+  virtual void StartSnapshot(SnapshotCallback done) = 0;
+  absl::StatusOr<WalSnapshot> Snapshot();
 
   // Flushes, fsyncs and stops background work. Later calls fail with
   // Unavailable. Returns the WAL's error if it failed. Idempotent.

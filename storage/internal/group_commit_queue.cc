@@ -353,6 +353,15 @@ absl::Status GroupCommitQueue::SwapFileLocked(
   return absl::OkStatus();
 }
 
+void GroupCommitQueue::AtBatchBoundary(
+    absl::FunctionRef<void(uint64_t file_bytes, uint64_t records)> at) {
+  // Leaders write each batch holding file_mu_, and a swap replaces the
+  // file holding it.
+  MutexLock lock(&file_mu_);
+  at(file_bytes_.load(std::memory_order_relaxed),
+     records_.load(std::memory_order_relaxed));
+}
+
 void GroupCommitQueue::Stop() {
   {
     MutexLock lock(&mu_);

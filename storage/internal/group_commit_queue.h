@@ -138,6 +138,13 @@ class GroupCommitQueue {
   // Ends capturing without swapping (Shrink failed before its swap).
   void EndCapture();
 
+  // Calls `at` with the writer paused between two batches, and the bytes
+  // and records the file holds then: every batch written so far, none in
+  // part (Store::StartSnapshot). `at` must be brief and must not call the
+  // queue; it may read the file.
+  void AtBatchBoundary(
+      absl::FunctionRef<void(uint64_t file_bytes, uint64_t records)> at);
+
   // Writes and completes everything queued, then stops the threads. Later
   // Enqueue and Sync calls complete `done` at once, inline, with
   // Unavailable: callers must not hold locks then (Store stops its maps'

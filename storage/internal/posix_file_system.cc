@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "storage/file_system.h"
@@ -76,6 +77,38 @@ class MappedFileContents final : public FileContents {
   const size_t size_;
 };
 
+class PosixRandomAccessFile final : public RandomAccessFile {
+ public:
+  PosixRandomAccessFile(std::string path, int fd)
+      : path_(std::move(path)), fd_(fd) {}
+  ~PosixRandomAccessFile() override { ::close(fd_); }
+
+  absl::Status Read(uint64_t offset, size_t n,
+                    std::string* out) const override {
+    out->resize(n);
+    size_t got = 0;
+    while (got < n) {
+      const ssize_t r = ::pread(fd_, out->data() + got, n - got,
+                                static_cast<off_t>(offset + got));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        const int error = errno;
+        out->clear();
+        return ErrnoError(absl::StrCat("read at offset ", offset + got, " of"),
+                          path_, error);
+      }
+      if (r == 0) break;  // the end of the file
+      got += static_cast<size_t>(r);
+    }
+    out->resize(got);
+    return absl::OkStatus();
+  }
+
+ private:
+  const std::string path_;
+  const int fd_;
+};
+
 class PosixFileLock final : public FileLock {
  public:
   explicit PosixFileLock(int fd) : fd_(fd) {}
@@ -113,6 +146,13 @@ class Posix final : public FileSystem {
     }
     ::close(fd);  // the mapping stays valid
     return std::make_unique<MappedFileContents>(base, size);
+  }
+
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> OpenForReading(
+      const std::string& path) override {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoError("open", path, errno);
+    return std::make_unique<PosixRandomAccessFile>(path, fd);
   }
 
   absl::StatusOr<std::unique_ptr<WritableFile>> OpenForAppend(

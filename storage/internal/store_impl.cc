@@ -392,6 +392,38 @@ void StoreImpl::StartFlush(FlushCallback done) {
   wal_->Sync(std::move(done));
 }
 
+void StoreImpl::StartSnapshot(SnapshotCallback done) {
+  // The flush's callback runs on the WAL's sync thread, which Close joins
+  // before the store goes: `this` outlives it.
+  StartFlush([this, done = std::move(done)](absl::Status flushed) mutable {
+    if (!flushed.ok()) {
+      done(std::move(flushed));
+      return;
+    }
+    done(TakeSnapshot());
+  });
+}
+
+absl::StatusOr<WalSnapshot> StoreImpl::TakeSnapshot() const {
+  absl::StatusOr<WalSnapshot> snapshot;
+  wal_->AtBatchBoundary([&](uint64_t bytes, uint64_t records) {
+    // Opened now, with no write under way and no swap: the file at the
+    // path is the WAL's, and holds at least `bytes` (more only after a
+    // failed write, whose bytes the copy leaves out). On the real file
+    // system only an open(2): writers wait for nothing else.
+    absl::StatusOr<std::unique_ptr<RandomAccessFile>> file =
+        file_system_->OpenForReading(options_.path);
+    if (!file.ok()) {
+      snapshot = absl::Status(
+          file.status().code(),
+          absl::StrCat("cannot copy the WAL: ", file.status().message()));
+      return;
+    }
+    snapshot = WalSnapshot{*std::move(file), options_.path, bytes, records};
+  });
+  return snapshot;
+}
+
 void StoreImpl::StartShrink(ShrinkCallback done) {
   if (absl::Status status = CheckOpen(); !status.ok()) {
     if (done) done(status);

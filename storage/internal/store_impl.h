@@ -56,6 +56,7 @@ class StoreImpl final : public Store {
   absl::Time Now() const override { return ClockOf(options_).Now(); }
   void StartFlush(FlushCallback done) override;
   void StartShrink(ShrinkCallback done) override;
+  void StartSnapshot(SnapshotCallback done) override;
   absl::Status Close() override;
   const std::string& path() const override { return options_.path; }
 
@@ -98,6 +99,8 @@ class StoreImpl final : public Store {
   // The shrink thread: runs the Shrinks asked for, one at a time.
   void RunShrinks();
   absl::StatusOr<ShrinkResult> ShrinkNow();
+  // StartSnapshot's copy, once its flush is written.
+  absl::StatusOr<WalSnapshot> TakeSnapshot() const;
   // Asks the shrink thread for a Shrink, or joins the one running.
   void RequestShrink(ShrinkCallback done);
   void Log(LogLevel level, absl::string_view message) const;

@@ -200,6 +200,15 @@ FaultInjectionFileSystem::ReadFile(const std::string& path) {
   return base_->ReadFile(path);
 }
 
+absl::StatusOr<std::unique_ptr<RandomAccessFile>>
+FaultInjectionFileSystem::OpenForReading(const std::string& path) {
+  {
+    MutexLock lock(&mu_);
+    if (crashed_) return CrashedError();
+  }
+  return base_->OpenForReading(path);
+}
+
 absl::StatusOr<std::unique_ptr<WritableFile>>
 FaultInjectionFileSystem::OpenForAppend(const std::string& path) {
   std::shared_ptr<State> state;

@@ -63,6 +63,8 @@ class FaultInjectionFileSystem final : public FileSystem {
 
   absl::StatusOr<std::unique_ptr<FileContents>> ReadFile(
       const std::string& path) override;
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> OpenForReading(
+      const std::string& path) override;
   absl::StatusOr<std::unique_ptr<WritableFile>> OpenForAppend(
       const std::string& path) override;
   absl::StatusOr<std::unique_ptr<WritableFile>> CreateEmpty(
