@@ -41,7 +41,7 @@ install(DIRECTORY base storage json
   PATTERN "command_line.h" EXCLUDE
   PATTERN "version.h" EXCLUDE)
 install(FILES clients/cpp/persist_client.h clients/cpp/watch_call.h
-  clients/cpp/cached_map.h
+  clients/cpp/cached_map.h clients/cpp/backup.h clients/cpp/write_batch.h
   DESTINATION ${PERSIST_INSTALL_INCLUDEDIR}/clients/cpp)
 install(DIRECTORY ${PROJECT_BINARY_DIR}/proto/
   DESTINATION ${PERSIST_INSTALL_INCLUDEDIR}

@@ -46,7 +46,8 @@ PersistService::Counters FindCounters(RpcMetrics* metrics) {
   };
   return {find("Get"),      find("Set"),    find("Delete"),   find("Update"),
           find("List"),     find("Shrink"), find("Flush"),    find("Stats"),
-          find("ListMaps"), find("Watch"),  find("BatchGet"), find("Write")};
+          find("ListMaps"), find("Watch"),  find("BatchGet"), find("Write"),
+          find("Snapshot")};
 }
 
 }  // namespace
@@ -509,28 +510,46 @@ grpc::ServerUnaryReactor* PersistService::ListMaps(
   return call.Finish(absl::OkStatus());
 }
 
-grpc::ServerWriteReactor<v1::WatchResponse>* PersistService::Watch(
-    grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
-  // Streams do not enter the drain, which would wait for them: Drain ends
-  // them instead.
-  absl::Status refused;
-  Store* const store = store_.load(std::memory_order_acquire);
-  if (drain_.draining()) {
-    refused = absl::UnavailableError(
-        "persistd is shutting down; watch another replica, or list again "
-        "once it restarts");
-  } else if (options_.auth != nullptr) {
-    refused = options_.auth->Check(*context, /*write=*/false);
+// Streams do not enter the drain, which would wait for them: Drain ends
+// Watch streams, and a Snapshot stream ends itself once draining.
+absl::StatusOr<Store*> PersistService::BeginStream(
+    const grpc::CallbackServerContext& context,
+    absl::string_view shutting_down) const {
+  if (drain_.draining()) return absl::UnavailableError(shutting_down);
+  if (options_.auth != nullptr) {
+    PERSIST_RETURN_IF_ERROR(options_.auth->Check(context, /*write=*/false));
   }
-  if (refused.ok() && store == nullptr) {
-    refused = absl::UnavailableError(
+  Store* const store = store_.load(std::memory_order_acquire);
+  if (store == nullptr) {
+    return absl::UnavailableError(
         "persistd is still loading its data file; retry shortly");
   }
+  return store;
+}
+
+grpc::ServerWriteReactor<v1::WatchResponse>* PersistService::Watch(
+    grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
+  absl::StatusOr<Store*> store = BeginStream(
+      *context,
+      "persistd is shutting down; watch another replica, or list again "
+      "once it restarts");
   absl::StatusOr<DynamicMap*> map =
-      refused.ok() ? store->GetMap(request->map()) : refused;
+      store.ok() ? (*store)->GetMap(request->map()) : store.status();
   if (!map.ok()) return new WatchRefusal(map.status(), counters_.watch);
-  return WatchStream::Start(*request, store, *map, &watch_hub_,
+  return WatchStream::Start(*request, *store, *map, &watch_hub_,
                             MakeWatchOptions(options_, counters_.watch));
+}
+
+grpc::ServerWriteReactor<v1::SnapshotResponse>* PersistService::Snapshot(
+    grpc::CallbackServerContext* context, const v1::SnapshotRequest*) {
+  absl::StatusOr<Store*> store = BeginStream(
+      *context, "persistd is shutting down; take the backup once it is back");
+  // Chunks of 1 MiB, or less if replies are limited to less.
+  const size_t chunk_bytes = std::min<size_t>(
+      1 << 20, static_cast<size_t>(MaxReplyBytes(options_.max_message_bytes)) -
+                   kPageTokenRoomBytes);
+  return SnapshotStream::Start(store.ok() ? *store : nullptr, store.status(),
+                               chunk_bytes, &drain_, counters_.snapshot);
 }
 
 }  // namespace persist::service

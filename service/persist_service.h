@@ -18,6 +18,7 @@
 #include "service/call_drain.h"
 #include "service/message_limits.h"
 #include "service/rpc_metrics.h"
+#include "service/snapshot_stream.h"
 #include "service/token_auth.h"
 #include "service/unary_call.h"
 #include "service/watch_hub.h"
@@ -106,6 +107,9 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   grpc::ServerWriteReactor<v1::WatchResponse>* Watch(
       grpc::CallbackServerContext* context,
       const v1::WatchRequest* request) override;
+  grpc::ServerWriteReactor<v1::SnapshotResponse>* Snapshot(
+      grpc::CallbackServerContext* context,
+      const v1::SnapshotRequest* request) override;
 
   // Open Watch streams.
   size_t watchers() const { return watch_hub_.size(); }
@@ -113,7 +117,7 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   // What each RPC is counted under; null without metrics.
   struct Counters {
     RpcMetrics::Method *get, *set, *del, *update, *list, *shrink, *flush,
-        *stats, *list_maps, *watch, *batch_get, *write;
+        *stats, *list_maps, *watch, *batch_get, *write, *snapshot;
   };
 
  private:
@@ -121,6 +125,10 @@ class PersistService final : public persist::v1::Persist::CallbackService {
   // configured) and that the store is loaded.
   absl::StatusOr<Store*> Begin(const grpc::CallbackServerContext& context,
                                const UnaryCall& call, bool write) const;
+  // The store for a stream (Watch, Snapshot): the token checked (reading),
+  // the store loaded; Unavailable with `shutting_down` once draining.
+  absl::StatusOr<Store*> BeginStream(const grpc::CallbackServerContext& context,
+                                     absl::string_view shutting_down) const;
   // What a Set, Delete or Update writes to, once the call is authorized,
   // the store loaded, the map found and the options valid.
   struct WriteTarget {

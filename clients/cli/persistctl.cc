@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "base/command_line.h"
 #include "clients/cli/batch_command.h"
+#include "clients/cli/json_output.h"
 #include "clients/cli/map_commands.h"
 #include "clients/cli/offline_commands.h"
 #include "clients/cpp/persist_client.h"
@@ -43,8 +44,9 @@ ABSL_FLAG(std::string, addr, "127.0.0.1:50051",
 ABSL_FLAG(std::string, token, "",
           "bearer token, if persistd requires one; without it, the "
           "PERSIST_TOKEN environment variable (which keeps it out of ps)");
-ABSL_FLAG(std::string, timeout, "10s",
-          "deadline of each call, as 500ms, 10s or 2m; 0 waits for ever");
+ABSL_FLAG(std::string, timeout, "",
+          "deadline of each call, as 500ms, 10s or 2m (10s if not given; a "
+          "backup has none unless given); 0 waits for ever");
 ABSL_FLAG(std::string, tls_ca, "",
           "PEM CA that signed persistd's certificate: connect with TLS");
 ABSL_FLAG(std::string, tls_cert, "",
@@ -92,7 +94,8 @@ ABSL_FLAG(std::string, config, "",
 ABSL_FLAG(std::string, file, "",
           "check, repair: the data file (default: the config's, or "
           "./persist.wal)");
-ABSL_FLAG(std::string, out, "", "repair: the new file to write");
+ABSL_FLAG(std::string, out, "",
+          "repair, backup: the new file to write (never an existing one)");
 ABSL_FLAG(bool, skip_corrupt, false,
           "check: as persistd --skip_corrupt would open it; repair: keep "
           "every readable record, not only those before the first problem");
@@ -129,6 +132,8 @@ constexpr char kUsageText[] =
     "  watch MAP [--prefix=P] [--initial | --from=REV --epoch=E] "
     "[--limit=N]\n"
     "  stats | maps | flush | shrink | health\n"
+    "  backup --out=PATH   (a copy of the data file, taken while writes go\n"
+    "      on; no deadline unless --timeout is given)\n"
     "  check [--config=persistd.json] [--file=PATH] [--skip_corrupt]\n"
     "  repair [--config=...] [--file=PATH] --out=PATH [--skip_corrupt]\n"
     "VALUE is JSON of the map's type, - to read it from stdin, or @FILE.\n"
@@ -155,7 +160,8 @@ int CallFailed(const grpc::Status& status) {
 // The settings every call shares, checked before any is made.
 struct CallSettings {
   std::string token;
-  absl::Duration timeout;
+  absl::Duration timeout = absl::Seconds(10);
+  bool timeout_given = false;  // --timeout was set
 };
 
 absl::StatusOr<CallSettings> ReadCallSettings() {
@@ -166,6 +172,8 @@ absl::StatusOr<CallSettings> ReadCallSettings() {
       settings.token = token;
   }
   const std::string timeout = absl::GetFlag(FLAGS_timeout);
+  settings.timeout_given = !timeout.empty();
+  if (!settings.timeout_given) return settings;
   if (!absl::ParseDuration(timeout, &settings.timeout) ||
       settings.timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -256,6 +264,39 @@ int Report(const absl::Status& status) {
   return static_cast<int>(status.code());
 }
 
+// The data file's copy at --out, with progress on stderr for large ones
+// and a JSON line once it is whole.
+absl::Status RunBackup(const std::string& out,
+                       const std::shared_ptr<grpc::Channel>& channel,
+                       const CallSettings& settings) {
+  client::Client persist(channel, settings.token);
+  client::BackupOptions options;
+  // --timeout's default suits one call, not a whole file: only a --timeout
+  // given bounds a backup.
+  if (settings.timeout_given && settings.timeout > absl::ZeroDuration()) {
+    options.deadline = settings.timeout;
+  }
+  int reported = 0;  // tenths of the copy reported so far
+  options.progress = [&reported](uint64_t written, uint64_t total) {
+    if (total < (64u << 20)) return;
+    const auto tenths = static_cast<int>(written * 10 / total);
+    if (tenths <= reported || written == total) return;
+    reported = tenths;
+    std::fprintf(stderr, "persistctl: backup: %llu of %llu MiB\n",
+                 static_cast<unsigned long long>(written >> 20),
+                 static_cast<unsigned long long>(total >> 20));
+  };
+  absl::StatusOr<client::BackupResult> backup = persist.Backup(out, options);
+  if (!backup.ok()) return backup.status();
+  std::printf("%s\n", JsonObject()
+                          .String("path", backup->path)
+                          .Int("bytes", static_cast<int64_t>(backup->bytes))
+                          .Int("records", static_cast<int64_t>(backup->records))
+                          .Done()
+                          .c_str());
+  return absl::OkStatus();
+}
+
 int Online(const std::string& command, std::vector<std::string> args) {
   absl::StatusOr<CallSettings> settings = ReadCallSettings();
   if (!settings.ok()) return Usage(std::string(settings.status().message()));
@@ -282,6 +323,13 @@ int Online(const std::string& command, std::vector<std::string> args) {
     return Report(RunBatch(args[0] == "-" ? "stdin" : args[0], *input,
                            absl::GetFlag(FLAGS_durability), channel,
                            new_context));
+  }
+  if (command == "backup") {
+    if (!args.empty()) return Usage("backup takes flags only: --out=PATH");
+    if (absl::GetFlag(FLAGS_out).empty()) {
+      return Usage("backup: give the file to write with --out=PATH");
+    }
+    return Report(RunBackup(absl::GetFlag(FLAGS_out), channel, *settings));
   }
   if (const int count = MapCommandArgCount(command); count >= 0) {
     if (static_cast<int>(args.size()) != count) {

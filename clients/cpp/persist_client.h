@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "clients/cpp/backup.h"
 #include "grpcpp/grpcpp.h"
 #include "persist/v1/persist.grpc.pb.h"
 
@@ -220,6 +221,10 @@ class Client {
   absl::StatusOr<BatchResult> Write(const Batch& batch,
                                     const CallOptions& options = {});
   absl::StatusOr<v1::ShrinkResponse> Shrink(const CallOptions& options = {});
+  // Copies the store's data file to `path` (clients/cpp/backup.h). Never
+  // replaces a file: AlreadyExists if `path` exists.
+  absl::StatusOr<BackupResult> Backup(const std::string& path,
+                                      const BackupOptions& options = {});
 
  private:
   const Connection connection_;

@@ -339,6 +339,29 @@ class PythonClientTest(unittest.TestCase):
                          [("users", "example.v1.User", 1)])
         self.assertEqual(self.client.stats().wal_records, 1)
 
+    def test_backup_copies_the_data_file_and_never_replaces_one(self):
+        self.users.set("a", user_pb2.User(age=1),
+                       durability=persist_client.ASYNC)
+        self.users.set("b", user_pb2.User(age=2))
+        path = os.path.join(self.dir.name, "backup.wal")
+        result = self.client.backup(path)
+        self.assertEqual(result.path, path)
+        self.assertEqual(result.records, 2)  # the ASYNC set was flushed
+        self.assertFalse(os.path.exists(path + ".partial"))
+        with open(path, "rb") as f:
+            copy = f.read()
+        self.assertEqual(len(copy), result.bytes)
+        self.users.set("c", user_pb2.User(age=3))
+        with open(os.path.join(self.dir.name, "data.wal"), "rb") as f:
+            data = f.read()
+        # The WAL only grew since: the copy is its beginning.
+        self.assertGreater(len(data), len(copy))
+        self.assertEqual(data[:len(copy)], copy)
+        with self.assertRaisesRegex(FileExistsError, "never replaces"):
+            self.client.backup(path)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), copy)
+
 
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)

@@ -53,7 +53,8 @@ TEST_F(PersistdTest, HelpListsEveryFlagWithItsDefaultAndVersionSaysPersists) {
   ASSERT_EQ(Persistctl("--version", &out), 0);
   EXPECT_THAT(out, ::testing::StartsWith("persistctl 0."));
   ASSERT_EQ(Persistctl("--help", &out), 0);
-  EXPECT_THAT(out, HasSubstr("--timeout [10s]"));
+  EXPECT_THAT(out, HasSubstr("--addr [127.0.0.1:50051]"));
+  EXPECT_THAT(out, HasSubstr("(10s if not given;"));
   EXPECT_THAT(out, HasSubstr("check [--config"));
 }
 
