@@ -30,6 +30,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -89,11 +90,17 @@ struct Shared {
   std::string first_error;
 };
 
-// What the APIs below share: every request names one key in `key`.
+// What the APIs below share: every request names one key in `key`. A
+// write takes its keys from `next_key`, one per record.
 struct KeyedApi {
   template <typename Request>
   static void SetKey(const std::string& key, Request* request) {
     request->set_key(key);
+  }
+  template <typename Request>
+  static void SetWriteKeys(absl::FunctionRef<std::string()> next_key,
+                           Request* request) {
+    request->set_key(next_key());
   }
 };
 
@@ -124,8 +131,8 @@ struct PersistApi : KeyedApi {
   static bool Found(const ReadResponse& /*read*/) { return true; }
 };
 
-// Writes as atomic batches of `batch` Sets (Write), each of the keys
-// "<key>/<i>"; reads as PersistApi's.
+// Writes as atomic batches of `batch` Sets (Write) of distinct keys;
+// reads as PersistApi's.
 struct PersistBatchApi : PersistApi {
   using WriteRequest = v1::WriteRequest;
   using WriteResponse = v1::WriteResponse;
@@ -141,10 +148,10 @@ struct PersistBatchApi : PersistApi {
     write->set_durability(shared.durability);
     read->set_map(shared.map);
   }
-  static void SetKey(const std::string& key, WriteRequest* write) {
+  static void SetWriteKeys(absl::FunctionRef<std::string()> next_key,
+                           WriteRequest* write) {
     for (int i = 0; i < write->operations_size(); ++i) {
-      write->mutable_operations(i)->mutable_set()->set_key(
-          absl::StrCat(key, "/", i));
+      write->mutable_operations(i)->mutable_set()->set_key(next_key());
     }
   }
   using PersistApi::Start;
@@ -193,10 +200,10 @@ struct EtcdTxnApi : EtcdApi {
           shared.value.SerializeAsString());
     }
   }
-  static void SetKey(const std::string& key, WriteRequest* write) {
+  static void SetWriteKeys(absl::FunctionRef<std::string()> next_key,
+                           WriteRequest* write) {
     for (int i = 0; i < write->success_size(); ++i) {
-      write->mutable_success(i)->mutable_request_put()->set_key(
-          absl::StrCat(key, "/", i));
+      write->mutable_success(i)->mutable_request_put()->set_key(next_key());
     }
   }
   using EtcdApi::Start;
@@ -239,7 +246,7 @@ class ClientLoop final : public ClientLoopBase {
     int key_number;
     bool read;
     if (shared_->prefilling) {
-      key_number = shared_->next_prefill_key++;
+      key_number = shared_->next_prefill_key.fetch_add(shared_->batch);
       if (key_number >= shared_->keys) return false;
       read = false;
     } else {
@@ -265,12 +272,34 @@ class ClientLoop final : public ClientLoopBase {
       get_call_->StartCall();
       get_call_->Finish(&get_response_, &status_, this);
     } else {
-      Api::SetKey(key, &set_);
+      Api::SetWriteKeys([&] { return NextWriteKey(key_number); }, &set_);
       set_call_ = Api::Start(stub_, context_.get(), set_, queue_);
       set_call_->StartCall();
       set_call_->Finish(&set_response_, &status_, this);
     }
     return true;
+  }
+
+  // The keys of a write: `first`, then for a batch distinct others, each
+  // uniform over the key space as the first is (redis-benchmark -P picks
+  // each command's key alike; persist and etcd refuse a key twice in one
+  // batch); while prefilling, the numbers after `first`, wrapping.
+  std::string NextWriteKey(int first) {
+    if (write_keys_.size() >= static_cast<size_t>(shared_->batch)) {
+      write_keys_.clear();
+    }
+    int number = first;
+    if (!write_keys_.empty() && shared_->prefilling) {
+      number = (first + static_cast<int>(write_keys_.size())) % shared_->keys;
+    } else if (!write_keys_.empty()) {
+      do {
+        number =
+            std::uniform_int_distribution<int>(0, shared_->keys - 1)(random_);
+      } while (std::find(write_keys_.begin(), write_keys_.end(), number) !=
+               write_keys_.end());
+    }
+    write_keys_.push_back(number);
+    return absl::StrFormat("key:%012d", number);
   }
 
   bool Done() override {
@@ -314,6 +343,7 @@ class ClientLoop final : public ClientLoopBase {
   std::unique_ptr<grpc::ClientAsyncResponseReader<typename Api::ReadResponse>>
       get_call_;
   bool reading_ = false;
+  std::vector<int> write_keys_;  // of the write being built
   grpc::Status status_;
   Clock::time_point started_;
 };
@@ -399,6 +429,13 @@ int Main(int argc, char** argv) {
                  "--batch: %d; give 1, or more with --read_percent=0 (a "
                  "batch is of writes)\n",
                  shared.batch);
+    return 2;
+  }
+  if (shared.keys < shared.batch) {
+    std::fprintf(stderr,
+                 "--keys: %d; a batch of %d takes distinct keys: give at "
+                 "least as many keys\n",
+                 shared.keys, shared.batch);
     return 2;
   }
   const std::string server = absl::GetFlag(FLAGS_server);
