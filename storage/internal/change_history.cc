@@ -16,12 +16,18 @@ constexpr size_t kKeptOverheadBytes = 96;
 
 }  // namespace
 
+ChangeHistory::Dropped::Dropped() = default;
+ChangeHistory::Dropped::~Dropped() = default;
+ChangeHistory::Dropped::Dropped(Dropped&&) noexcept = default;
+ChangeHistory::Dropped& ChangeHistory::Dropped::operator=(Dropped&&) noexcept =
+    default;
+
 ChangeHistory::ChangeHistory(uint64_t epoch, HistoryOptions options,
                              Listener on_change)
     : clock_(epoch), options_(options), on_change_(std::move(on_change)) {}
 
 uint64_t ChangeHistory::Record(
-    const std::string& map, absl::string_view key,
+    Dropped& dropped, const std::string& map, absl::string_view key,
     const std::shared_ptr<const google::protobuf::Message>& value,
     size_t record_bytes, int64_t expires, bool expired) {
   uint64_t revision = 0;
@@ -32,13 +38,15 @@ uint64_t ChangeHistory::Record(
     revision = clock_.Next();
     KeepLocked({revision, &map, std::string(key), value,
                 key.size() + record_bytes + kKeptOverheadBytes, revision,
-                expires, expired});
+                expires, expired},
+               dropped);
   }
   if (on_change_) on_change_();
   return revision;
 }
 
-uint64_t ChangeHistory::RecordBatch(const std::vector<BatchChange>& changes) {
+uint64_t ChangeHistory::RecordBatch(const std::vector<BatchChange>& changes,
+                                    Dropped& dropped) {
   const uint64_t count = changes.size();
   uint64_t first = 0;
   if (options_.max_changes == 0) {
@@ -51,14 +59,15 @@ uint64_t ChangeHistory::RecordBatch(const std::vector<BatchChange>& changes) {
       const BatchChange& change = changes[i];
       KeepLocked({first + i, change.map, std::string(change.key), change.value,
                   change.key.size() + change.record_bytes + kKeptOverheadBytes,
-                  last, change.expires, false});
+                  last, change.expires, false},
+                 dropped);
     }
   }
   if (on_change_) on_change_();
   return first;
 }
 
-void ChangeHistory::KeepLocked(Kept kept) {
+void ChangeHistory::KeepLocked(Kept kept, Dropped& dropped) {
   bytes_ += kept.bytes;
   kept_.push_back(std::move(kept));
   // The newest change stays even if it alone passes a bound: a reader
@@ -67,6 +76,7 @@ void ChangeHistory::KeepLocked(Kept kept) {
          (kept_.size() > options_.max_changes || bytes_ > options_.max_bytes)) {
     dropped_ = kept_.front().revision;
     bytes_ -= kept_.front().bytes;
+    dropped.kept_.push_back(std::move(kept_.front()));
     kept_.pop_front();
   }
 }

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "base/mutex.h"
@@ -33,6 +34,18 @@
 namespace persist {
 
 class ChangeHistory {
+  // A change kept (private; first, for Dropped).
+  struct Kept {
+    uint64_t revision = 0;
+    const std::string* map = nullptr;
+    std::string key;
+    std::shared_ptr<const google::protobuf::Message> value;
+    size_t bytes = 0;
+    uint64_t batch_end = 0;
+    int64_t expires = 0;
+    bool expired = false;
+  };
+
  public:
   using Listener = std::function<void()>;
 
@@ -42,12 +55,31 @@ class ChangeHistory {
 
   const RevisionClock& clock() const { return clock_; }
 
+  // The changes that a Record or RecordBatch call dropped from the history.
+  // Their values are freed when this is destroyed, which the writer lets
+  // happen once it has unlocked its shards: freeing a message is a good
+  // part of a write's cost, and under the history's lock it would make the
+  // writers of every shard wait for it.
+  class Dropped {
+   public:
+    Dropped();
+    ~Dropped();
+    Dropped(Dropped&&) noexcept;
+    Dropped& operator=(Dropped&&) noexcept;
+
+   private:
+    friend class ChangeHistory;
+    // Mostly one change per write: kept inline, no allocation.
+    absl::InlinedVector<Kept, 1> kept_;
+  };
+
   // Takes the next revision for a change of `key` in `map` (`value` null:
   // a delete; `expired`: one by expiry; `expires`: a set's expiry, in
   // nanos) and keeps the change. `map` must stay valid while the history is
   // read; `record_bytes` is the size of the change's WAL record, which the
-  // bytes bound counts.
-  uint64_t Record(const std::string& map, absl::string_view key,
+  // bytes bound counts. The changes it drops go to `dropped`.
+  uint64_t Record(Dropped& dropped, const std::string& map,
+                  absl::string_view key,
                   const std::shared_ptr<const google::protobuf::Message>& value,
                   size_t record_bytes, int64_t expires = 0,
                   bool expired = false);
@@ -62,7 +94,8 @@ class ChangeHistory {
   };
   // Takes consecutive revisions for the changes of an atomic batch, in
   // order, and keeps them; returns the first. The listener runs once.
-  uint64_t RecordBatch(const std::vector<BatchChange>& changes);
+  uint64_t RecordBatch(const std::vector<BatchChange>& changes,
+                       Dropped& dropped);
 
   // The changes from revision `from` on that match `filter`, in order:
   // at most `max_changes`, looking at no more than `max_looked_at` (which
@@ -74,18 +107,9 @@ class ChangeHistory {
                                   size_t max_looked_at) const;
 
  private:
-  struct Kept {
-    uint64_t revision = 0;
-    const std::string* map = nullptr;
-    std::string key;
-    std::shared_ptr<const google::protobuf::Message> value;
-    size_t bytes = 0;
-    uint64_t batch_end = 0;
-    int64_t expires = 0;
-    bool expired = false;
-  };
-  // Keeps one change and drops the oldest past the bounds.
-  void KeepLocked(Kept kept) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Keeps one change and moves the oldest past the bounds to `dropped`.
+  void KeepLocked(Kept kept, Dropped& dropped)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   RevisionClock clock_;
   const HistoryOptions options_;

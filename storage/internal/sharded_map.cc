@@ -148,10 +148,10 @@ void ShardedMap::SetExpiry(Shard& shard, Entry* entry, int64_t expires) {
 
 ShardedMap::Entry* ShardedMap::Put(Shard& shard, EntrySet::iterator it,
                                    absl::string_view key,
-                                   std::shared_ptr<const Message> value,
+                                   std::shared_ptr<const Message>& value,
                                    int64_t expires) {
   if (it != shard.entries.end()) {  // a key that exists: no index work
-    (*it)->value_ = std::move(value);
+    (*it)->value_.swap(value);
     SetExpiry(shard, *it, expires);
     return *it;
   }
@@ -180,17 +180,19 @@ void ShardedMap::Erase(Shard& shard, EntrySet::iterator it) {
   size_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-bool ShardedMap::ExpireIfDue(Shard& shard, EntrySet::iterator* it) {
+bool ShardedMap::ExpireIfDue(Shard& shard, EntrySet::iterator* it,
+                             ChangeHistory::Dropped& dropped) {
   if (*it == shard.entries.end() || (**it)->expires_ == kNoExpiry ||
       !Expired(***it, NowNanos())) {
     return false;
   }
-  Expire(shard, *it);
+  Expire(shard, *it, dropped);
   *it = shard.entries.end();
   return true;
 }
 
-void ShardedMap::Expire(Shard& shard, EntrySet::iterator it) {
+void ShardedMap::Expire(Shard& shard, EntrySet::iterator it,
+                        ChangeHistory::Dropped& dropped) {
   // The key is copied out of the entry before Erase frees it.
   const std::string key((*it)->key());
   std::string record;
@@ -201,7 +203,7 @@ void ShardedMap::Expire(Shard& shard, EntrySet::iterator it) {
   shard.dirty.insert_or_assign(key, Shard::Pending{std::move(record), true});
   Erase(shard, it);
   // Last, once readers can no longer find the entry, as for a delete.
-  changes_.Record(name_, key, nullptr, record_bytes, kNoExpiry,
+  changes_.Record(dropped, name_, key, nullptr, record_bytes, kNoExpiry,
                   /*expired=*/true);
   expirations_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -210,13 +212,15 @@ int64_t ShardedMap::ExpireDue(const GroupCommitQueue& wal, size_t limit) {
   int64_t expired = 0;
   for (int i = 0; i < shard_count_; ++i) {
     Shard& shard = shards_[i];
+    ChangeHistory::Dropped dropped;  // freed once the shard is unlocked
     MutexLock lock(&shard.mu);
     if (closed() || wal.failed()) return expired;
     const int64_t now = NowNanos();
     for (size_t n = 0; n < limit && !shard.expiring.empty() &&
                        shard.expiring.begin()->first <= now;
          ++n) {
-      Expire(shard, shard.entries.find(shard.expiring.begin()->second->key()));
+      Expire(shard, shard.entries.find(shard.expiring.begin()->second->key()),
+             dropped);
       ++expired;
     }
   }
@@ -238,7 +242,7 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
   auto it = shard.entries.find(key);
   // An expired entry is deleted first, as a change of its own: the write
   // then sees no entry.
-  ExpireIfDue(shard, &it);
+  ExpireIfDue(shard, &it, applied.dropped);
   const Entry* current = it == shard.entries.end() ? nullptr : *it;
   absl::StatusOr<Change*> decided = decide(current);
   if (!decided.ok()) {
@@ -257,11 +261,13 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
       return applied;
     case Change::Kind::kSet: {
       result.outcome = UpdateResult::Outcome::kSet;
-      Entry* const entry =
-          Put(shard, it, key, std::move(change->value), change->expires);
+      // The old value, swapped into the change, is freed with it, once the
+      // caller has unlocked the shard.
+      Entry* const entry = Put(shard, it, key, change->value, change->expires);
       // Last, once readers can find the change (revision_clock.h).
-      entry->revision_ = changes_.Record(
-          name_, key, entry->value_, change->record.size(), entry->expires_);
+      entry->revision_ =
+          changes_.Record(applied.dropped, name_, key, entry->value_,
+                          change->record.size(), entry->expires_);
       result.etag = clock_.MakeEtag(entry->revision_);
       result.revision = entry->revision_;
       break;
@@ -272,8 +278,8 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
       if (current != nullptr) {
         Erase(shard, it);
         // Last, as for a set.
-        result.revision =
-            changes_.Record(name_, key, nullptr, change->record.size());
+        result.revision = changes_.Record(applied.dropped, name_, key, nullptr,
+                                          change->record.size());
       } else {
         // Nothing changes (its D record is still written, as go-persist
         // writes one): no revision of its own.
@@ -356,7 +362,7 @@ void ShardedMap::Restore(absl::string_view key,
   MutexLock lock(&shard.mu);
   const auto it = shard.entries.find(key);
   if (value != nullptr) {
-    Put(shard, it, key, std::move(value), kNoExpiry)->revision_ =
+    Put(shard, it, key, value, kNoExpiry)->revision_ =
         RevisionClock::kRecovered;
   } else {
     Erase(shard, it);

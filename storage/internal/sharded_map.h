@@ -258,6 +258,8 @@ class ShardedMap {
     absl::StatusOr<UpdateResult> result;
     bool wal_completes = false;  // WRITE or FSYNC: `record` is to be queued
     std::string record;
+    // The changes the history dropped, freed once the shard is unlocked.
+    ChangeHistory::Dropped dropped;
   };
 
   Shard& ShardFor(absl::string_view key) const;
@@ -266,15 +268,17 @@ class ShardedMap {
   static absl::StatusOr<BatchResult> ApplyBatch(
       const GroupCommitQueue& wal, const std::vector<BatchStep>& steps,
       const std::vector<Shard*>& shards, Durability durability,
-      std::string* frame, int64_t* records);
+      std::string* frame, int64_t* records, ChangeHistory::Dropped& dropped);
   Applied Apply(Shard& shard, const GroupCommitQueue& wal,
                 absl::string_view key, Durability durability, Decide decide)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // Sets or removes the key's entry, `it` (end() if there is none): the
   // caller has looked the key up already. Put returns the entry, whose
-  // revision the caller sets.
+  // revision the caller sets. It takes `value` and leaves there the
+  // entry's old value (null if none), for the caller to free once it has
+  // unlocked the shard.
   Entry* Put(Shard& shard, EntrySet::iterator it, absl::string_view key,
-             std::shared_ptr<const Message> value, int64_t expires)
+             std::shared_ptr<const Message>& value, int64_t expires)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   void Erase(Shard& shard, EntrySet::iterator it)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
@@ -287,9 +291,12 @@ class ShardedMap {
   int64_t NowNanos() const { return absl::ToUnixNanos(clock_now_.Now()); }
   // If the entry at `it` has expired, deletes it (see the file comment)
   // and sets `*it` to end(). Returns whether it did.
-  bool ExpireIfDue(Shard& shard, EntrySet::iterator* it)
+  // The changes the history drops go to `dropped`.
+  bool ExpireIfDue(Shard& shard, EntrySet::iterator* it,
+                   ChangeHistory::Dropped& dropped)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  void Expire(Shard& shard, EntrySet::iterator it)
+  void Expire(Shard& shard, EntrySet::iterator it,
+              ChangeHistory::Dropped& dropped)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // A key Scan visits, with its entry when it could be read at once.
   struct Scanned {

@@ -44,6 +44,7 @@ void ShardedMap::WriteBatch(GroupCommitQueue& wal,
   // two batches from each waiting for a shard the other holds; single
   // writes hold one shard only, so they cannot close a cycle.
   std::vector<Shard*> order = shards;
+  ChangeHistory::Dropped dropped;  // freed once the shards are unlocked
   std::sort(order.begin(), order.end(), std::less<Shard*>());
   order.erase(std::unique(order.begin(), order.end()), order.end());
   for (Shard* shard : order) shard->mu.Lock();
@@ -55,7 +56,7 @@ void ShardedMap::WriteBatch(GroupCommitQueue& wal,
   std::string frame;
   int64_t records = 0;  // changes (S and D records), as the WAL counts them
   absl::StatusOr<BatchResult> result =
-      ApplyBatch(wal, steps, shards, durability, &frame, &records);
+      ApplyBatch(wal, steps, shards, durability, &frame, &records, dropped);
   if (!result.ok() || records == 0) {
     unlock();
     done(std::move(result));
@@ -79,7 +80,8 @@ void ShardedMap::WriteBatch(GroupCommitQueue& wal,
 absl::StatusOr<BatchResult> ShardedMap::ApplyBatch(
     const GroupCommitQueue& wal, const std::vector<BatchStep>& steps,
     const std::vector<Shard*>& shards, Durability durability,
-    std::string* frame, int64_t* records) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    std::string* frame, int64_t* records,
+    ChangeHistory::Dropped& dropped) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   if (steps.empty()) return absl::InvalidArgumentError("a batch is empty");
   for (const BatchStep& step : steps) {
     if (step.map->closed()) return step.map->ClosedError();
@@ -143,15 +145,17 @@ absl::StatusOr<BatchResult> ShardedMap::ApplyBatch(
     // batch's revisions (their D records go to the dirty set, which this
     // batch's own records of those keys then supersede).
     if (it != shard.entries.end() && Expired(**it, now)) {
-      step.map->Expire(shard, it);
+      step.map->Expire(shard, it, dropped);
       it = shard.entries.end();
     }
     switch (change.kind) {
       case Change::Kind::kKeep:
         continue;
       case Change::Kind::kSet: {
-        Entry* const entry = step.map->Put(
-            shard, it, step.key, std::move(change.value), change.expires);
+        // The old value, swapped into the change, is freed with it, once
+        // the caller has unlocked the shards.
+        Entry* const entry =
+            step.map->Put(shard, it, step.key, change.value, change.expires);
         set_entries[i] = entry;
         made.push_back({&step.map->name_, entry->key(), entry->value_,
                         change.record.size(), entry->expires_});
@@ -177,7 +181,7 @@ absl::StatusOr<BatchResult> ShardedMap::ApplyBatch(
   }
   result.revision = clock.current();
   if (!made.empty()) {
-    const uint64_t first = history.RecordBatch(made);
+    const uint64_t first = history.RecordBatch(made, dropped);
     for (size_t j = 0; j < made.size(); ++j) {
       const size_t i = made_by[j];
       const uint64_t revision = first + j;

@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persist/test/v1/engine.pb.h"
+#include "storage/internal/change_history.h"
 #include "storage/internal/revision_clock.h"
 #include "storage/listing_at_revision.h"
 #include "storage/store.h"
@@ -40,6 +41,40 @@ TEST(RevisionClockTest, StartsAtTheRevisionOfWhatWasRecovered) {
   EXPECT_EQ(clock.Next(), RevisionClock::kRecovered + 1);
   EXPECT_EQ(clock.current(), RevisionClock::kRecovered + 1);
   EXPECT_EQ(clock.MakeEtag(5), (Etag{7, 5}));
+}
+
+// A change dropped past the history's bounds is freed with the Dropped its
+// writer holds, not under the history's lock: the writer frees it once it
+// has unlocked its shards.
+TEST(ChangeHistoryTest, ADroppedChangeIsFreedWithItsDroppedNotBefore) {
+  HistoryOptions options;
+  options.max_changes = 1;
+  ChangeHistory history(7, options, nullptr);
+  const std::string map = "items";
+  auto value = std::make_shared<const Item>(MakeItem("first", 1));
+  const std::weak_ptr<const Item> first = value;
+  {
+    ChangeHistory::Dropped dropped;
+    history.Record(dropped, map, "a", value, 10);
+    value.reset();
+    EXPECT_FALSE(first.expired()) << "the history keeps the change";
+    history.Record(dropped, map, "b", nullptr, 10);
+    EXPECT_FALSE(first.expired()) << "dropped, but its Dropped holds it";
+  }
+  EXPECT_TRUE(first.expired());
+
+  // A batch's drops go the same way.
+  value = std::make_shared<const Item>(MakeItem("second", 2));
+  const std::weak_ptr<const Item> second = value;
+  {
+    ChangeHistory::Dropped dropped;
+    history.Record(dropped, map, "c", value, 10);
+    value.reset();
+    history.RecordBatch({{&map, "d", nullptr, 10}, {&map, "e", nullptr, 10}},
+                        dropped);
+    EXPECT_FALSE(second.expired());
+  }
+  EXPECT_TRUE(second.expired());
 }
 
 class StoreRevisionTest : public ::testing::Test {
