@@ -362,6 +362,17 @@ class PythonClientTest(unittest.TestCase):
         with open(path, "rb") as f:
             self.assertEqual(f.read(), copy)
 
+    def test_a_failed_backup_reports_its_error_and_leaves_no_file(self):
+        self.users.set("a", user_pb2.User(age=1))
+        path = os.path.join(self.dir.name, "late.wal")
+        # No copy ends within a microsecond: the deadline stops it.
+        with self.assertRaises(grpc.RpcError) as failed:
+            self.client.backup(path, timeout=1e-6)
+        self.assertEqual(failed.exception.code(),
+                         grpc.StatusCode.DEADLINE_EXCEEDED)
+        self.assertFalse(os.path.lexists(path))
+        self.assertFalse(os.path.lexists(path + ".partial"))
+
 
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)

@@ -25,6 +25,7 @@ Needs the generated modules of persist/v1/persist.proto on sys.path.
 """
 
 import collections
+import contextlib
 import datetime
 import os
 import threading
@@ -214,9 +215,12 @@ class Client:
         except BaseException:
             if stream is not None:
                 stream.cancel()
+            # The error that stopped the copy is the one to report: a
+            # partial file removed meanwhile must not hide it.
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
             raise
-        finally:
-            os.unlink(partial)
+        os.unlink(partial)
         folder = os.open(os.path.dirname(os.path.abspath(path)),
                          os.O_RDONLY | os.O_DIRECTORY)
         try:
