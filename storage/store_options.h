@@ -10,6 +10,7 @@
 #include "base/logger.h"
 #include "google/protobuf/descriptor.h"
 #include "storage/changes.h"
+#include "storage/commit_log.h"
 #include "storage/expiry.h"
 #include "storage/file_system.h"
 
@@ -96,6 +97,14 @@ struct StoreOptions {
   // still locked: it must be quick and must not call the store (persistd
   // wakes its watch streams).
   std::function<void()> on_change;
+
+  // Replication (commit_log.h): every batch of WAL records is committed to
+  // this log, as entries first_commit_seq, first_commit_seq + 1, ...,
+  // before the WAL file gets it, and MEMORY writes are refused (they would
+  // never reach the log). nullptr: a store of its own. Must outlive the
+  // store.
+  CommitLog* commit_log = nullptr;
+  uint64_t first_commit_seq = 0;
 };
 
 }  // namespace persist

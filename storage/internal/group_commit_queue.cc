@@ -24,14 +24,27 @@ absl::Status StoppedError() {
 
 void GroupCommitQueue::Failure::Set(const absl::Status& io_error) {
   MutexLock lock(&mu_);
-  if (!status_.ok()) return;  // the first error wins
   // Unavailable whatever the errno: the store as a whole stopped taking
   // writes, and clients should go elsewhere or wait for a restart. The I/O
   // error's own words (with its errno) say why.
-  status_ = absl::UnavailableError(absl::StrCat(
+  SetLocked(absl::UnavailableError(absl::StrCat(
       "the WAL stopped taking writes after an I/O error: ", io_error.message(),
       ". Reads go on; writes fail until the store is reopened (fix the "
-      "disk, then restart)."));
+      "disk, then restart).")));
+}
+
+void GroupCommitQueue::Failure::SetCommitFailure(const absl::Status& error) {
+  MutexLock lock(&mu_);
+  SetLocked(absl::UnavailableError(absl::StrCat(
+      "the store stopped taking writes: its commit log refused a batch (",
+      error.message(),
+      "). Reads go on; writes fail until the store is reopened (as a "
+      "follower, if another replica leads).")));
+}
+
+void GroupCommitQueue::Failure::SetLocked(absl::Status status) {
+  if (!status_.ok()) return;  // the first error wins
+  status_ = std::move(status);
   failed_.store(true, std::memory_order_release);
 }
 
@@ -49,6 +62,8 @@ void GroupCommitQueue::Failure::Report(FailureCallback& callback) {
 GroupCommitQueue::GroupCommitQueue(std::unique_ptr<WritableFile> file,
                                    Options options)
     : max_batch_bytes_(std::max<size_t>(options.max_batch_bytes, 1)),
+      commit_log_(options.commit_log),
+      next_commit_seq_(options.first_commit_seq),
       file_(std::move(file)),
       on_failure_(std::move(options.on_failure)),
       file_bytes_(options.file_bytes),
@@ -91,6 +106,7 @@ GroupCommitQueue::Counters GroupCommitQueue::counters() const {
   counters.file_bytes = file_bytes_.load(std::memory_order_relaxed);
   counters.records = records_.load(std::memory_order_relaxed);
   counters.appended_bytes = appended_bytes_.load(std::memory_order_relaxed);
+  counters.next_commit_seq = next_commit_seq_.load(std::memory_order_relaxed);
   counters.batch_records = batch_records_.Snapshot();
   counters.sync_seconds = sync_seconds_.Snapshot();
   // One observation per batch written and per fdatasync.
@@ -153,6 +169,21 @@ void GroupCommitQueue::Lead(int rounds) {
 
 absl::Status GroupCommitQueue::WriteBatch(Batch& batch) {
   if (absl::Status status = health(); !status.ok()) return status;
+  // Committed before the file lock is taken: the round trip to the log
+  // must not hold up the sync thread or a Snapshot. Only this leader
+  // writes, so batches still reach the log and the file in one order.
+  if (commit_log_ != nullptr && !batch.bytes.empty()) {
+    const uint64_t seq = next_commit_seq_.load(std::memory_order_relaxed);
+    if (absl::Status status =
+            commit_log_->Append(seq, batch.bytes, batch.records);
+        !status.ok()) {
+      failure_.SetCommitFailure(absl::Status(
+          status.code(), absl::StrCat("batch ", seq, " of ", batch.records,
+                                      " records: ", status.message())));
+      return health();
+    }
+    next_commit_seq_.store(seq + 1, std::memory_order_relaxed);
+  }
   MutexLock lock(&file_mu_);
   if (!batch.bytes.empty()) {
     if (absl::Status status = file_->Append(batch.bytes); !status.ok()) {

@@ -54,6 +54,7 @@
 #include "absl/strings/string_view.h"
 #include "base/histogram.h"
 #include "base/mutex.h"
+#include "storage/commit_log.h"
 #include "storage/durability.h"
 #include "storage/file_system.h"
 
@@ -75,6 +76,11 @@ class GroupCommitQueue {
     // The most bytes one write takes, unless a single Enqueue is larger.
     size_t max_batch_bytes = 1 << 20;
     FailureCallback on_failure;
+    // Replication (commit_log.h): each batch is committed there, as entry
+    // `first_commit_seq`, then the next, before it is written to the file.
+    // Must outlive the queue; nullptr for a store of its own.
+    CommitLog* commit_log = nullptr;
+    uint64_t first_commit_seq = 0;
   };
 
   struct Counters {
@@ -83,6 +89,7 @@ class GroupCommitQueue {
     uint64_t batches = 0;             // writes since open
     uint64_t syncs = 0;               // fdatasyncs since open
     uint64_t appended_bytes = 0;      // bytes written since open
+    uint64_t next_commit_seq = 0;     // replicated: the next batch's seq
     HistogramSnapshot batch_records;  // records per batch written
     HistogramSnapshot sync_seconds;   // how long each fdatasync took
   };
@@ -113,6 +120,9 @@ class GroupCommitQueue {
   // cheap check.
   absl::Status health() const { return failure_.status(); }
   bool failed() const { return failure_.failed(); }
+
+  // Whether batches go to a commit log first (commit_log.h).
+  bool replicated() const { return commit_log_ != nullptr; }
 
   Counters counters() const;
 
@@ -178,12 +188,16 @@ class GroupCommitQueue {
   class Failure {
    public:
     void Set(const absl::Status& io_error);
+    // The commit log refused a batch (commit_log.h).
+    void SetCommitFailure(const absl::Status& error);
     bool failed() const { return failed_.load(std::memory_order_acquire); }
     absl::Status status() const;
     // Calls `callback` with the error the first time only, once failed.
     void Report(FailureCallback& callback);
 
    private:
+    void SetLocked(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
     std::atomic<bool> failed_{false};
     std::atomic<bool> reported_{false};
     mutable Mutex mu_;  // a leaf lock
@@ -199,8 +213,9 @@ class GroupCommitQueue {
   void RunSyncer();
   // Moves the next batch out of the queue.
   void TakeBatch(Batch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Writes the batch's bytes and hands its FSYNC waiters to the sync
-  // thread (taking them out of the batch); returns OK or the failure.
+  // Commits the batch's bytes to the commit log, if any, then writes them
+  // and hands its FSYNC waiters to the sync thread (taking them out of the
+  // batch); returns OK or the failure.
   absl::Status WriteBatch(Batch& batch);
   // Syncs everything written so far; returns OK or the queue's failure,
   // and in `*synced` the bytes of the file now on disk.
@@ -213,6 +228,10 @@ class GroupCommitQueue {
       bool* renamed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sync_mu_, file_mu_);
 
   const size_t max_batch_bytes_;
+  CommitLog* const commit_log_;
+  // The next batch's seq: only the leader of the moment (writing_) takes
+  // one, so it needs no lock; atomic for counters().
+  std::atomic<uint64_t> next_commit_seq_;
 
   // Lock order: sync_mu_, then file_mu_, then waiters_mu_; mu_ is never
   // held with any of them.

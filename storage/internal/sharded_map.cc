@@ -239,6 +239,14 @@ ShardedMap::Applied ShardedMap::Apply(Shard& shard, const GroupCommitQueue& wal,
     applied.result = wal.health();
     return applied;
   }
+  if (durability == Durability::kMemory && wal.replicated()) {
+    applied.result = absl::FailedPreconditionError(absl::StrCat(
+        "map \"", name_,
+        "\": MEMORY writes are refused in a replicated store (they would "
+        "never reach the commit log, so other replicas would never see "
+        "them); write at ASYNC, WRITE or FSYNC"));
+    return applied;
+  }
   auto it = shard.entries.find(key);
   // An expired entry is deleted first, as a change of its own: the write
   // then sees no entry.

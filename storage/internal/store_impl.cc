@@ -154,6 +154,8 @@ absl::Status StoreImpl::StartWal(Parts* parts) {
   GroupCommitQueue::Options wal;
   wal.file_bytes = parts->file_bytes;
   wal.records = parts->records;
+  wal.commit_log = parts->options.commit_log;
+  wal.first_commit_seq = parts->options.first_commit_seq;
   wal.on_failure =
       [path = parts->options.path, log = parts->options.log,
        report = parts->options.on_write_failure](const absl::Status& error) {
