@@ -33,7 +33,10 @@ class CommitLog {
  public:
   virtual ~CommitLog() = default;
 
-  // Commits `records` (`count` complete WAL records) as log entry `seq`.
+  // Commits `records` as log entry `seq`. `records` holds whole WAL
+  // records only; `count` is the number of changes (sets and deletes) they
+  // make, not of lines: a set with its expiry, or a batch frame with its
+  // records, counts its changes only.
   virtual absl::Status Append(uint64_t seq, absl::string_view records,
                               int64_t count) = 0;
 };

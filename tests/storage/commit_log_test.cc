@@ -141,12 +141,13 @@ TEST_F(CommitLogTest, AWriteCompletesOnlyOnceItsBatchIsCommitted) {
                      done.Notify();
                    });
   });
-  log_.holding().WaitForNotification();  // the batch is in Append, held
+  // The batch is in Append, held.
+  ASSERT_TRUE(log_.holding().WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_FALSE(done.HasBeenNotified());
   EXPECT_EQ(store->Stats().wal_records, 0u) << "not in the file before the log";
   log_.Release();
-  done.WaitForNotification();
   writer.join();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(store->Stats().wal_records, 1u);
 }
@@ -193,7 +194,27 @@ TEST_F(CommitLogTest, MemoryWritesAreRefused) {
               HasSubstr("MEMORY writes are refused in a replicated store"));
   EXPECT_FALSE(items.Get("m")->found());
   EXPECT_TRUE(store->Health().ok()) << "a refused write stops nothing";
-  EXPECT_TRUE(items.Set("m", MakeItem("M")).ok());
+  ASSERT_TRUE(items.Set("m", MakeItem("M")).ok());
+
+  // Updates and deletes at MEMORY too, and the in-memory calls.
+  absl::StatusOr<UpdateResult> update = items.Update(
+      "m",
+      [](const Item*) {
+        return UpdateDecision<Item>::Set(std::make_shared<Item>(MakeItem("U")));
+      },
+      {.durability = Durability::kMemory});
+  ASSERT_FALSE(update.ok());
+  EXPECT_EQ(update.status().code(), absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<WriteResult> erase =
+      items.Delete("m", {.durability = Durability::kMemory});
+  ASSERT_FALSE(erase.ok());
+  EXPECT_EQ(erase.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(items.SetInMemory("m", MakeItem("I")).code(),
+            absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<Entry<Item>> kept = items.Get("m");
+  ASSERT_TRUE(kept.ok() && kept->found());
+  EXPECT_EQ(kept->value->name(), "M") << "nothing refused changed the value";
+  EXPECT_EQ(log_.appended().size(), 1u) << "only the WRITE Set was committed";
 }
 
 }  // namespace
