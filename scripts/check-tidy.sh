@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# clang-tidy with the repo's .clang-tidy over the engine and the service
-# (storage/, service/: what CI runs), or over every file of the tree with
-# --all. Uses the compile commands of the clang build (build/asan: CI
-# builds it first; so must you). Every finding is an error.
+# clang-tidy with the repo's .clang-tidy over the engine, the service and
+# replication (storage/, service/, replication/: what CI runs), or over
+# every file of the tree with --all. Uses the compile commands of the clang
+# build (build/asan: CI builds it first; so must you). Every finding is an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ ! -f build/asan/compile_commands.json ]]; then
   echo "check-tidy: build the asan preset first (cmake --preset asan && cmake --build --preset asan)" >&2
   exit 1
 fi
-files='(storage|service)/'
+files='(storage|service|replication)/'
 if [[ ${1:-} == --all ]]; then
-  files='(base|json|storage|service|clients|tests|bench|examples)/'
+  files='(base|json|storage|service|replication|clients|tests|bench|examples)/'
 fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
