@@ -83,6 +83,7 @@ absl::StatusOr<CheckReport> CheckStore(const StoreOptions& options) {
   report.exists = load->existed;
   report.file_bytes = load->contents ? load->contents->data().size() : 0;
   report.torn_tail_bytes = recovered.scan.torn_bytes;
+  report.commit_seq = recovered.scan.last_commit_seq();
   report.records = static_cast<int64_t>(recovered.scan.records.size()) -
                    recovered.scan.expiry_records;
   for (size_t i = 0; i < load->maps.size(); ++i) {
@@ -136,8 +137,20 @@ absl::StatusOr<RepairReport> RepairStore(const StoreOptions& options,
   RepairReport report;
   std::string text(kWalHeader);
   const absl::string_view bytes = load.contents->data();
+  // Commit records are kept where they stood, before the first damage: the
+  // copy holds the commit log's entries up to the last one kept.
+  const std::vector<WalCommit>& commits = recovered.scan.commits;
+  size_t next_commit = 0;
+  auto copy_commits_before = [&](uint64_t offset) {
+    for (; next_commit < commits.size() &&
+           commits[next_commit].offset < std::min(offset, stop);
+         ++next_commit) {
+      AppendCommitRecord(commits[next_commit].seq, &text);
+    }
+  };
   for (size_t i = 0; i < records.size(); ++i) {
     const WalRecord& record = records[i];
+    copy_commits_before(record.offset);
     // Expiry records are copied or dropped with the others, but not
     // counted: they are no changes (wal_format.h).
     const bool counts = record.kind != RecordKind::kExpire;
@@ -148,6 +161,7 @@ absl::StatusOr<RepairReport> RepairStore(const StoreOptions& options,
     text.append(bytes.data() + record.offset, record.size);
     if (counts) ++report.records_kept;
   }
+  copy_commits_before(UINT64_MAX);
   PERSIST_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
                            // With the damaged file's permissions.
                            fs->CreateEmpty(out, options.path));

@@ -46,6 +46,9 @@ struct CheckReport {
   uint64_t file_bytes = 0;
   uint64_t torn_tail_bytes = 0;  // what the next open cuts
   int64_t records = 0;           // complete records, damaged ones included
+  // A replica's file: the last commit log entry it holds (wal_format.h),
+  // 0 if it has no commit record.
+  uint64_t commit_seq = 0;
   // Live keys as the open leaves them: of each declared map, and of the
   // records kept for maps not declared (orphans, by map name; "(untyped)"
   // for go-persist's untyped store, whose keys name no map).

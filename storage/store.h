@@ -74,9 +74,12 @@ struct StoreStats {
   int64_t orphan_maps = 0;
   uint64_t wal_records = 0;  // records in the file (live and dead)
   uint64_t file_bytes = 0;
-  uint64_t wal_batches = 0;             // writes since open
-  uint64_t wal_syncs = 0;               // fdatasyncs since open
-  uint64_t wal_appended_bytes = 0;      // written since open
+  uint64_t wal_batches = 0;         // writes since open
+  uint64_t wal_syncs = 0;           // fdatasyncs since open
+  uint64_t wal_appended_bytes = 0;  // written since open
+  // The last commit log entry the file holds (its last commit record,
+  // DESIGN.md section 9); 0 if none, as in a store of its own.
+  uint64_t commit_seq = 0;
   HistogramSnapshot wal_batch_records;  // records per write
   HistogramSnapshot wal_sync_seconds;   // fdatasync latency
   // Changes made since open, indexed by Durability.

@@ -98,12 +98,15 @@ struct StoreOptions {
   // wakes its watch streams).
   std::function<void()> on_change;
 
-  // Replication (commit_log.h): every batch of WAL records is committed to
-  // this log, as entries first_commit_seq, first_commit_seq + 1, ...,
-  // before the WAL file gets it, and MEMORY writes are refused (they would
-  // never reach the log). nullptr: a store of its own. Must outlive the
-  // store.
+  // Replication (commit_log.h): every batch of WAL records, ended by its
+  // commit record, is committed to this log, as entries first_commit_seq,
+  // first_commit_seq + 1, ..., before the WAL file gets it, and MEMORY
+  // writes are refused (they would never reach the log). nullptr: a store
+  // of its own. Must outlive the store.
   CommitLog* commit_log = nullptr;
+  // 0: the entry after the file's last commit record (1 for a file without
+  // one). Another value must be that one, or the file must have no commit
+  // record (FailedPrecondition otherwise).
   uint64_t first_commit_seq = 0;
 };
 

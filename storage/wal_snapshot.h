@@ -25,6 +25,8 @@ struct WalSnapshot {
   std::string path;      // where it was, for messages
   uint64_t bytes = 0;    // the copy's size
   uint64_t records = 0;  // its records, as StoreStats::wal_records counts
+  // The last commit log entry it holds (StoreStats::commit_seq), 0: none.
+  uint64_t commit_seq = 0;
 
   // Replaces `*out` with up to `n` bytes of the copy at `offset` (none at
   // or past its end). DataLoss if the file holds fewer than it should.

@@ -90,6 +90,7 @@ absl::StatusOr<int> Check(const OfflineFlags& flags) {
           .Raw("live_keys", live_keys.Done())
           .Raw("orphan_keys", orphans.Done())
           .Int("torn_tail_bytes", static_cast<int64_t>(report.torn_tail_bytes))
+          .Int("commit_seq", static_cast<int64_t>(report.commit_seq))
           .Int("problems", static_cast<int64_t>(report.damaged.size()))
           .Raw("first_problem", report.damaged.empty()
                                     ? "null"

@@ -65,6 +65,7 @@ GroupCommitQueue::GroupCommitQueue(std::unique_ptr<WritableFile> file,
       commit_log_(options.commit_log),
       next_commit_seq_(options.first_commit_seq),
       file_(std::move(file)),
+      file_commit_seq_(options.file_commit_seq),
       on_failure_(std::move(options.on_failure)),
       file_bytes_(options.file_bytes),
       records_(options.records) {
@@ -107,6 +108,7 @@ GroupCommitQueue::Counters GroupCommitQueue::counters() const {
   counters.records = records_.load(std::memory_order_relaxed);
   counters.appended_bytes = appended_bytes_.load(std::memory_order_relaxed);
   counters.next_commit_seq = next_commit_seq_.load(std::memory_order_relaxed);
+  counters.file_commit_seq = file_commit_seq_.load(std::memory_order_relaxed);
   counters.batch_records = batch_records_.Snapshot();
   counters.sync_seconds = sync_seconds_.Snapshot();
   // One observation per batch written and per fdatasync.
@@ -172,8 +174,12 @@ absl::Status GroupCommitQueue::WriteBatch(Batch& batch) {
   // Committed before the file lock is taken: the round trip to the log
   // must not hold up the sync thread or a Snapshot. Only this leader
   // writes, so batches still reach the log and the file in one order.
+  uint64_t committed_seq = 0;
   if (commit_log_ != nullptr && !batch.bytes.empty()) {
     const uint64_t seq = next_commit_seq_.load(std::memory_order_relaxed);
+    // The entry ends with its seq, in the log and in the file alike: a
+    // replica finds in its own file where it stands (wal_format.h).
+    AppendCommitRecord(seq, &batch.bytes);
     if (absl::Status status =
             commit_log_->Append(seq, batch.bytes, batch.records);
         !status.ok()) {
@@ -183,6 +189,7 @@ absl::Status GroupCommitQueue::WriteBatch(Batch& batch) {
       return health();
     }
     next_commit_seq_.store(seq + 1, std::memory_order_relaxed);
+    committed_seq = seq;
   }
   MutexLock lock(&file_mu_);
   if (!batch.bytes.empty()) {
@@ -194,6 +201,9 @@ absl::Status GroupCommitQueue::WriteBatch(Batch& batch) {
     records_.fetch_add(static_cast<uint64_t>(batch.records),
                        std::memory_order_relaxed);
     appended_bytes_.fetch_add(batch.bytes.size(), std::memory_order_relaxed);
+    if (committed_seq != 0) {
+      file_commit_seq_.store(committed_seq, std::memory_order_relaxed);
+    }
     batch_records_.Observe(static_cast<double>(batch.records));
     if (capturing_) captured_.append(batch.bytes);
   }
@@ -308,10 +318,11 @@ absl::Status GroupCommitQueue::SyncWrittenLocked(uint64_t* synced) {
   return absl::OkStatus();
 }
 
-void GroupCommitQueue::BeginCapture() {
+uint64_t GroupCommitQueue::BeginCapture() {
   MutexLock lock(&file_mu_);
   capturing_ = true;
   captured_.clear();
+  return file_commit_seq_.load(std::memory_order_relaxed);
 }
 
 std::string GroupCommitQueue::TakeCaptured() {
@@ -385,12 +396,15 @@ absl::Status GroupCommitQueue::SwapFileLocked(
 }
 
 void GroupCommitQueue::AtBatchBoundary(
-    absl::FunctionRef<void(uint64_t file_bytes, uint64_t records)> at) {
+    absl::FunctionRef<void(uint64_t file_bytes, uint64_t records,
+                           uint64_t commit_seq)>
+        at) {
   // Leaders write each batch holding file_mu_, and a swap replaces the
   // file holding it.
   MutexLock lock(&file_mu_);
   at(file_bytes_.load(std::memory_order_relaxed),
-     records_.load(std::memory_order_relaxed));
+     records_.load(std::memory_order_relaxed),
+     file_commit_seq_.load(std::memory_order_relaxed));
 }
 
 void GroupCommitQueue::Stop() {

@@ -76,11 +76,15 @@ class GroupCommitQueue {
     // The most bytes one write takes, unless a single Enqueue is larger.
     size_t max_batch_bytes = 1 << 20;
     FailureCallback on_failure;
-    // Replication (commit_log.h): each batch is committed there, as entry
-    // `first_commit_seq`, then the next, before it is written to the file.
-    // Must outlive the queue; nullptr for a store of its own.
+    // The last commit log entry the file holds (its last commit record,
+    // wal_format.h), 0 for none.
+    uint64_t file_commit_seq = 0;
+    // Replication (commit_log.h): each batch, ended by its commit record,
+    // is committed there, as entry `first_commit_seq` (>= 1), then the
+    // next, before it is written to the file. Must outlive the queue;
+    // nullptr for a store of its own.
     CommitLog* commit_log = nullptr;
-    uint64_t first_commit_seq = 0;
+    uint64_t first_commit_seq = 1;
   };
 
   struct Counters {
@@ -90,6 +94,7 @@ class GroupCommitQueue {
     uint64_t syncs = 0;               // fdatasyncs since open
     uint64_t appended_bytes = 0;      // bytes written since open
     uint64_t next_commit_seq = 0;     // replicated: the next batch's seq
+    uint64_t file_commit_seq = 0;     // the last entry in the file, 0: none
     HistogramSnapshot batch_records;  // records per batch written
     HistogramSnapshot sync_seconds;   // how long each fdatasync took
   };
@@ -127,7 +132,9 @@ class GroupCommitQueue {
   Counters counters() const;
 
   // Shrink: start keeping a copy of every batch written from now on.
-  void BeginCapture();
+  // Returns the last commit log entry the file holds then (0: none): the
+  // captured batches are the entries after it.
+  uint64_t BeginCapture();
   // The bytes captured since BeginCapture or the last TakeCaptured.
   std::string TakeCaptured();
   // With the writer paused between batches, calls `finish` with the bytes
@@ -148,12 +155,14 @@ class GroupCommitQueue {
   // Ends capturing without swapping (Shrink failed before its swap).
   void EndCapture();
 
-  // Calls `at` with the writer paused between two batches, and the bytes
-  // and records the file holds then: every batch written so far, none in
-  // part (Store::StartSnapshot). `at` must be brief and must not call the
-  // queue; it may read the file.
+  // Calls `at` with the writer paused between two batches, and the bytes,
+  // records and last commit log entry (0: none) the file holds then: every
+  // batch written so far, none in part (Store::StartSnapshot). `at` must
+  // be brief and must not call the queue; it may read the file.
   void AtBatchBoundary(
-      absl::FunctionRef<void(uint64_t file_bytes, uint64_t records)> at);
+      absl::FunctionRef<void(uint64_t file_bytes, uint64_t records,
+                             uint64_t commit_seq)>
+          at);
 
   // Writes and completes everything queued, then stops the threads. Later
   // Enqueue and Sync calls complete `done` at once, inline, with
@@ -213,7 +222,8 @@ class GroupCommitQueue {
   void RunSyncer();
   // Moves the next batch out of the queue.
   void TakeBatch(Batch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Commits the batch's bytes to the commit log, if any, then writes them
+  // Commits the batch's bytes, ended by their commit record, to the commit
+  // log, if any, then writes them
   // and hands its FSYNC waiters to the sync thread (taking them out of the
   // batch); returns OK or the failure.
   absl::Status WriteBatch(Batch& batch);
@@ -256,6 +266,8 @@ class GroupCommitQueue {
   // sync_mu_ held too, so the sync thread may use it holding sync_mu_ only.
   mutable Mutex file_mu_;
   std::unique_ptr<WritableFile> file_ ABSL_GUARDED_BY(file_mu_);
+  // The last commit log entry written to the file; atomic for counters().
+  std::atomic<uint64_t> file_commit_seq_;
   bool capturing_ ABSL_GUARDED_BY(file_mu_) = false;
   std::string captured_ ABSL_GUARDED_BY(file_mu_);
 

@@ -44,7 +44,7 @@ absl::Status Shrinker::Append(absl::string_view records, int64_t count) {
   return absl::OkStatus();
 }
 
-absl::Status Shrinker::WriteLiveState() {
+absl::Status Shrinker::WriteLiveState(uint64_t commit_seq) {
   std::string buffer(kWalHeader);
   buffer += input_.orphans;
   int64_t buffered = input_.orphan_count;
@@ -83,6 +83,7 @@ absl::Status Shrinker::WriteLiveState() {
           return absl::OkStatus();
         }));
   }
+  if (commit_seq != 0) AppendCommitRecord(commit_seq, &buffer);
   return Append(buffer, buffered);
 }
 
@@ -129,7 +130,7 @@ absl::StatusOr<ShrinkResult> Shrinker::Run(const Input& input) {
       input.file_system->CreateEmpty(shrinker.temp_path_, input.path);
   if (!temp.ok()) return shrinker.Failed(temp.status());
   shrinker.temp_ = *std::move(temp);
-  wal.BeginCapture();
+  const uint64_t commit_seq = wal.BeginCapture();
   bool swapping = false;
   absl::Cleanup undo = [&] {
     // SwapFile ends capturing whatever happens.
@@ -139,7 +140,8 @@ absl::StatusOr<ShrinkResult> Shrinker::Run(const Input& input) {
       (void)input.file_system->Remove(shrinker.temp_path_);
     }
   };
-  absl::Status status = shrinker.WriteLiveState();
+  absl::Status status = shrinker.WriteLiveState(commit_seq);
+  if (status.ok() && input.commit_snapshot) status = input.commit_snapshot();
   if (status.ok()) status = shrinker.CatchUp();
   if (!status.ok()) return shrinker.Failed(status);
   swapping = true;

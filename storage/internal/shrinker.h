@@ -2,7 +2,10 @@
 //
 //   1. The WAL queue starts capturing every batch it writes.
 //   2. Each map is snapshotted shard by shard and written, with the orphans,
-//      to "<path>.shrink" in the same folder.
+//      to "<path>.shrink" in the same folder, then the commit record of the
+//      last commit log entry the old file held when capturing began, if
+//      any (wal_format.h). A replicated store waits here until every change
+//      the snapshot holds is committed (Input::commit_snapshot).
 //   3. What the queue captured meanwhile is appended (a few rounds, while
 //      writes go on).
 //   4. With the WAL writer paused between batches: the last captured bytes
@@ -11,7 +14,10 @@
 //
 // Every change made before the snapshot of its shard is in the snapshot;
 // every record written after capturing began is replayed after it, in
-// order. A crash at any step leaves the old file or the complete new one
+// order. So the new file ends, as the old one, with the commit log's
+// entries up to the same one, and a replicated store's file never holds a
+// change its log may lack. A crash at any step leaves the old file or the
+// complete new one
 // ("<path>.shrink" leftovers are removed at the next open). A failure before
 // the rename leaves the store on its old file, healthy (the error keeps its
 // cause's code and says so); a failure to sync the folder after the rename
@@ -24,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "json/json_codec.h"
 #include "storage/file_system.h"
@@ -47,6 +54,11 @@ class Shrinker {
     // `orphan_count` of them.
     std::string orphans;
     int64_t orphan_count = 0;
+    // A replicated store's: returns once every change made so far is
+    // committed and written to the WAL (ASYNC ones too), or the error
+    // that keeps one out, which fails the Shrink. A change the log refused
+    // stops the store, and must not survive in the new file.
+    absl::AnyInvocable<absl::Status() const> commit_snapshot;
   };
 
   // The temporary file beside the WAL.
@@ -60,7 +72,8 @@ class Shrinker {
   Shrinker& operator=(const Shrinker&) = delete;
 
   // Steps 2 to 4 of the file comment.
-  absl::Status WriteLiveState();
+  // Ends with the commit record of `commit_seq` if it is not 0.
+  absl::Status WriteLiveState(uint64_t commit_seq);
   absl::Status CatchUp();
   absl::Status Swap();
   // Appends to the new file, counting what it holds.

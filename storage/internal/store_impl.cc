@@ -95,6 +95,7 @@ absl::Status StoreImpl::Recover(Parts* parts) {
   const uint64_t valid_bytes = scan.valid_bytes;
   const uint64_t torn_bytes = scan.torn_bytes;
   parts->torn_batch_records = scan.torn_batch_records;
+  parts->file_commit_seq = scan.last_commit_seq();
   // Unmapped before the file changes; the records pointed into it.
   parts->load.recovered.scan.records.clear();
   parts->load.contents.reset();
@@ -154,8 +155,22 @@ absl::Status StoreImpl::StartWal(Parts* parts) {
   GroupCommitQueue::Options wal;
   wal.file_bytes = parts->file_bytes;
   wal.records = parts->records;
+  wal.file_commit_seq = parts->file_commit_seq;
   wal.commit_log = parts->options.commit_log;
-  wal.first_commit_seq = parts->options.first_commit_seq;
+  wal.first_commit_seq = parts->file_commit_seq + 1;
+  if (const uint64_t first = parts->options.first_commit_seq;
+      wal.commit_log != nullptr && first != 0) {
+    // The file's records and the log's entries must be one history.
+    if (parts->file_commit_seq != 0 && first != parts->file_commit_seq + 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          parts->options.path, " holds the commit log's entries up to ",
+          parts->file_commit_seq, ", but the store was asked to commit from ",
+          "entry ", first,
+          ": they would not be one history. Leave first_commit_seq at 0 to "
+          "continue after the file's entries."));
+    }
+    wal.first_commit_seq = first;
+  }
   wal.on_failure =
       [path = parts->options.path, log = parts->options.log,
        report = parts->options.on_write_failure](const absl::Status& error) {
@@ -365,6 +380,7 @@ StoreStats StoreImpl::Stats() const {
   stats.wal_batches = counters.batches;
   stats.wal_syncs = counters.syncs;
   stats.wal_appended_bytes = counters.appended_bytes;
+  stats.commit_seq = counters.file_commit_seq;
   stats.wal_batch_records = counters.batch_records;
   stats.wal_sync_seconds = counters.sync_seconds;
   stats.shrink_failures = shrink_failures_.load();
@@ -408,21 +424,23 @@ void StoreImpl::StartSnapshot(SnapshotCallback done) {
 
 absl::StatusOr<WalSnapshot> StoreImpl::TakeSnapshot() const {
   absl::StatusOr<WalSnapshot> snapshot;
-  wal_->AtBatchBoundary([&](uint64_t bytes, uint64_t records) {
-    // Opened now, with no write under way and no swap: the file at the
-    // path is the WAL's, and holds at least `bytes` (more only after a
-    // failed write, whose bytes the copy leaves out). On the real file
-    // system only an open(2): writers wait for nothing else.
-    absl::StatusOr<std::unique_ptr<RandomAccessFile>> file =
-        file_system_->OpenForReading(options_.path);
-    if (!file.ok()) {
-      snapshot = absl::Status(
-          file.status().code(),
-          absl::StrCat("cannot copy the WAL: ", file.status().message()));
-      return;
-    }
-    snapshot = WalSnapshot{*std::move(file), options_.path, bytes, records};
-  });
+  wal_->AtBatchBoundary(
+      [&](uint64_t bytes, uint64_t records, uint64_t commit_seq) {
+        // Opened now, with no write under way and no swap: the file at the
+        // path is the WAL's, and holds at least `bytes` (more only after a
+        // failed write, whose bytes the copy leaves out). On the real file
+        // system only an open(2): writers wait for nothing else.
+        absl::StatusOr<std::unique_ptr<RandomAccessFile>> file =
+            file_system_->OpenForReading(options_.path);
+        if (!file.ok()) {
+          snapshot = absl::Status(
+              file.status().code(),
+              absl::StrCat("cannot copy the WAL: ", file.status().message()));
+          return;
+        }
+        snapshot = WalSnapshot{*std::move(file), options_.path, bytes, records,
+                               commit_seq};
+      });
   return snapshot;
 }
 
@@ -495,6 +513,9 @@ absl::StatusOr<ShrinkResult> StoreImpl::ShrinkNow() {
     ReaderMutexLock lock(&maps_mu_);
     for (const auto& [name, map] : maps_) input.maps.push_back(&map->entries());
     input.orphan_count = orphans_.AppendTo(&input.orphans);
+  }
+  if (wal_->replicated()) {
+    input.commit_snapshot = [this] { return Flush(); };
   }
   absl::StatusOr<ShrinkResult> result = Shrinker::Run(input);
   if (!result.ok()) {

@@ -78,6 +78,7 @@ class StoreImpl final : public Store {
     int decode_threads = 1;
     uint64_t records = 0;
     uint64_t file_bytes = 0;
+    uint64_t file_commit_seq = 0;  // its last commit record's, 0: none
   };
 
   explicit StoreImpl(Parts parts);

@@ -40,6 +40,10 @@ void AppendBatchHeader(int64_t count, std::string* out) {
   absl::StrAppend(out, "B ", count, "\n\n");
 }
 
+void AppendCommitRecord(uint64_t seq, std::string* out) {
+  absl::StrAppend(out, "C ", seq, "\n\n");
+}
+
 int64_t CountWalRecords(absl::string_view records) {
   int64_t count = 0;
   size_t at = 0;
@@ -48,9 +52,11 @@ int64_t CountWalRecords(absl::string_view records) {
     if (first_end == absl::string_view::npos) break;
     const size_t second_end = records.find('\n', first_end + 1);
     if (second_end == absl::string_view::npos) break;
-    // Batch headers and expiries are two lines too, and no changes.
+    // Batch headers, expiries and commits are two lines too, and no
+    // changes.
     const absl::string_view rest = records.substr(at);
-    if (!absl::StartsWith(rest, "B ") && !absl::StartsWith(rest, "E ")) {
+    if (!absl::StartsWith(rest, "B ") && !absl::StartsWith(rest, "E ") &&
+        !absl::StartsWith(rest, "C ")) {
       ++count;
     }
     at = second_end + 1;

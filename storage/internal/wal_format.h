@@ -7,6 +7,9 @@
 //                               atomic batch (DESIGN.md section 3)
 //   E <map>:<key>\n<time>\n     expiry of the key's value, an RFC 3339
 //                               UTC time, right after its S record
+//   C <seq>\n\n                 commit: a replicated store's records up to
+//                               here hold the commit log's entries up to
+//                               <seq> (DESIGN.md section 9)
 //
 // The map is everything before the first ':' of the record key, the key
 // everything after it. Records are complete only when their second line
@@ -28,6 +31,15 @@
 // go-persist skips E records, and never expires such keys. E records are
 // no changes: WAL record counts (Stats, auto-shrink's ratio) leave them
 // out, as they leave out batch headers.
+//
+// A commit record ends each entry of a replicated store's commit log
+// (commit_log.h): the leader appends it to the batch it commits, so the log
+// entry and the WAL get the same bytes, and a replica that restarts reads
+// in its own file where it stands in the log. Shrink writes the seq its
+// snapshot holds. It is written after the entry's last record, so that a
+// crash cutting an entry leaves the seq before it (re-applying an entry's
+// records gives the same state). Seqs start at 1 and follow each other;
+// commit records stand outside batch frames. go-persist skips them too.
 //
 // Record keys without ':' are go-persist's untyped store (`S config`); they
 // and the records of maps that are not declared are kept as orphans.
@@ -68,9 +80,12 @@ void AppendRecord(RecordKind kind, absl::string_view record_key,
 // the caller appends next.
 void AppendBatchHeader(int64_t count, std::string* out);
 
+// Appends "C <seq>\n\n": the end of commit log entry `seq` (>= 1).
+void AppendCommitRecord(uint64_t seq, std::string* out);
+
 // Records in `records`, whole records as the WAL writes them: two lines
-// each. Batch headers and expiry records (two lines too) are not counted,
-// as recovery does not count them.
+// each. Batch headers, expiry and commit records (two lines too) are not
+// counted, as recovery does not count them.
 int64_t CountWalRecords(absl::string_view records);
 
 }  // namespace persist

@@ -37,12 +37,17 @@ bool IsBatchLine(absl::string_view line) {
   return line.size() >= 3 && line[0] == 'B' && line[1] == ' ';
 }
 
+bool IsCommitLine(absl::string_view line) {
+  return line.size() >= 3 && line[0] == 'C' && line[1] == ' ';
+}
+
 // What reading at one position found.
 struct Step {
-  enum class Kind { kRecord, kBatch, kTorn, kDamaged };
+  enum class Kind { kRecord, kBatch, kCommit, kTorn, kDamaged };
   Kind kind = Kind::kTorn;
   WalRecord record{};        // kRecord
   int64_t batch_count = 0;   // kBatch
+  uint64_t commit_seq = 0;   // kCommit
   int64_t damaged_line = 0;  // kDamaged: the line that is wrong
   std::string reason;        // kDamaged
   size_t next = 0;           // where reading goes on (kRecord, kDamaged)
@@ -59,53 +64,86 @@ Step Damaged(int64_t line, std::string reason, size_t next, int64_t lines) {
   return step;
 }
 
-// Reads the batch header "B <count>\n\n" whose first line ends at `nl1`.
-Step ReadBatchHeader(absl::string_view contents, size_t pos, size_t nl1,
-                     int64_t line) {
-  const absl::string_view header_line = contents.substr(pos, nl1 - pos);
-  const absl::string_view digits = header_line.substr(2);
-  int64_t count = 0;
-  if (digits.size() > 7 || !absl::c_all_of(digits, absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(digits, &count) || count < 1 ||
-      count > kMaxBatchRecords) {
+// A two-line frame record: "<letter> <number>\n\n" (the batch header and the
+// commit record, wal_format.h).
+struct FrameRecord {
+  Step::Kind kind;
+  const char* name;         // "the batch header", "the commit record"
+  const char* number_name;  // "a record count", "a log entry number"
+  size_t max_digits;
+  uint64_t min;
+  uint64_t max;
+};
+
+constexpr FrameRecord kBatchHeader{Step::Kind::kBatch,
+                                   "the batch header",
+                                   "a record count",
+                                   7,
+                                   1,
+                                   static_cast<uint64_t>(kMaxBatchRecords)};
+constexpr FrameRecord kCommitRecord{
+    Step::Kind::kCommit, "the commit record", "a log entry number", 20, 1,
+    UINT64_MAX};
+
+// Reads the frame record `frame` whose first line starts at `pos` and ends at
+// `nl1`.
+Step ReadFrameRecord(const FrameRecord& frame, absl::string_view contents,
+                     size_t pos, size_t nl1, int64_t line) {
+  const absl::string_view first_line = contents.substr(pos, nl1 - pos);
+  const absl::string_view digits = first_line.substr(2);
+  uint64_t number = 0;
+  if (digits.size() > frame.max_digits ||
+      !absl::c_all_of(digits, absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(digits, &number) || number < frame.min ||
+      number > frame.max) {
+    const std::string range =
+        frame.max == UINT64_MAX
+            ? absl::StrCat(" (", frame.min, " or more)")
+            : absl::StrCat(" from ", frame.min, " to ", frame.max);
     return Damaged(line,
-                   absl::StrCat("the batch header ", Quote(header_line),
-                                " does not give a record count from 1 to ",
-                                kMaxBatchRecords),
+                   absl::StrCat(frame.name, " ", Quote(first_line),
+                                " does not give ", frame.number_name, range),
                    nl1 + 1, 1);
   }
   const size_t nl2 = FindNewline(contents, nl1 + 1);
   if (nl2 == absl::string_view::npos) return Step{};  // its second line cut
   if (nl2 != nl1 + 1) {
     return Damaged(line + 1,
-                   absl::StrCat("the batch header ", Quote(header_line),
+                   absl::StrCat(frame.name, " ", Quote(first_line),
                                 " must be followed by an empty line, found ",
                                 Quote(contents.substr(nl1 + 1, nl2 - nl1 - 1))),
                    nl2 + 1, 2);
   }
   Step step;
-  step.kind = Step::Kind::kBatch;
-  step.batch_count = count;
+  step.kind = frame.kind;
+  if (frame.kind == Step::Kind::kBatch) {
+    step.batch_count = static_cast<int64_t>(number);
+  } else {
+    step.commit_seq = number;
+  }
   step.next = nl2 + 1;
   step.lines = 2;
   return step;
 }
 
-// Reads the record or batch header starting at `pos`, which is on line
+// Reads the record, batch header or commit starting at `pos`, which is on line
 // `line`.
 Step ReadRecord(absl::string_view contents, size_t pos, int64_t line) {
   const size_t nl1 = FindNewline(contents, pos);
   if (nl1 == absl::string_view::npos) return Step{};  // record line cut
   const absl::string_view record_line = contents.substr(pos, nl1 - pos);
   if (IsBatchLine(record_line)) {
-    return ReadBatchHeader(contents, pos, nl1, line);
+    return ReadFrameRecord(kBatchHeader, contents, pos, nl1, line);
+  }
+  if (IsCommitLine(record_line)) {
+    return ReadFrameRecord(kCommitRecord, contents, pos, nl1, line);
   }
   if (!IsRecordLine(record_line)) {
     // Skip this one line and look for a record on the next.
     return Damaged(line,
                    absl::StrCat("expected a record line \"S <map>:<key>\", "
-                                "\"D <map>:<key>\", \"E <map>:<key>\" or "
-                                "\"B <count>\", found ",
+                                "\"D <map>:<key>\", \"E <map>:<key>\", "
+                                "\"B <count>\" or \"C <seq>\", found ",
                                 Quote(record_line)),
                    nl1 + 1, 1);
   }
@@ -115,10 +153,10 @@ Step ReadRecord(absl::string_view contents, size_t pos, int64_t line) {
   const absl::string_view value = contents.substr(nl1 + 1, nl2 - nl1 - 1);
   const char op = record_line[0];
   const bool set = op == 'S';
-  // JSON and times never start with "S ", "D ", "E " or "B ": the value
-  // line is missing
-  // and this is the next record, which must not be lost with this one.
-  if (IsRecordLine(value) || IsBatchLine(value)) {
+  // JSON and times never start with "S ", "D ", "E ", "B " or "C ": the
+  // value line is missing and this is the next record, which must not be
+  // lost with this one.
+  if (IsRecordLine(value) || IsBatchLine(value) || IsCommitLine(value)) {
     return Damaged(line + 1,
                    absl::StrCat("the record for ", Quote(record_key),
                                 " has no value line (line ", line + 1,
@@ -231,6 +269,33 @@ absl::StatusOr<WalScan> ScanWal(absl::string_view contents,
         batch_lines_left = 2 * step.batch_count;
         scan.batches.push_back({line, pos, step.batch_count,
                                 static_cast<int64_t>(scan.records.size())});
+        break;
+      case Step::Kind::kCommit:
+        if (open_batch >= 0) {
+          // An entry ends after its records, never inside a frame: this
+          // is damage (and the batch with it), not a commit.
+          const WalBatch& open = scan.batches[open_batch];
+          scan.problems.push_back(
+              {line, pos,
+               absl::StrCat("a commit record inside the batch of ", open.count,
+                            " records that line ", open.line, " opened"),
+               -1});
+          damage_batch(line, pos);
+          count_in_batch(step.lines);
+        } else if (!scan.commits.empty() &&
+                   step.commit_seq != scan.commits.back().seq + 1) {
+          scan.problems.push_back(
+              {line, pos,
+               absl::StrCat("the commit record of log entry ", step.commit_seq,
+                            " follows the one of entry ",
+                            scan.commits.back().seq, " (line ",
+                            scan.commits.back().line,
+                            "): entries are committed one after another, so "
+                            "the file is not one replica's history"),
+               -1});
+        } else {
+          scan.commits.push_back({line, pos, step.commit_seq});
+        }
         break;
       case Step::Kind::kDamaged:
         scan.problems.push_back(

@@ -71,9 +71,24 @@ struct WalBatch {
   uint64_t damage_offset = 0;
 };
 
+// A commit record "C <seq>" (wal_format.h).
+struct WalCommit {
+  int64_t line;     // of the "C" line
+  uint64_t offset;  // of that line
+  uint64_t seq;
+};
+
 struct WalScan {
   std::vector<WalRecord> records;
   std::vector<WalBatch> batches;  // in file order
+  // In file order, their seqs consecutive (a gap, or a commit record
+  // inside a batch, is damage and not kept here).
+  std::vector<WalCommit> commits;
+  // The last commit's seq: the entries of the commit log the file holds,
+  // 0 if it has no commit record.
+  uint64_t last_commit_seq() const {
+    return commits.empty() ? 0 : commits.back().seq;
+  }
   // Of `records`, the expiry records: no changes, so counts of the WAL's
   // records leave them out (wal_format.h).
   int64_t expiry_records = 0;

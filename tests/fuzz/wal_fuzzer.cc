@@ -65,7 +65,8 @@ StoreOptions Options(RecoveryMode mode) {
   return options;
 }
 
-// Live keys of each map, as a store serves them.
+// Live keys of each map, as a store serves them, and the last commit log
+// entry the file holds.
 std::map<std::string, int64_t> LiveKeys(const Store& store) {
   std::map<std::string, int64_t> keys;
   const persist::StoreStats stats = store.Stats();
@@ -73,6 +74,7 @@ std::map<std::string, int64_t> LiveKeys(const Store& store) {
     keys[map.name] = map.live_keys;
   }
   keys["(orphans)"] = stats.orphan_keys;
+  keys["(commit_seq)"] = static_cast<int64_t>(stats.commit_seq);
   return keys;
 }
 
@@ -84,6 +86,7 @@ std::map<std::string, int64_t> LiveKeys(const CheckReport& report) {
   int64_t orphans = 0;
   for (const auto& [map, count] : report.orphan_keys) orphans += count;
   keys["(orphans)"] = orphans;
+  keys["(commit_seq)"] = static_cast<int64_t>(report.commit_seq);
   return keys;
 }
 

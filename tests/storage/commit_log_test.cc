@@ -28,7 +28,9 @@ namespace {
 
 using persist::test::v1::Item;
 using persist::testing::MakeItem;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::QuietStoreOptions;
 using testing::TempDir;
 
@@ -118,13 +120,141 @@ TEST_F(CommitLogTest, EveryBatchIsCommittedInOrderWithTheBytesTheFileGets) {
   int64_t records = 0;
   for (size_t i = 0; i < appended.size(); ++i) {
     EXPECT_EQ(appended[i].seq, 7 + i) << "seqs are consecutive from the first";
+    EXPECT_THAT(appended[i].records,
+                EndsWith(absl::StrCat("\nC ", 7 + i, "\n\n")))
+        << "each entry ends with its commit record";
     committed += appended[i].records;
     records += appended[i].count;
   }
-  EXPECT_EQ(records, 4);
+  EXPECT_EQ(records, 4) << "commit records are no changes";
   const std::string file = testing::ReadFileOrDie(dir_.Path("data.wal"));
   ASSERT_EQ(file.size(), header_bytes + committed.size());
   EXPECT_EQ(file.substr(header_bytes), committed);
+}
+
+TEST_F(CommitLogTest, AReopenedStoreKnowsItsLastEntryAndCommitsTheNext) {
+  std::unique_ptr<Store> store = Open(Options(&log_));
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Stats().commit_seq, 0u) << "a new file holds no entry";
+  Map<Item> items = *store->GetMap<Item>("items");
+  ASSERT_TRUE(items.Set("a", MakeItem("A")).ok());
+  ASSERT_TRUE(items.Set("b", MakeItem("B")).ok());
+  EXPECT_EQ(store->Stats().commit_seq, 8u);
+  ASSERT_TRUE(store->Close().ok());
+  store.reset();
+
+  // Read back from the file: as a store of its own, too.
+  std::unique_ptr<Store> alone = Open(Options(nullptr));
+  ASSERT_NE(alone, nullptr);
+  EXPECT_EQ(alone->Stats().commit_seq, 8u);
+  ASSERT_TRUE(alone->Close().ok());
+  alone.reset();
+
+  // Asked to continue elsewhere: refused, the file untouched.
+  const std::string before = testing::ReadFileOrDie(dir_.Path("data.wal"));
+  StoreOptions elsewhere = Options(&log_);
+  elsewhere.first_commit_seq = 12;
+  absl::StatusOr<std::unique_ptr<Store>> refused = Store::Open(elsewhere);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("holds the commit log's entries up to 8, but the "
+                        "store was asked to commit from entry 12"));
+  EXPECT_EQ(testing::ReadFileOrDie(dir_.Path("data.wal")), before);
+
+  // Left to the file (0), the next entry is 9.
+  StoreOptions after = Options(&log_);
+  after.first_commit_seq = 0;
+  std::unique_ptr<Store> reopened = Open(after);
+  ASSERT_NE(reopened, nullptr);
+  ASSERT_TRUE(reopened->GetMap<Item>("items")->Set("c", MakeItem("C")).ok());
+  ASSERT_FALSE(log_.appended().empty());
+  EXPECT_EQ(log_.appended().back().seq, 9u);
+  EXPECT_EQ(reopened->Stats().commit_seq, 9u);
+}
+
+TEST_F(CommitLogTest, ACrashInsideAnEntryLeavesTheEntryBeforeIt) {
+  {
+    std::unique_ptr<Store> store = Open(Options(&log_));
+    ASSERT_NE(store, nullptr);
+    Map<Item> items = *store->GetMap<Item>("items");
+    ASSERT_TRUE(items.Set("a", MakeItem("A")).ok());
+    ASSERT_TRUE(items.Set("b", MakeItem("B")).ok());
+  }
+  const std::string file = testing::ReadFileOrDie(dir_.Path("data.wal"));
+  ASSERT_THAT(file, EndsWith("\nC 8\n\n"));
+  // Cut at every byte of entry 8's commit record: its record is whole,
+  // but the file holds entry 7 only (applying 8 again gives the same
+  // state).
+  const size_t commit = file.size() - std::string("C 8\n\n").size();
+  for (size_t cut = commit; cut < file.size(); ++cut) {
+    testing::WriteFileOrDie(dir_.Path("data.wal"), file.substr(0, cut));
+    std::unique_ptr<Store> store = Open(Options(nullptr));
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->Stats().commit_seq, 7u) << "cut at " << cut;
+    EXPECT_TRUE(store->GetMap<Item>("items")->Get("b")->found());
+  }
+}
+
+TEST_F(CommitLogTest, AShrinkCommitsWhatItsSnapshotHoldsAndKeepsTheLastEntry) {
+  std::unique_ptr<Store> store = Open(Options(&log_));
+  ASSERT_NE(store, nullptr);
+  Map<Item> items = *store->GetMap<Item>("items");
+  ASSERT_TRUE(items.Set("a", MakeItem("A1")).ok());
+  ASSERT_TRUE(items.Set("a", MakeItem("A2")).ok());
+  // In memory only until a flush: the snapshot holds it, so the Shrink
+  // commits it before the new file may replace the old one.
+  ASSERT_TRUE(
+      items.Set("u", MakeItem("U"), {.durability = Durability::kAsync}).ok());
+  absl::StatusOr<ShrinkResult> shrunk = store->Shrink();
+  ASSERT_TRUE(shrunk.ok()) << shrunk.status();
+  ASSERT_EQ(log_.appended().size(), 3u);
+  EXPECT_THAT(log_.appended().back().records, HasSubstr("S items:u\n"));
+  EXPECT_EQ(store->Stats().commit_seq, 9u);
+  ASSERT_TRUE(items.Set("b", MakeItem("B")).ok());
+  ASSERT_TRUE(store->Close().ok());
+  store.reset();
+
+  const std::string file = testing::ReadFileOrDie(dir_.Path("data.wal"));
+  EXPECT_THAT(file, Not(HasSubstr("A1"))) << "shrunk";
+  EXPECT_THAT(file, EndsWith("\nC 10\n\n"));
+  std::unique_ptr<Store> reopened = Open(Options(nullptr));
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->Stats().commit_seq, 10u)
+      << "the snapshot's entry, then the ones after it, one by one";
+  EXPECT_TRUE(reopened->GetMap<Item>("items")->Get("u")->found());
+}
+
+TEST_F(CommitLogTest, AShrinkWhoseSnapshotTheLogRefusesLeavesTheOldFile) {
+  std::unique_ptr<Store> store = Open(Options(&log_));
+  ASSERT_NE(store, nullptr);
+  Map<Item> items = *store->GetMap<Item>("items");
+  ASSERT_TRUE(items.Set("a", MakeItem("A")).ok());
+  ASSERT_TRUE(
+      items.Set("u", MakeItem("U"), {.durability = Durability::kAsync}).ok());
+  log_.RefuseFrom(8);
+  const std::string before = testing::ReadFileOrDie(dir_.Path("data.wal"));
+  absl::StatusOr<ShrinkResult> shrunk = store->Shrink();
+  ASSERT_FALSE(shrunk.ok());
+  EXPECT_EQ(shrunk.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(shrunk.status().message(), HasSubstr("commit log refused"));
+  store.reset();
+
+  // The value the log never got is in no file.
+  EXPECT_EQ(testing::ReadFileOrDie(dir_.Path("data.wal")), before);
+  std::unique_ptr<Store> reopened = Open(Options(nullptr));
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_FALSE(reopened->GetMap<Item>("items")->Get("u")->found());
+  EXPECT_EQ(reopened->Stats().commit_seq, 7u);
+}
+
+TEST_F(CommitLogTest, ASnapshotSaysWhichEntriesItHolds) {
+  std::unique_ptr<Store> store = Open(Options(&log_));
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->GetMap<Item>("items")->Set("a", MakeItem("A")).ok());
+  absl::StatusOr<WalSnapshot> snapshot = store->Snapshot();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(snapshot->commit_seq, 7u);
 }
 
 TEST_F(CommitLogTest, AWriteCompletesOnlyOnceItsBatchIsCommitted) {

@@ -142,6 +142,12 @@ TEST(StoreCheckOpensTest, CheckAgreesWithOpenOnFilesThatOpen) {
   files.push_back(absl::StrCat(kComplete, "S untyped\n[1,2]\nD other:y\n\n"));
   files.push_back("go-persist 1\n");
   files.push_back("go-pers");
+  // A replica's file: its last commit record, cut at every byte.
+  const std::string committed =
+      absl::StrCat(kComplete, "C 4\n\n", last, "C 5\n\n");
+  for (size_t cut = committed.size() - 5; cut <= committed.size(); ++cut) {
+    files.push_back(committed.substr(0, cut));
+  }
   for (const std::string& file : files) {
     SCOPED_TRACE(file);
     TempDir dir;
@@ -156,7 +162,25 @@ TEST(StoreCheckOpensTest, CheckAgreesWithOpenOnFilesThatOpen) {
     ASSERT_TRUE(store.ok()) << store.status();
     EXPECT_EQ(report->maps[0].live_keys, (*store)->Stats().maps[0].live_keys);
     EXPECT_EQ(report->torn_tail_bytes, (*store)->Stats().torn_tail_bytes);
+    EXPECT_EQ(report->commit_seq, (*store)->Stats().commit_seq);
   }
+}
+
+TEST(StoreCheckOpensTest, RepairKeepsTheCommitRecordsBeforeTheFirstDamage) {
+  TempDir dir;
+  StoreOptions options =
+      testing::QuietStoreOptions(dir, {{"items", Item::descriptor()}});
+  WriteFileOrDie(options.path,
+                 absl::StrCat(kComplete, "C 4\n\nS items:c\n{}\nC 5\n\n",
+                              "S items:d\n{\"name\":}\nC 6\n\n"));
+  absl::StatusOr<CheckReport> report = CheckStore(options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->commit_seq, 6u);
+  const std::string copy = dir.Path("copy.wal");
+  ASSERT_TRUE(RepairStore(options, copy).ok());
+  EXPECT_EQ(testing::ReadFileOrDie(copy),
+            absl::StrCat(kComplete, "C 4\n\nS items:c\n{}\nC 5\n\n"))
+      << "entry 6 held the damage: the copy ends with entry 5";
 }
 
 TEST(StoreCheckOpensTest, AFileThatIsNotAWalIsRefusedAsOpenRefusesIt) {
